@@ -1,0 +1,163 @@
+//! Deleting: naming the ids of a visible range, and turning characters into
+//! tombstones (which keep their place so later inserts can still refer to them).
+
+use super::span::Agg;
+use super::tree::{Loc, Tree};
+use super::{IdSpan, TextError};
+use crate::id::OpId;
+
+pub(super) fn prepare_delete(
+    tree: &Tree,
+    pos: usize,
+    len: usize,
+) -> Result<Vec<IdSpan>, TextError> {
+    let total = tree.total.chars;
+    if pos.checked_add(len).is_none_or(|end| end > total) {
+        return Err(TextError::OutOfBounds {
+            pos: pos.saturating_add(len),
+            len: total,
+        });
+    }
+    let mut out: Vec<IdSpan> = Vec::new();
+    if len == 0 {
+        return Ok(out);
+    }
+    let (loc, _) = tree.find_char(pos).expect("pos < len");
+    let (mut leaf, mut span, mut off) = (loc.leaf, loc.span, loc.off);
+    let mut remaining = len as u64;
+    loop {
+        let s = tree.span(leaf, span);
+        if !s.is_deleted() {
+            let take = remaining.min(s.len - off);
+            let start = s.id.offset(off);
+            match out.last_mut() {
+                Some(last)
+                    if last.start.replica == start.replica
+                        && last.start.counter + last.len == start.counter =>
+                {
+                    last.len += take;
+                }
+                _ => out.push(IdSpan { start, len: take }),
+            }
+            remaining -= take;
+            if remaining == 0 {
+                return Ok(out);
+            }
+        }
+        (leaf, span) = tree
+            .next_span(leaf, span)
+            .expect("the aggregates promise enough visible chars");
+        off = 0;
+    }
+}
+
+/// Validates a delete: every id of the span exists.
+pub(super) fn check_delete(tree: &Tree, target: IdSpan) -> Result<(), TextError> {
+    if target.len == 0 {
+        return Err(TextError::EmptyDelete);
+    }
+    let end = target
+        .start
+        .counter
+        .checked_add(target.len)
+        .ok_or(TextError::IdOverflow(target.start))?;
+    let mut counter = target.start.counter;
+    while counter < end {
+        let id = OpId::new(target.start.replica, counter);
+        let loc = tree.locate(id).ok_or(TextError::UnknownId(id))?;
+        counter = tree.span_at(loc).end().min(end);
+    }
+    Ok(())
+}
+
+pub(super) fn apply_delete(tree: &mut Tree, target: IdSpan) -> Result<usize, TextError> {
+    check_delete(tree, target)?;
+    let end = target.start.counter + target.len;
+    let mut counter = target.start.counter;
+    let mut removed = 0;
+    while counter < end {
+        let loc = tree
+            .locate(OpId::new(target.start.replica, counter))
+            .expect("checked");
+        let n = (tree.span_at(loc).len - loc.off).min(end - counter);
+        removed += delete_piece(tree, loc, n);
+        counter += n;
+    }
+    Ok(removed)
+}
+
+/// Deletes `n` chars from `loc`, all within its span. Returns how many were
+/// visible.
+fn delete_piece(tree: &mut Tree, loc: Loc, n: u64) -> usize {
+    let leaf = loc.leaf;
+    if tree.span_at(loc).is_deleted() {
+        return 0;
+    }
+    let len = tree.span_at(loc).len;
+    tree.touch(leaf);
+    let start = tree.leaf_start(leaf);
+    if let Some(removed) = extend_tombstone(tree, loc, n) {
+        tree.set_cursor(leaf, start, loc.span.saturating_sub(1));
+        return removed;
+    }
+    let mut idx = loc.span;
+    if loc.off + n < len {
+        tree.split_span(leaf, idx, loc.off + n);
+    }
+    if loc.off > 0 {
+        tree.split_span(leaf, idx, loc.off);
+        idx += 1;
+    }
+    let removed = tree.leaves[leaf].spans[idx].delete();
+    tree.adjust(leaf, Agg::ZERO, removed);
+    // Shorter pieces may now join a neighbour they were too long to join.
+    tree.merge_range(leaf, idx.saturating_sub(2), idx + 1);
+    tree.fix_overflow(leaf);
+    tree.set_cursor(leaf, start, idx.saturating_sub(1));
+    removed.chars
+}
+
+/// Deleting the end of a visible span right before the tombstones it continues
+/// into (typing backspace), or the start of one right after the tombstones it
+/// continues from (forward delete): moves the chars into that tombstone run
+/// without splitting anything. Returns the visible chars removed, or None if
+/// neither applies.
+fn extend_tombstone(tree: &mut Tree, loc: Loc, n: u64) -> Option<usize> {
+    let leaf = loc.leaf;
+    let idx = loc.span;
+    let spans = &mut tree.leaves[leaf].spans;
+    let len = spans[idx].len;
+    let (removed, old_key, new_key) = if loc.off > 0
+        && loc.off + n == len
+        && spans
+            .get(idx + 1)
+            .is_some_and(|d| d.is_deleted() && spans[idx].continues_into(d))
+    {
+        let removed = spans[idx].truncate(loc.off);
+        let (id, left) = (spans[idx].end(), spans[idx].last_id());
+        let d = &mut spans[idx + 1];
+        let old = d.id;
+        d.id.counter = id;
+        d.origin_left = Some(left);
+        d.len += n;
+        (removed, old, d.id)
+    } else if loc.off == 0
+        && n < len
+        && idx > 0
+        && spans[idx - 1].is_deleted()
+        && spans[idx - 1].continues_into(&spans[idx])
+    {
+        let old = spans[idx].id;
+        let removed = spans[idx].drop_front(n);
+        spans[idx - 1].len += n;
+        (removed, old, spans[idx].id)
+    } else {
+        return None;
+    };
+    tree.index.remove(&old_key);
+    tree.index.insert(new_key, leaf);
+    tree.adjust(leaf, Agg::ZERO, removed);
+    // The visible span got shorter and may now join a neighbour.
+    tree.merge_range(leaf, idx.saturating_sub(1), idx);
+    Some(removed.chars)
+}
