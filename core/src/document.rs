@@ -1,0 +1,568 @@
+//! A document: nested objects (maps, sets, texts) plus the history that made
+//! them, causal delivery of remote changes and anti-entropy queries.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::causal::CausalBuffer;
+use crate::change::{Change, ChangeId, NewValue, Op};
+use crate::clock::Lamport;
+use crate::encoding::EncodedChange;
+use crate::error::{ApplyError, EditError};
+use crate::id::{OpId, ReplicaId};
+use crate::log::{ChangeLog, LogEntry};
+use crate::map::{LwwMap, MapEntry};
+use crate::set::OrSet;
+use crate::text::{IdSpan, Text, TextError};
+use crate::transaction::Transaction;
+use crate::value::{ObjId, ObjType, Value};
+use crate::version::VersionVector;
+
+/// How many causally-unready changes a document holds by default.
+pub const DEFAULT_PENDING_CAPACITY: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Object {
+    Map(LwwMap),
+    Set(OrSet),
+    Text(Text),
+}
+
+impl Object {
+    pub(crate) fn new(ty: ObjType) -> Self {
+        match ty {
+            ObjType::Map => Object::Map(LwwMap::new()),
+            ObjType::Set => Object::Set(OrSet::new()),
+            ObjType::Text => Object::Text(Text::new()),
+        }
+    }
+
+    pub(crate) fn ty(&self) -> ObjType {
+        match self {
+            Object::Map(_) => ObjType::Map,
+            Object::Set(_) => ObjType::Set,
+            Object::Text(_) => ObjType::Text,
+        }
+    }
+}
+
+/// What `apply` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    /// Changes applied, in order: the given one (if it was ready) and every
+    /// held change it released.
+    pub applied: Vec<ChangeId>,
+    /// The given change is held until its dependencies arrive.
+    pub pending: bool,
+    /// The given change was already applied or held: nothing to do.
+    pub duplicate: bool,
+    /// Held changes that became ready but turned out invalid; dropped.
+    pub rejected: Vec<(ChangeId, ApplyError)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub(crate) replica: ReplicaId,
+    pub(crate) objects: BTreeMap<ObjId, Object>,
+    pub(crate) version: VersionVector,
+    pub(crate) heads: BTreeSet<ChangeId>,
+    pub(crate) max_lamport: u64,
+    pub(crate) log: ChangeLog,
+    pub(crate) pending: CausalBuffer<EncodedChange>,
+}
+
+/// Two documents are equal when their state and history are: the local replica
+/// id and changes still waiting for dependencies do not count.
+impl PartialEq for Document {
+    fn eq(&self, other: &Self) -> bool {
+        self.objects == other.objects && self.version == other.version && self.log == other.log
+    }
+}
+
+impl Document {
+    /// An empty document (a root map) edited locally as `replica`.
+    pub fn new(replica: ReplicaId) -> Self {
+        let mut objects = BTreeMap::new();
+        objects.insert(ObjId::Root, Object::Map(LwwMap::new()));
+        Document {
+            replica,
+            objects,
+            version: VersionVector::new(),
+            heads: BTreeSet::new(),
+            max_lamport: 0,
+            log: ChangeLog::default(),
+            pending: CausalBuffer::new(DEFAULT_PENDING_CAPACITY),
+        }
+    }
+
+    /// Sets how many causally-unready changes may wait (default
+    /// `DEFAULT_PENDING_CAPACITY`). Drops anything currently held.
+    #[must_use]
+    pub fn with_pending_capacity(mut self, capacity: usize) -> Self {
+        self.pending = CausalBuffer::new(capacity);
+        self
+    }
+
+    /// A copy of this document that edits as another replica.
+    #[must_use]
+    pub fn fork(&self, replica: ReplicaId) -> Self {
+        let mut doc = self.clone();
+        doc.replica = replica;
+        doc
+    }
+
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    // ---- reading ----
+
+    pub fn object_type(&self, obj: ObjId) -> Option<ObjType> {
+        self.objects.get(&obj).map(Object::ty)
+    }
+
+    pub fn map(&self, obj: ObjId) -> Result<&LwwMap, EditError> {
+        match self.object(obj)? {
+            Object::Map(m) => Ok(m),
+            other => Err(wrong_type(obj, ObjType::Map, other)),
+        }
+    }
+
+    pub fn set(&self, obj: ObjId) -> Result<&OrSet, EditError> {
+        match self.object(obj)? {
+            Object::Set(s) => Ok(s),
+            other => Err(wrong_type(obj, ObjType::Set, other)),
+        }
+    }
+
+    pub fn text(&self, obj: ObjId) -> Result<&Text, EditError> {
+        match self.object(obj)? {
+            Object::Text(t) => Ok(t),
+            other => Err(wrong_type(obj, ObjType::Text, other)),
+        }
+    }
+
+    /// The winning value of `key` in map `obj`.
+    pub fn get(&self, obj: ObjId, key: &str) -> Result<Option<&Value>, EditError> {
+        Ok(self.map(obj)?.get(key))
+    }
+
+    /// Every concurrent value of `key`, winner first.
+    pub fn get_all(&self, obj: ObjId, key: &str) -> Result<&[MapEntry], EditError> {
+        Ok(self.map(obj)?.get_all(key))
+    }
+
+    /// The version: which changes this document has applied.
+    pub fn version(&self) -> &VersionVector {
+        &self.version
+    }
+
+    /// Changes no other applied change depends on.
+    pub fn heads(&self) -> Vec<ChangeId> {
+        self.heads.iter().copied().collect()
+    }
+
+    /// Changes held because their dependencies have not arrived.
+    pub fn pending(&self) -> Vec<ChangeId> {
+        self.pending.pending_ids()
+    }
+
+    /// Dependencies of held changes that have not arrived.
+    pub fn missing(&self) -> Vec<ChangeId> {
+        self.pending.missing()
+    }
+
+    /// Exactly the changes `since` lacks, in causal order.
+    pub fn changes_since(&self, since: &VersionVector) -> Vec<EncodedChange> {
+        self.log
+            .since(since)
+            .into_iter()
+            .map(|e| e.change.clone())
+            .collect()
+    }
+
+    /// Like `changes_since`, but stops before the total encoded size would
+    /// exceed `max_bytes` (always at least one change if any is missing).
+    pub fn changes_since_limited(
+        &self,
+        since: &VersionVector,
+        max_bytes: usize,
+    ) -> Vec<EncodedChange> {
+        let mut total = 0;
+        let mut out = Vec::new();
+        for entry in self.log.since(since) {
+            total += entry.change.bytes().len();
+            if total > max_bytes && !out.is_empty() {
+                break;
+            }
+            out.push(entry.change.clone());
+        }
+        out
+    }
+
+    /// One applied change.
+    pub fn change(&self, id: ChangeId) -> Option<&EncodedChange> {
+        self.log.get(id).map(|e| &e.change)
+    }
+
+    /// Number of changes in the history.
+    pub fn history_len(&self) -> usize {
+        self.log.len()
+    }
+
+    // ---- local edits ----
+
+    /// Starts a local change. Each edit is applied as it is made, through the
+    /// same code path as remote operations; the change is finished by
+    /// `commit` (or when the transaction is dropped).
+    pub fn transaction(&mut self) -> Transaction<'_> {
+        let first_op = self.log.next_op(self.replica);
+        let lamport = self.max_lamport + 1;
+        Transaction::new(self, first_op, lamport)
+    }
+
+    // ---- remote changes ----
+
+    /// Applies a change from anywhere, in any order, any number of times.
+    /// Not-yet-ready changes wait for their dependencies; duplicates are
+    /// no-ops; an invalid change is an error and leaves the document as it was.
+    pub fn apply(&mut self, change: EncodedChange) -> Result<ApplyOutcome, ApplyError> {
+        let id = change.id();
+        let mut outcome = ApplyOutcome::default();
+        let known = self
+            .log
+            .get(id)
+            .map(|e| &e.change)
+            .or_else(|| self.pending.get(id));
+        if let Some(known) = known {
+            if known.bytes() != change.bytes() {
+                return Err(ApplyError::Equivocation(id));
+            }
+            outcome.duplicate = true;
+            return Ok(outcome);
+        }
+        if !change.header().is_ready(&self.version) {
+            self.pending
+                .insert(change.header().clone(), change, &self.version)
+                .map_err(|full| ApplyError::BufferFull {
+                    capacity: full.capacity,
+                })?;
+            outcome.pending = true;
+            return Ok(outcome);
+        }
+        self.apply_ready(change)?;
+        outcome.applied.push(id);
+        let mut released = VecDeque::from([id]);
+        while let Some(done) = released.pop_front() {
+            for (header, held) in self.pending.take_ready_after(done, &self.version) {
+                match self.apply_ready(held) {
+                    Ok(()) => {
+                        outcome.applied.push(header.id);
+                        released.push_back(header.id);
+                    }
+                    Err(e) => outcome.rejected.push((header.id, e)),
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Decodes and applies a change received as bytes.
+    pub fn apply_bytes(&mut self, bytes: Vec<u8>) -> Result<ApplyOutcome, ApplyError> {
+        self.apply(EncodedChange::decode(bytes)?)
+    }
+
+    /// Applies several changes; stops at the first error.
+    pub fn apply_all(
+        &mut self,
+        changes: impl IntoIterator<Item = EncodedChange>,
+    ) -> Result<ApplyOutcome, ApplyError> {
+        let mut total = ApplyOutcome::default();
+        for change in changes {
+            let o = self.apply(change)?;
+            total.applied.extend(o.applied);
+            total.rejected.extend(o.rejected);
+        }
+        Ok(total)
+    }
+
+    /// State merge: takes every change of `other` this document lacks. Ends in
+    /// the same state as delivering those changes one by one. All or nothing.
+    pub fn merge(&mut self, other: &Document) -> Result<ApplyOutcome, ApplyError> {
+        let mut merged = self.clone();
+        let outcome = merged.apply_all(other.changes_since(&self.version))?;
+        *self = merged;
+        Ok(outcome)
+    }
+
+    /// Validates, then applies, a causally ready change.
+    fn apply_ready(&mut self, encoded: EncodedChange) -> Result<(), ApplyError> {
+        let change = encoded.decode_change()?;
+        let id = change.id();
+        let invalid = |reason| ApplyError::Invalid { id, reason };
+        for dep in change.header.all_deps() {
+            let dep_lamport = self.log.get(dep).map_or(0, |e| e.lamport);
+            if change.header.lamport <= dep_lamport {
+                return Err(invalid(EditError::InvalidOp(
+                    "lamport not greater than its dependencies'",
+                )));
+            }
+        }
+        let first_op = self.log.next_op(id.replica);
+        let width = change
+            .ops
+            .iter()
+            .try_fold(0u64, |acc, op| acc.checked_add(op.width()))
+            .filter(|w| first_op.checked_add(*w).is_some())
+            .ok_or(invalid(EditError::CounterOverflow))?;
+        self.validate_ops(&change, first_op).map_err(invalid)?;
+        let lamport = Lamport::new(change.header.lamport, id.replica);
+        let mut counter = first_op;
+        for op in &change.ops {
+            self.apply_op(OpId::new(id.replica, counter), lamport, op)
+                .expect("a validated operation applies");
+            counter += op.width();
+        }
+        self.record(encoded, first_op, width);
+        Ok(())
+    }
+
+    /// Checks every operation of `change` against the current state (plus what
+    /// earlier operations of the same change create) without modifying
+    /// anything, so that a bad change is rejected as a whole.
+    fn validate_ops(&self, change: &Change, first_op: u64) -> Result<(), EditError> {
+        let replica = change.id().replica;
+        let mut new_objects: BTreeMap<ObjId, ObjType> = BTreeMap::new();
+        let mut new_text: Vec<(ObjId, IdSpan)> = Vec::new();
+        let mut counter = first_op;
+        for op in &change.ops {
+            let id = OpId::new(replica, counter);
+            let obj = op.obj();
+            let existing = self.objects.get(&obj);
+            let ty = existing
+                .map(Object::ty)
+                .or_else(|| new_objects.get(&obj).copied())
+                .ok_or(EditError::NoSuchObject(obj))?;
+            let expect = |expected: ObjType| {
+                if ty == expected {
+                    Ok(())
+                } else {
+                    Err(EditError::WrongType {
+                        obj,
+                        expected,
+                        found: ty,
+                    })
+                }
+            };
+            let text = match existing {
+                Some(Object::Text(t)) => Some(t),
+                _ => None,
+            };
+            match op {
+                Op::MapSet { value, .. } => {
+                    expect(ObjType::Map)?;
+                    if let NewValue::Object(child) = value {
+                        new_objects.insert(ObjId::Op(id), *child);
+                    }
+                }
+                Op::MapDelete { .. } => expect(ObjType::Map)?,
+                Op::SetAdd { .. } | Op::SetRemove { .. } => expect(ObjType::Set)?,
+                Op::TextInsert { insert, .. } => {
+                    expect(ObjType::Text)?;
+                    for origin in [insert.origin_left, insert.right_parent]
+                        .into_iter()
+                        .flatten()
+                    {
+                        let known = text.is_some_and(|t| t.contains_id(origin))
+                            || covered_by(
+                                &new_text,
+                                obj,
+                                IdSpan {
+                                    start: origin,
+                                    len: 1,
+                                },
+                            );
+                        if !known {
+                            return Err(TextError::UnknownId(origin).into());
+                        }
+                    }
+                    new_text.push((
+                        obj,
+                        IdSpan {
+                            start: id,
+                            len: op.width(),
+                        },
+                    ));
+                }
+                Op::TextDelete { spans, .. } => {
+                    expect(ObjType::Text)?;
+                    for span in spans {
+                        // One span may cover older characters and characters
+                        // inserted earlier in this change (same replica, ids
+                        // from `first_op` on): check each part where it lives.
+                        let (old, new) = split_at_counter(*span, replica, first_op);
+                        let old_known =
+                            old.is_none_or(|old| text.is_some_and(|t| t.check_delete(old).is_ok()));
+                        let new_known = new.is_none_or(|new| covered_by(&new_text, obj, new));
+                        if !old_known || !new_known {
+                            return Err(TextError::UnknownId(span.start).into());
+                        }
+                    }
+                }
+            }
+            counter += op.width();
+        }
+        Ok(())
+    }
+
+    /// Applies one operation with id `id`. The only place state changes: local
+    /// edits and remote changes both come through here.
+    pub(crate) fn apply_op(
+        &mut self,
+        id: OpId,
+        lamport: Lamport,
+        op: &Op,
+    ) -> Result<(), EditError> {
+        match op {
+            Op::MapSet {
+                obj,
+                key,
+                value,
+                pred,
+            } => {
+                self.map_mut(*obj)?;
+                let value = match value {
+                    NewValue::Scalar(s) => Value::Scalar(s.clone()),
+                    NewValue::Object(ty) => {
+                        self.objects.insert(ObjId::Op(id), Object::new(*ty));
+                        Value::Object(ObjId::Op(id), *ty)
+                    }
+                };
+                let entry = MapEntry { id, lamport, value };
+                self.map_mut(*obj)?.apply(key, pred, Some(entry));
+            }
+            Op::MapDelete { obj, key, pred } => self.map_mut(*obj)?.apply(key, pred, None),
+            Op::SetAdd { obj, value } => self.set_mut(*obj)?.add(value.clone(), id),
+            Op::SetRemove {
+                obj,
+                value,
+                observed,
+            } => self.set_mut(*obj)?.remove(value, observed),
+            Op::TextInsert { obj, insert } => {
+                self.text_mut(*obj)?.apply_insert(id, insert)?;
+            }
+            Op::TextDelete { obj, spans } => {
+                let text = self.text_mut(*obj)?;
+                for span in spans {
+                    text.check_delete(*span)?;
+                }
+                for span in spans {
+                    text.apply_delete(*span)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an applied change to the history and the clocks.
+    pub(crate) fn record(&mut self, change: EncodedChange, first_op: u64, width: u64) {
+        let header = change.header();
+        for dep in header.all_deps() {
+            self.heads.remove(&dep);
+        }
+        self.heads.insert(header.id);
+        self.version.observe(header.id.replica, header.id.seq);
+        self.max_lamport = self.max_lamport.max(header.lamport);
+        self.log.push(LogEntry {
+            lamport: header.lamport,
+            first_op,
+            width,
+            change,
+        });
+    }
+
+    fn object(&self, obj: ObjId) -> Result<&Object, EditError> {
+        self.objects.get(&obj).ok_or(EditError::NoSuchObject(obj))
+    }
+
+    fn object_mut(&mut self, obj: ObjId) -> Result<&mut Object, EditError> {
+        self.objects
+            .get_mut(&obj)
+            .ok_or(EditError::NoSuchObject(obj))
+    }
+
+    fn map_mut(&mut self, obj: ObjId) -> Result<&mut LwwMap, EditError> {
+        match self.object_mut(obj)? {
+            Object::Map(m) => Ok(m),
+            other => Err(wrong_type(obj, ObjType::Map, other)),
+        }
+    }
+
+    fn set_mut(&mut self, obj: ObjId) -> Result<&mut OrSet, EditError> {
+        match self.object_mut(obj)? {
+            Object::Set(s) => Ok(s),
+            other => Err(wrong_type(obj, ObjType::Set, other)),
+        }
+    }
+
+    pub(crate) fn text_mut(&mut self, obj: ObjId) -> Result<&mut Text, EditError> {
+        match self.object_mut(obj)? {
+            Object::Text(t) => Ok(t),
+            other => Err(wrong_type(obj, ObjType::Text, other)),
+        }
+    }
+}
+
+/// Splits `span` into the ids below `counter` and from `counter` on, where
+/// the span belongs to `replica` (other replicas' ids are all "below").
+fn split_at_counter(
+    span: IdSpan,
+    replica: ReplicaId,
+    counter: u64,
+) -> (Option<IdSpan>, Option<IdSpan>) {
+    let start = span.start.counter;
+    let end = start + span.len;
+    if span.start.replica != replica || end <= counter {
+        return (Some(span), None);
+    }
+    if start >= counter {
+        return (None, Some(span));
+    }
+    (
+        Some(IdSpan {
+            start: span.start,
+            len: counter - start,
+        }),
+        Some(IdSpan {
+            start: OpId::new(replica, counter),
+            len: end - counter,
+        }),
+    )
+}
+
+/// Are all ids of `span` inserted into `obj` by the given inserts? The inserts
+/// of one change have consecutive, ascending ids, so walk them in order.
+fn covered_by(inserted: &[(ObjId, IdSpan)], obj: ObjId, span: IdSpan) -> bool {
+    let mut next = span.start.counter;
+    let end = span.start.counter + span.len;
+    for (o, s) in inserted {
+        if *o == obj
+            && s.start.replica == span.start.replica
+            && s.start.counter <= next
+            && next < s.start.counter + s.len
+        {
+            next = s.start.counter + s.len;
+            if next >= end {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn wrong_type(obj: ObjId, expected: ObjType, found: &Object) -> EditError {
+    EditError::WrongType {
+        obj,
+        expected,
+        found: found.ty(),
+    }
+}

@@ -1,0 +1,190 @@
+//! Local edits. Each edit becomes an operation that is applied at once through
+//! `Document::apply_op` (the path remote operations take); the transaction
+//! groups them into one change.
+
+use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
+use crate::clock::Lamport;
+use crate::document::Document;
+use crate::encoding::EncodedChange;
+use crate::error::EditError;
+use crate::id::OpId;
+use crate::value::{ObjId, ObjType, ScalarValue};
+
+#[derive(Debug)]
+pub struct Transaction<'a> {
+    doc: &'a mut Document,
+    ops: Vec<Op>,
+    first_op: u64,
+    next_op: u64,
+    lamport: u64,
+    finished: bool,
+}
+
+impl<'a> Transaction<'a> {
+    pub(crate) fn new(doc: &'a mut Document, first_op: u64, lamport: u64) -> Self {
+        Transaction {
+            doc,
+            ops: Vec::new(),
+            first_op,
+            next_op: first_op,
+            lamport,
+            finished: false,
+        }
+    }
+
+    /// The document as edited so far.
+    pub fn doc(&self) -> &Document {
+        self.doc
+    }
+
+    fn push(&mut self, op: Op) -> Result<OpId, EditError> {
+        let replica = self.doc.replica;
+        let id = OpId::new(replica, self.next_op);
+        let next = self
+            .next_op
+            .checked_add(op.width())
+            .ok_or(EditError::CounterOverflow)?;
+        self.doc
+            .apply_op(id, Lamport::new(self.lamport, replica), &op)?;
+        self.next_op = next;
+        self.ops.push(op);
+        Ok(id)
+    }
+
+    /// Sets `key` of map `obj` to a scalar.
+    pub fn put(
+        &mut self,
+        obj: ObjId,
+        key: &str,
+        value: impl Into<ScalarValue>,
+    ) -> Result<(), EditError> {
+        let pred = self.doc.map(obj)?.current_ids(key);
+        self.push(Op::MapSet {
+            obj,
+            key: key.to_owned(),
+            value: NewValue::Scalar(value.into()),
+            pred,
+        })?;
+        Ok(())
+    }
+
+    /// Sets `key` of map `obj` to a new empty object and returns its id.
+    pub fn put_object(&mut self, obj: ObjId, key: &str, ty: ObjType) -> Result<ObjId, EditError> {
+        let pred = self.doc.map(obj)?.current_ids(key);
+        let id = self.push(Op::MapSet {
+            obj,
+            key: key.to_owned(),
+            value: NewValue::Object(ty),
+            pred,
+        })?;
+        Ok(ObjId::Op(id))
+    }
+
+    /// Removes `key` (all its concurrent values) from map `obj`.
+    pub fn delete(&mut self, obj: ObjId, key: &str) -> Result<(), EditError> {
+        let pred = self.doc.map(obj)?.current_ids(key);
+        if pred.is_empty() {
+            return Ok(());
+        }
+        self.push(Op::MapDelete {
+            obj,
+            key: key.to_owned(),
+            pred,
+        })?;
+        Ok(())
+    }
+
+    /// Adds `value` to set `obj`.
+    pub fn add(&mut self, obj: ObjId, value: impl Into<ScalarValue>) -> Result<(), EditError> {
+        self.doc.set(obj)?;
+        self.push(Op::SetAdd {
+            obj,
+            value: value.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Removes `value` from set `obj` (the adds seen so far). Returns whether it
+    /// was present.
+    pub fn remove(&mut self, obj: ObjId, value: &ScalarValue) -> Result<bool, EditError> {
+        let Some(observed) = self.doc.set(obj)?.observed(value) else {
+            return Ok(false);
+        };
+        self.push(Op::SetRemove {
+            obj,
+            value: value.clone(),
+            observed,
+        })?;
+        Ok(true)
+    }
+
+    /// Deletes `del` characters at `pos`, then inserts `insert` there
+    /// (positions in Unicode code points).
+    pub fn splice_text(
+        &mut self,
+        obj: ObjId,
+        pos: usize,
+        del: usize,
+        insert: &str,
+    ) -> Result<(), EditError> {
+        if del > 0 {
+            let spans = self.doc.text(obj)?.prepare_delete(pos, del)?;
+            self.push(Op::TextDelete { obj, spans })?;
+        }
+        if !insert.is_empty() {
+            let op = self.doc.text(obj)?.prepare_insert(pos, insert)?;
+            self.push(Op::TextInsert { obj, insert: op })?;
+        }
+        Ok(())
+    }
+
+    pub fn insert_text(&mut self, obj: ObjId, pos: usize, text: &str) -> Result<(), EditError> {
+        self.splice_text(obj, pos, 0, text)
+    }
+
+    pub fn delete_text(&mut self, obj: ObjId, pos: usize, len: usize) -> Result<(), EditError> {
+        self.splice_text(obj, pos, len, "")
+    }
+
+    /// Finishes the change and returns it, ready to send (`None` if nothing
+    /// was edited).
+    pub fn commit(mut self) -> Option<EncodedChange> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Option<EncodedChange> {
+        if self.finished || self.ops.is_empty() {
+            self.finished = true;
+            return None;
+        }
+        self.finished = true;
+        let replica = self.doc.replica;
+        let header = ChangeHeader {
+            id: ChangeId::new(replica, self.doc.version.get(replica) + 1),
+            deps: self
+                .doc
+                .heads
+                .iter()
+                .filter(|h| h.replica != replica)
+                .copied()
+                .collect(),
+            lamport: self.lamport,
+        };
+        let change = Change {
+            header,
+            ops: std::mem::take(&mut self.ops),
+        };
+        let encoded = change.encode();
+        let width = self.next_op - self.first_op;
+        self.doc.record(encoded.clone(), self.first_op, width);
+        Some(encoded)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    /// Edits are applied as they are made, so an unfinished transaction still
+    /// becomes a change: the history must explain the state.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
