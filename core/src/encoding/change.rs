@@ -1,0 +1,512 @@
+//! Binary encoding of one change.
+//!
+//! ```text
+//! "CC" version(1)
+//! replica[16] seq lamport                    -- the change id and clock
+//! n_others replica[16]*n_others              -- replica table, sorted; index 0 = own
+//! n_deps (replica_index seq)*n_deps          -- dependencies
+//! ops: length-prefixed block                 -- opaque to relays
+//! ```
+//! Every OpId inside the ops is `(replica_index, counter)` into the table.
+//! The encoding is canonical: decoding accepts only bytes that re-encode to
+//! themselves, so one change has exactly one byte string.
+
+use std::collections::BTreeSet;
+
+use super::codec::{Reader, Writer};
+use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
+use crate::error::DecodeError;
+use crate::id::{OpId, ReplicaId};
+use crate::text::{IdSpan, TextInsert};
+use crate::value::{ObjId, ObjType, ScalarValue};
+use crate::version::VersionVector;
+
+const MAGIC: &[u8; 2] = b"CC";
+const VERSION: u8 = 1;
+
+/// A change as bytes, with its header decoded. This is what travels between
+/// peers and what a relay stores; the operations are only decoded by
+/// documents (`decode_change`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedChange {
+    header: ChangeHeader,
+    bytes: Vec<u8>,
+}
+
+impl EncodedChange {
+    /// Decodes and validates the header only; the ops block is kept opaque
+    /// (only its length is checked).
+    pub fn decode(bytes: Vec<u8>) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(&bytes);
+        let (header, _table) = read_header(&mut r)?;
+        let _ops = r.bytes()?;
+        r.finish()?;
+        Ok(EncodedChange { header, bytes })
+    }
+
+    pub fn header(&self) -> &ChangeHeader {
+        &self.header
+    }
+
+    pub fn id(&self) -> ChangeId {
+        self.header.id
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Decodes the operations too.
+    pub fn decode_change(&self) -> Result<Change, DecodeError> {
+        let mut r = Reader::new(&self.bytes);
+        let (header, table) = read_header(&mut r)?;
+        let ops_bytes = r.bytes()?;
+        r.finish()?;
+        let mut ops_reader = Reader::new(ops_bytes);
+        let ops = read_ops(&mut ops_reader, &table)?;
+        ops_reader.finish()?;
+        let change = Change { header, ops };
+        if encode(&change) != self.bytes {
+            return Err(DecodeError::Invalid("non-canonical change encoding"));
+        }
+        Ok(change)
+    }
+}
+
+impl Change {
+    pub fn encode(&self) -> EncodedChange {
+        EncodedChange {
+            header: self.header.clone(),
+            bytes: encode(self),
+        }
+    }
+}
+
+/// The replicas a change mentions; index 0 is the change's own replica.
+struct ReplicaTable {
+    own: ReplicaId,
+    others: Vec<ReplicaId>,
+}
+
+impl ReplicaTable {
+    fn index(&self, r: ReplicaId) -> u64 {
+        if r == self.own {
+            return 0;
+        }
+        let i = self
+            .others
+            .binary_search(&r)
+            .expect("replica table lists every replica the change mentions");
+        i as u64 + 1
+    }
+
+    fn get(&self, index: u64) -> Result<ReplicaId, DecodeError> {
+        if index == 0 {
+            return Ok(self.own);
+        }
+        usize::try_from(index - 1)
+            .ok()
+            .and_then(|i| self.others.get(i))
+            .copied()
+            .ok_or(DecodeError::Invalid("replica index out of range"))
+    }
+}
+
+fn mentioned_replicas(change: &Change) -> BTreeSet<ReplicaId> {
+    let mut set = BTreeSet::new();
+    let obj = |o: &ObjId, set: &mut BTreeSet<ReplicaId>| {
+        if let ObjId::Op(id) = o {
+            set.insert(id.replica);
+        }
+    };
+    for d in &change.header.deps {
+        set.insert(d.replica);
+    }
+    for op in &change.ops {
+        obj(&op.obj(), &mut set);
+        match op {
+            Op::MapSet { pred, .. } | Op::MapDelete { pred, .. } => {
+                set.extend(pred.iter().map(|p| p.replica));
+            }
+            Op::SetAdd { .. } => {}
+            Op::SetRemove { observed, .. } => set.extend(observed.iter().map(|(r, _)| r)),
+            Op::TextInsert { insert, .. } => {
+                set.extend(insert.origin_left.iter().map(|p| p.replica));
+                set.extend(insert.right_parent.iter().map(|p| p.replica));
+            }
+            Op::TextDelete { spans, .. } => set.extend(spans.iter().map(|s| s.start.replica)),
+        }
+    }
+    set.remove(&change.header.id.replica);
+    set
+}
+
+fn encode(change: &Change) -> Vec<u8> {
+    let h = &change.header;
+    let table = ReplicaTable {
+        own: h.id.replica,
+        others: mentioned_replicas(change).into_iter().collect(),
+    };
+    let mut w = Writer::new();
+    w.raw(MAGIC);
+    w.u8(VERSION);
+    w.raw(&h.id.replica.to_bytes());
+    w.uvarint(h.id.seq);
+    w.uvarint(h.lamport);
+    w.len(table.others.len());
+    for r in &table.others {
+        w.raw(&r.to_bytes());
+    }
+    w.len(h.deps.len());
+    for d in &h.deps {
+        w.uvarint(table.index(d.replica));
+        w.uvarint(d.seq);
+    }
+    let mut ops = Writer::new();
+    write_ops(&mut ops, &change.ops, &table);
+    w.bytes(&ops.buf);
+    w.into_inner()
+}
+
+fn read_header(r: &mut Reader<'_>) -> Result<(ChangeHeader, ReplicaTable), DecodeError> {
+    if r.raw(2).map_err(|_| DecodeError::BadMagic("change"))? != MAGIC {
+        return Err(DecodeError::BadMagic("change"));
+    }
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    let own = ReplicaId::from_bytes(r.array()?);
+    let seq = r.uvarint()?;
+    let lamport = r.uvarint()?;
+    if seq == 0 || lamport == 0 {
+        return Err(DecodeError::Invalid("seq and lamport start at 1"));
+    }
+    let n = r.count(16)?;
+    let mut others = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = ReplicaId::from_bytes(r.array()?);
+        if id == own || others.last().is_some_and(|&last| last >= id) {
+            return Err(DecodeError::Invalid(
+                "replica table not sorted and distinct",
+            ));
+        }
+        others.push(id);
+    }
+    let table = ReplicaTable { own, others };
+    let n = r.count(2)?;
+    let mut deps: Vec<ChangeId> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let index = r.uvarint()?;
+        if index == 0 {
+            return Err(DecodeError::Invalid(
+                "a change cannot list its own replica as a dependency",
+            ));
+        }
+        let dep = ChangeId::new(table.get(index)?, r.uvarint()?);
+        if dep.seq == 0 || deps.last().is_some_and(|last| last.replica >= dep.replica) {
+            return Err(DecodeError::Invalid(
+                "dependencies not sorted, distinct replicas",
+            ));
+        }
+        deps.push(dep);
+    }
+    let header = ChangeHeader {
+        id: ChangeId::new(own, seq),
+        deps,
+        lamport,
+    };
+    Ok((header, table))
+}
+
+// Op tags.
+const MAP_SET: u8 = 1;
+const MAP_DELETE: u8 = 2;
+const SET_ADD: u8 = 3;
+const SET_REMOVE: u8 = 4;
+const TEXT_INSERT: u8 = 5;
+const TEXT_DELETE: u8 = 6;
+
+fn write_ops(w: &mut Writer, ops: &[Op], t: &ReplicaTable) {
+    w.len(ops.len());
+    for op in ops {
+        match op {
+            Op::MapSet {
+                obj,
+                key,
+                value,
+                pred,
+            } => {
+                w.u8(MAP_SET);
+                write_obj(w, *obj, t);
+                w.str(key);
+                match value {
+                    NewValue::Scalar(s) => write_scalar(w, s),
+                    NewValue::Object(ty) => w.u8(OBJECT_TAG + obj_type_tag(*ty)),
+                }
+                write_ids(w, pred, t);
+            }
+            Op::MapDelete { obj, key, pred } => {
+                w.u8(MAP_DELETE);
+                write_obj(w, *obj, t);
+                w.str(key);
+                write_ids(w, pred, t);
+            }
+            Op::SetAdd { obj, value } => {
+                w.u8(SET_ADD);
+                write_obj(w, *obj, t);
+                write_scalar(w, value);
+            }
+            Op::SetRemove {
+                obj,
+                value,
+                observed,
+            } => {
+                w.u8(SET_REMOVE);
+                write_obj(w, *obj, t);
+                write_scalar(w, value);
+                w.len(observed.len());
+                for (r, c) in observed.iter() {
+                    w.uvarint(t.index(r));
+                    w.uvarint(c);
+                }
+            }
+            Op::TextInsert { obj, insert } => {
+                w.u8(TEXT_INSERT);
+                write_obj(w, *obj, t);
+                write_opt_id(w, insert.origin_left, t);
+                write_opt_id(w, insert.right_parent, t);
+                w.str(&insert.content);
+            }
+            Op::TextDelete { obj, spans } => {
+                w.u8(TEXT_DELETE);
+                write_obj(w, *obj, t);
+                w.len(spans.len());
+                for s in spans {
+                    write_id(w, s.start, t);
+                    w.uvarint(s.len);
+                }
+            }
+        }
+    }
+}
+
+fn read_ops(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<Op>, DecodeError> {
+    let n = r.count(2)?;
+    let mut ops = Vec::with_capacity(n);
+    for _ in 0..n {
+        let tag = r.u8()?;
+        let op = match tag {
+            MAP_SET => {
+                let obj = read_obj(r, t)?;
+                let key = r.str()?.to_owned();
+                let vtag = r.u8()?;
+                let value = if vtag >= OBJECT_TAG {
+                    NewValue::Object(obj_type_from_tag(vtag - OBJECT_TAG)?)
+                } else {
+                    NewValue::Scalar(read_scalar_body(r, vtag)?)
+                };
+                let pred = read_ids(r, t)?;
+                Op::MapSet {
+                    obj,
+                    key,
+                    value,
+                    pred,
+                }
+            }
+            MAP_DELETE => Op::MapDelete {
+                obj: read_obj(r, t)?,
+                key: r.str()?.to_owned(),
+                pred: read_ids(r, t)?,
+            },
+            SET_ADD => Op::SetAdd {
+                obj: read_obj(r, t)?,
+                value: read_scalar(r)?,
+            },
+            SET_REMOVE => {
+                let obj = read_obj(r, t)?;
+                let value = read_scalar(r)?;
+                let n = r.count(2)?;
+                let mut observed = VersionVector::new();
+                let mut last = None;
+                for _ in 0..n {
+                    let replica = t.get(r.uvarint()?)?;
+                    let counter = r.uvarint()?;
+                    if counter == 0 || last.is_some_and(|l| l >= replica) {
+                        return Err(DecodeError::Invalid("remove clock not canonical"));
+                    }
+                    last = Some(replica);
+                    observed.observe(replica, counter);
+                }
+                Op::SetRemove {
+                    obj,
+                    value,
+                    observed,
+                }
+            }
+            TEXT_INSERT => {
+                let obj = read_obj(r, t)?;
+                let origin_left = read_opt_id(r, t)?;
+                let right_parent = read_opt_id(r, t)?;
+                let content = r.str()?.to_owned();
+                if content.is_empty() {
+                    return Err(DecodeError::Invalid("empty text insert"));
+                }
+                Op::TextInsert {
+                    obj,
+                    insert: TextInsert {
+                        origin_left,
+                        right_parent,
+                        content,
+                    },
+                }
+            }
+            TEXT_DELETE => {
+                let obj = read_obj(r, t)?;
+                let n = r.count(3)?;
+                let mut spans = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let start = read_id(r, t)?;
+                    let len = r.uvarint()?;
+                    if len == 0 || start.counter.checked_add(len).is_none() {
+                        return Err(DecodeError::Invalid("bad delete span"));
+                    }
+                    spans.push(IdSpan { start, len });
+                }
+                if spans.is_empty() {
+                    return Err(DecodeError::Invalid("empty text delete"));
+                }
+                Op::TextDelete { obj, spans }
+            }
+            other => return Err(DecodeError::UnknownTag(other)),
+        };
+        ops.push(op);
+    }
+    Ok(ops)
+}
+
+fn write_id(w: &mut Writer, id: OpId, t: &ReplicaTable) {
+    w.uvarint(t.index(id.replica));
+    w.uvarint(id.counter);
+}
+
+fn read_id(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<OpId, DecodeError> {
+    let replica = t.get(r.uvarint()?)?;
+    let counter = r.uvarint()?;
+    if counter == 0 {
+        return Err(DecodeError::Invalid("op counters start at 1"));
+    }
+    Ok(OpId::new(replica, counter))
+}
+
+fn write_opt_id(w: &mut Writer, id: Option<OpId>, t: &ReplicaTable) {
+    match id {
+        None => w.uvarint(0),
+        Some(id) => {
+            w.uvarint(t.index(id.replica) + 1);
+            w.uvarint(id.counter);
+        }
+    }
+}
+
+fn read_opt_id(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Option<OpId>, DecodeError> {
+    match r.uvarint()? {
+        0 => Ok(None),
+        i => {
+            let replica = t.get(i - 1)?;
+            let counter = r.uvarint()?;
+            if counter == 0 {
+                return Err(DecodeError::Invalid("op counters start at 1"));
+            }
+            Ok(Some(OpId::new(replica, counter)))
+        }
+    }
+}
+
+fn write_obj(w: &mut Writer, obj: ObjId, t: &ReplicaTable) {
+    match obj {
+        ObjId::Root => write_opt_id(w, None, t),
+        ObjId::Op(id) => write_opt_id(w, Some(id), t),
+    }
+}
+
+fn read_obj(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<ObjId, DecodeError> {
+    Ok(read_opt_id(r, t)?.map_or(ObjId::Root, ObjId::Op))
+}
+
+fn write_ids(w: &mut Writer, ids: &[OpId], t: &ReplicaTable) {
+    w.len(ids.len());
+    for &id in ids {
+        write_id(w, id, t);
+    }
+}
+
+fn read_ids(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<OpId>, DecodeError> {
+    let n = r.count(2)?;
+    (0..n).map(|_| read_id(r, t)).collect()
+}
+
+const OBJECT_TAG: u8 = 16;
+
+pub(crate) fn obj_type_tag(ty: ObjType) -> u8 {
+    match ty {
+        ObjType::Map => 0,
+        ObjType::Set => 1,
+        ObjType::Text => 2,
+    }
+}
+
+pub(crate) fn obj_type_from_tag(tag: u8) -> Result<ObjType, DecodeError> {
+    match tag {
+        0 => Ok(ObjType::Map),
+        1 => Ok(ObjType::Set),
+        2 => Ok(ObjType::Text),
+        other => Err(DecodeError::UnknownTag(other)),
+    }
+}
+
+pub(crate) fn write_scalar(w: &mut Writer, s: &ScalarValue) {
+    match s {
+        ScalarValue::Null => w.u8(0),
+        ScalarValue::Bool(false) => w.u8(1),
+        ScalarValue::Bool(true) => w.u8(2),
+        ScalarValue::Int(i) => {
+            w.u8(3);
+            w.ivarint(*i);
+        }
+        ScalarValue::F64(x) => {
+            w.u8(4);
+            w.raw(&x.to_le_bytes());
+        }
+        ScalarValue::Str(s) => {
+            w.u8(5);
+            w.str(s);
+        }
+        ScalarValue::Bytes(b) => {
+            w.u8(6);
+            w.bytes(b);
+        }
+    }
+}
+
+pub(crate) fn read_scalar(r: &mut Reader<'_>) -> Result<ScalarValue, DecodeError> {
+    let tag = r.u8()?;
+    read_scalar_body(r, tag)
+}
+
+fn read_scalar_body(r: &mut Reader<'_>, tag: u8) -> Result<ScalarValue, DecodeError> {
+    Ok(match tag {
+        0 => ScalarValue::Null,
+        1 => ScalarValue::Bool(false),
+        2 => ScalarValue::Bool(true),
+        3 => ScalarValue::Int(r.ivarint()?),
+        4 => ScalarValue::F64(f64::from_le_bytes(r.array()?)),
+        5 => ScalarValue::Str(r.str()?.to_owned()),
+        6 => ScalarValue::Bytes(r.bytes()?.to_vec()),
+        other => return Err(DecodeError::UnknownTag(other)),
+    })
+}

@@ -1,0 +1,419 @@
+//! Saving and loading a whole document: snapshot + history.
+//!
+//! ```text
+//! "CCDOC" version(1)
+//! replicas: n, replica[16]*n              -- table for every OpId below
+//! version:  n, (replica_index seq)*n
+//! objects:  n, (obj type body)*n         -- the snapshot, in ObjId order
+//! history:  n, change_bytes*n            -- canonical order (lamport, id)
+//! crc32 of all the above, little-endian
+//! ```
+//! The bytes depend only on the set of changes applied, never on delivery
+//! order or on which replica saves.
+
+use std::collections::BTreeSet;
+
+use super::EncodedChange;
+use super::change::{obj_type_from_tag, obj_type_tag, read_scalar, write_scalar};
+use super::codec::{Reader, Writer};
+use crate::clock::Lamport;
+use crate::document::{Document, Object};
+use crate::error::{ApplyError, DecodeError};
+use crate::id::{OpId, ReplicaId};
+use crate::map::{LwwMap, MapEntry};
+use crate::set::{Element, OrSet};
+use crate::text::{SpanRecord, Text};
+use crate::value::{ObjId, ObjType, Value};
+use crate::version::VersionVector;
+
+const MAGIC: &[u8; 5] = b"CCDOC";
+const VERSION: u8 = 1;
+const OBJECT_REF: u8 = 16;
+
+struct Table(Vec<ReplicaId>);
+
+impl Table {
+    fn index(&self, r: ReplicaId) -> u64 {
+        self.0
+            .binary_search(&r)
+            .expect("the table lists every replica in the document") as u64
+    }
+
+    fn get(&self, i: u64) -> Result<ReplicaId, DecodeError> {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .copied()
+            .ok_or(DecodeError::Invalid("replica index out of range"))
+    }
+}
+
+impl Document {
+    /// The whole document: snapshot for fast loading plus the full history.
+    pub fn save(&self) -> Vec<u8> {
+        let table = Table(self.replicas_mentioned().into_iter().collect());
+        let mut w = Writer::new();
+        w.raw(MAGIC);
+        w.u8(VERSION);
+        w.len(table.0.len());
+        for r in &table.0 {
+            w.raw(&r.to_bytes());
+        }
+        w.len(self.version.len());
+        for (r, seq) in self.version.iter() {
+            w.uvarint(table.index(r));
+            w.uvarint(seq);
+        }
+        w.len(self.objects.len());
+        for (obj, object) in &self.objects {
+            write_obj(&mut w, *obj, &table);
+            w.u8(obj_type_tag(object.ty()));
+            match object {
+                Object::Map(m) => write_map(&mut w, m, &table),
+                Object::Set(s) => write_set(&mut w, s, &table),
+                Object::Text(t) => write_text(&mut w, t, &table),
+            }
+        }
+        let history = self.log.since(&VersionVector::new());
+        w.len(history.len());
+        for entry in history {
+            w.bytes(entry.change.bytes());
+        }
+        let crc = crc32fast::hash(&w.buf);
+        w.raw(&crc.to_le_bytes());
+        w.into_inner()
+    }
+
+    /// Loads a document saved by `save`, to be edited as `replica`. Uses the
+    /// snapshot (no replay); checks the checksum, the structure and that the
+    /// history is causally complete and matches the snapshot's version.
+    pub fn load(bytes: &[u8], replica: ReplicaId) -> Result<Document, DecodeError> {
+        let Some(body_len) = bytes.len().checked_sub(4) else {
+            return Err(DecodeError::Truncated);
+        };
+        let (body, crc) = bytes.split_at(body_len);
+        if !body.starts_with(MAGIC) {
+            return Err(DecodeError::BadMagic("document"));
+        }
+        let mut crc_bytes = [0u8; 4];
+        crc_bytes.copy_from_slice(crc);
+        if crc32fast::hash(body) != u32::from_le_bytes(crc_bytes) {
+            return Err(DecodeError::Checksum);
+        }
+        let mut r = Reader::new(body);
+        r.raw(MAGIC.len())?;
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let n = r.count(16)?;
+        let mut replicas = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = ReplicaId::from_bytes(r.array()?);
+            if replicas.last().is_some_and(|&l| l >= id) {
+                return Err(DecodeError::Invalid("replica table not sorted"));
+            }
+            replicas.push(id);
+        }
+        let table = Table(replicas);
+        let n = r.count(2)?;
+        let mut snapshot_version = VersionVector::new();
+        for _ in 0..n {
+            let replica = table.get(r.uvarint()?)?;
+            snapshot_version.observe(replica, r.uvarint()?);
+        }
+        let mut doc = Document::new(replica);
+        doc.objects.clear();
+        let n = r.count(2)?;
+        let mut last_obj = None;
+        for _ in 0..n {
+            let obj = read_obj(&mut r, &table)?;
+            if last_obj.is_some_and(|l| l >= obj) {
+                return Err(DecodeError::Invalid("objects not sorted"));
+            }
+            last_obj = Some(obj);
+            let object = match obj_type_from_tag(r.u8()?)? {
+                ObjType::Map => Object::Map(read_map(&mut r, &table)?),
+                ObjType::Set => Object::Set(read_set(&mut r, &table)?),
+                ObjType::Text => Object::Text(read_text(&mut r, &table)?),
+            };
+            doc.objects.insert(obj, object);
+        }
+        check_references(&doc)?;
+        let n = r.count(1)?;
+        for _ in 0..n {
+            let change = EncodedChange::decode(r.bytes()?.to_vec())?;
+            if !change.header().is_ready(&doc.version) {
+                return Err(DecodeError::Invalid("history is not causally complete"));
+            }
+            let width = change.decode_change()?.width();
+            let first_op = doc.log.next_op(change.id().replica);
+            doc.record(change, first_op, width);
+        }
+        r.finish()?;
+        if doc.version != snapshot_version {
+            return Err(DecodeError::Invalid("snapshot and history disagree"));
+        }
+        Ok(doc)
+    }
+
+    /// Merges a document saved elsewhere (untrusted bytes): its history is
+    /// replayed through the validated change path, its snapshot ignored. All
+    /// or nothing: on error this document is unchanged.
+    pub fn import(&mut self, bytes: &[u8]) -> Result<crate::ApplyOutcome, ApplyError> {
+        let other = Document::load(bytes, self.replica)?;
+        self.merge(&other)
+    }
+
+    fn replicas_mentioned(&self) -> BTreeSet<ReplicaId> {
+        let mut set: BTreeSet<ReplicaId> = self.version.iter().map(|(r, _)| r).collect();
+        let mut add = |id: Option<OpId>| {
+            if let Some(id) = id {
+                set.insert(id.replica);
+            }
+        };
+        for (obj, object) in &self.objects {
+            if let ObjId::Op(id) = obj {
+                add(Some(*id));
+            }
+            match object {
+                Object::Map(m) => {
+                    for (_, entries) in m.iter_entries() {
+                        for e in entries {
+                            add(Some(e.id));
+                        }
+                    }
+                }
+                Object::Set(s) => {
+                    for (_, el) in s.elements() {
+                        for t in &el.adds {
+                            add(Some(*t));
+                        }
+                        for (r, _) in el.removed.iter() {
+                            add(Some(OpId::new(r, 1)));
+                        }
+                    }
+                }
+                Object::Text(t) => {
+                    for span in t.spans() {
+                        add(Some(span.id));
+                        add(span.origin_left);
+                        add(span.right_parent);
+                    }
+                }
+            }
+        }
+        set
+    }
+}
+
+/// Every object a map points at exists with the type the map claims.
+fn check_references(doc: &Document) -> Result<(), DecodeError> {
+    if !matches!(doc.objects.get(&ObjId::Root), Some(Object::Map(_))) {
+        return Err(DecodeError::Invalid("root map missing"));
+    }
+    for object in doc.objects.values() {
+        if let Object::Map(m) = object {
+            for (_, entries) in m.iter_entries() {
+                for e in entries {
+                    if let Value::Object(child, ty) = e.value
+                        && doc.object_type(child) != Some(ty)
+                    {
+                        return Err(DecodeError::Invalid("map points at a missing object"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_id(w: &mut Writer, id: OpId, t: &Table) {
+    w.uvarint(t.index(id.replica));
+    w.uvarint(id.counter);
+}
+
+fn read_id(r: &mut Reader<'_>, t: &Table) -> Result<OpId, DecodeError> {
+    let replica = t.get(r.uvarint()?)?;
+    let counter = r.uvarint()?;
+    if counter == 0 {
+        return Err(DecodeError::Invalid("op counters start at 1"));
+    }
+    Ok(OpId::new(replica, counter))
+}
+
+fn write_opt_id(w: &mut Writer, id: Option<OpId>, t: &Table) {
+    match id {
+        None => w.uvarint(0),
+        Some(id) => {
+            w.uvarint(t.index(id.replica) + 1);
+            w.uvarint(id.counter);
+        }
+    }
+}
+
+fn read_opt_id(r: &mut Reader<'_>, t: &Table) -> Result<Option<OpId>, DecodeError> {
+    match r.uvarint()? {
+        0 => Ok(None),
+        i => {
+            let replica = t.get(i - 1)?;
+            let counter = r.uvarint()?;
+            if counter == 0 {
+                return Err(DecodeError::Invalid("op counters start at 1"));
+            }
+            Ok(Some(OpId::new(replica, counter)))
+        }
+    }
+}
+
+fn write_obj(w: &mut Writer, obj: ObjId, t: &Table) {
+    write_opt_id(
+        w,
+        match obj {
+            ObjId::Root => None,
+            ObjId::Op(id) => Some(id),
+        },
+        t,
+    );
+}
+
+fn read_obj(r: &mut Reader<'_>, t: &Table) -> Result<ObjId, DecodeError> {
+    Ok(read_opt_id(r, t)?.map_or(ObjId::Root, ObjId::Op))
+}
+
+fn write_map(w: &mut Writer, m: &LwwMap, t: &Table) {
+    w.len(m.len());
+    for (key, entries) in m.iter_entries() {
+        w.str(key);
+        w.len(entries.len());
+        for e in entries {
+            write_id(w, e.id, t);
+            w.uvarint(e.lamport.counter);
+            match &e.value {
+                Value::Scalar(s) => write_scalar(w, s),
+                Value::Object(obj, ty) => {
+                    w.u8(OBJECT_REF + obj_type_tag(*ty));
+                    write_obj(w, *obj, t);
+                }
+            }
+        }
+    }
+}
+
+fn read_map(r: &mut Reader<'_>, t: &Table) -> Result<LwwMap, DecodeError> {
+    let mut map = LwwMap::new();
+    let n = r.count(2)?;
+    let mut last_key: Option<&str> = None;
+    for _ in 0..n {
+        let key = r.str()?;
+        if last_key.is_some_and(|l| l >= key) {
+            return Err(DecodeError::Invalid("map keys not sorted"));
+        }
+        last_key = Some(key);
+        let m = r.count(4)?;
+        if m == 0 {
+            return Err(DecodeError::Invalid("map key without values"));
+        }
+        let mut entries = Vec::with_capacity(m);
+        for _ in 0..m {
+            let id = read_id(r, t)?;
+            let lamport = Lamport::new(r.uvarint()?, id.replica);
+            let mut peek = r.clone();
+            let tag = peek.u8()?;
+            let value = if tag >= OBJECT_REF {
+                r.u8()?;
+                let ty = obj_type_from_tag(tag - OBJECT_REF)?;
+                Value::Object(read_obj(r, t)?, ty)
+            } else {
+                Value::Scalar(read_scalar(r)?)
+            };
+            entries.push(MapEntry { id, lamport, value });
+        }
+        map.restore_key(key.to_owned(), entries);
+    }
+    Ok(map)
+}
+
+fn write_set(w: &mut Writer, s: &OrSet, t: &Table) {
+    let elements: Vec<_> = s.elements().collect();
+    w.len(elements.len());
+    for (value, el) in elements {
+        write_scalar(w, value);
+        w.len(el.adds.len());
+        for tag in &el.adds {
+            write_id(w, *tag, t);
+        }
+        w.len(el.removed.len());
+        for (r, c) in el.removed.iter() {
+            w.uvarint(t.index(r));
+            w.uvarint(c);
+        }
+    }
+}
+
+fn read_set(r: &mut Reader<'_>, t: &Table) -> Result<OrSet, DecodeError> {
+    let mut set = OrSet::new();
+    let n = r.count(3)?;
+    let mut last = None;
+    for _ in 0..n {
+        let value = read_scalar(r)?;
+        if last.as_ref().is_some_and(|l| *l >= value) {
+            return Err(DecodeError::Invalid("set values not sorted"));
+        }
+        last = Some(value.clone());
+        let mut element = Element::default();
+        let m = r.count(2)?;
+        for _ in 0..m {
+            element.adds.insert(read_id(r, t)?);
+        }
+        let m = r.count(2)?;
+        for _ in 0..m {
+            let replica = t.get(r.uvarint()?)?;
+            element.removed.observe(replica, r.uvarint()?);
+        }
+        set.restore(value, element);
+    }
+    Ok(set)
+}
+
+fn write_text(w: &mut Writer, text: &Text, t: &Table) {
+    let spans = text.spans();
+    w.len(spans.len());
+    for s in &spans {
+        write_id(w, s.id, t);
+        w.uvarint(s.len);
+        write_opt_id(w, s.origin_left, t);
+        write_opt_id(w, s.right_parent, t);
+        match &s.content {
+            None => w.u8(0),
+            Some(c) => {
+                w.u8(1);
+                w.str(c);
+            }
+        }
+    }
+}
+
+fn read_text(r: &mut Reader<'_>, t: &Table) -> Result<Text, DecodeError> {
+    let n = r.count(5)?;
+    let mut spans = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = read_id(r, t)?;
+        let len = r.uvarint()?;
+        let origin_left = read_opt_id(r, t)?;
+        let right_parent = read_opt_id(r, t)?;
+        let content = match r.u8()? {
+            0 => None,
+            1 => Some(r.str()?.to_owned()),
+            other => return Err(DecodeError::UnknownTag(other)),
+        };
+        spans.push(SpanRecord {
+            id,
+            len,
+            origin_left,
+            right_parent,
+            content,
+        });
+    }
+    Text::from_spans(spans).map_err(|_| DecodeError::Invalid("text snapshot"))
+}

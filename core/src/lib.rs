@@ -1,0 +1,50 @@
+//! Concord's CRDT engine.
+//!
+//! Pure: this crate performs no IO, reads no clock, draws no random numbers and
+//! spawns nothing. Callers inject replica ids; everything else is derived from
+//! the changes themselves.
+//!
+//! ```
+//! use concord_core::{Document, ObjId, ObjType, ReplicaId};
+//!
+//! let mut alice = Document::new(ReplicaId(1));
+//! let mut tx = alice.transaction();
+//! let body = tx.put_object(ObjId::Root, "body", ObjType::Text).unwrap();
+//! tx.insert_text(body, 0, "Hello").unwrap();
+//! let change = tx.commit().unwrap();
+//!
+//! let mut bob = Document::new(ReplicaId(2));
+//! bob.apply(change).unwrap();
+//! assert_eq!(bob.text(body).unwrap().to_string(), "Hello");
+//! ```
+
+pub mod causal;
+pub mod change;
+pub mod clock;
+pub mod document;
+pub mod encoding;
+pub mod error;
+pub mod id;
+mod log;
+pub mod map;
+pub mod set;
+pub mod sync;
+pub mod text;
+pub mod transaction;
+pub mod value;
+pub mod version;
+
+pub use causal::{BufferFull, CausalBuffer};
+pub use change::{Change, ChangeHeader, ChangeId, NewValue, Op};
+pub use clock::Lamport;
+pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document};
+pub use encoding::{EncodedChange, Message};
+pub use error::{ApplyError, DecodeError, EditError};
+pub use id::{OpId, ReplicaId};
+pub use map::{LwwMap, MapEntry};
+pub use set::OrSet;
+pub use sync::{ChangeSource, SyncPeer};
+pub use text::{IdSpan, Text, TextError, TextInsert};
+pub use transaction::Transaction;
+pub use value::{ObjId, ObjType, ScalarValue, Value};
+pub use version::VersionVector;

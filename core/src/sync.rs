@@ -1,0 +1,167 @@
+//! The sync protocol as a state machine, free of IO.
+//!
+//! One `SyncPeer` per (connection, document). The caller moves bytes:
+//! ```text
+//! loop {
+//!     while let Some(msg) = peer.poll_message(&doc) { send(msg.encode()) }
+//!     let msg = Message::decode(&recv())?;
+//!     for change in peer.receive(msg) { doc.apply(change)?; }
+//!     store(&doc);                 // make it durable, then:
+//!     peer.stored(doc.version());  // so the next poll acknowledges it
+//! }
+//! ```
+//! Both sides start with `Hello` (their version vector) and answer a `Hello`
+//! with exactly the changes the other lacks, in bounded batches. A timer calls
+//! `request_anti_entropy` so a lost message is repaired on a live connection;
+//! a new connection calls `reset` (no state survives a reconnect).
+
+use crate::document::Document;
+use crate::encoding::{EncodedChange, Message};
+use crate::version::VersionVector;
+
+/// Default upper bound on the bytes of one `Changes` message.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Where the changes a peer lacks come from: a document, or a relay's store.
+pub trait ChangeSource {
+    fn version(&self) -> VersionVector;
+    /// The changes `since` lacks, in causal order, stopping near `max_bytes`
+    /// (but at least one if any is missing).
+    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange>;
+}
+
+impl ChangeSource for Document {
+    fn version(&self) -> VersionVector {
+        Document::version(self).clone()
+    }
+
+    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
+        self.changes_since_limited(since, max_bytes)
+    }
+}
+
+/// What this side knows about one peer.
+#[derive(Debug, Clone)]
+pub struct SyncPeer {
+    hello_due: bool,
+    /// What we believe the peer has: its last Hello, plus what it acked, plus
+    /// what we sent since (optimistically; a lost batch is repaired by the
+    /// next Hello, which replaces this).
+    their_version: Option<VersionVector>,
+    /// What the peer has confirmed it stored durably.
+    acked: VersionVector,
+    ack_due: bool,
+    last_ack: VersionVector,
+    max_batch_bytes: usize,
+}
+
+impl Default for SyncPeer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SyncPeer {
+    pub fn new() -> Self {
+        SyncPeer {
+            hello_due: true,
+            their_version: None,
+            acked: VersionVector::new(),
+            ack_due: false,
+            last_ack: VersionVector::new(),
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+        }
+    }
+
+    #[must_use]
+    pub fn with_max_batch_bytes(mut self, max: usize) -> Self {
+        self.max_batch_bytes = max.max(1);
+        self
+    }
+
+    /// A new connection: forget everything learned on the old one.
+    pub fn reset(&mut self) {
+        *self = SyncPeer::new().with_max_batch_bytes(self.max_batch_bytes);
+    }
+
+    /// Repeat the version exchange (call periodically on idle connections).
+    pub fn request_anti_entropy(&mut self) {
+        self.hello_due = true;
+    }
+
+    /// Takes in one message; returns the changes to apply (and then store).
+    pub fn receive(&mut self, msg: Message) -> Vec<EncodedChange> {
+        match msg {
+            Message::Hello { version } => {
+                self.acked.merge(&version);
+                self.their_version = Some(version);
+                Vec::new()
+            }
+            Message::Changes { changes } => {
+                if let Some(theirs) = &mut self.their_version {
+                    for c in &changes {
+                        theirs.observe(c.id().replica, c.id().seq);
+                    }
+                }
+                changes
+            }
+            Message::Ack { version } => {
+                self.acked.merge(&version);
+                if let Some(theirs) = &mut self.their_version {
+                    theirs.merge(&version);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Tells the machine what is now durably stored locally, so it
+    /// acknowledges it to the peer.
+    pub fn stored(&mut self, local: &VersionVector) {
+        if *local != self.last_ack {
+            self.ack_due = true;
+        }
+    }
+
+    /// The next message to send, if any.
+    pub fn poll_message(&mut self, source: &impl ChangeSource) -> Option<Message> {
+        if self.hello_due {
+            self.hello_due = false;
+            return Some(Message::Hello {
+                version: source.version(),
+            });
+        }
+        if let Some(theirs) = &mut self.their_version {
+            let batch = source.changes_since(theirs, self.max_batch_bytes);
+            if !batch.is_empty() {
+                for c in &batch {
+                    theirs.observe(c.id().replica, c.id().seq);
+                }
+                return Some(Message::Changes { changes: batch });
+            }
+        }
+        if self.ack_due {
+            self.ack_due = false;
+            self.last_ack = source.version();
+            return Some(Message::Ack {
+                version: self.last_ack.clone(),
+            });
+        }
+        None
+    }
+
+    /// What the peer has confirmed storing.
+    pub fn acked(&self) -> &VersionVector {
+        &self.acked
+    }
+
+    /// How many of our changes the peer has not confirmed storing.
+    pub fn unacked(&self, local: &VersionVector) -> u64 {
+        local.count_missing_from(&self.acked)
+    }
+
+    /// Has the peer told us its version since the last (re)connect?
+    pub fn knows_peer(&self) -> bool {
+        self.their_version.is_some()
+    }
+}
