@@ -1,0 +1,273 @@
+//! Encodings: golden bytes, round trips, and untrusted input that must be
+//! rejected cleanly (no panic, no huge allocation, no partial change).
+
+use concord_core::{
+    ApplyError, Change, ChangeHeader, ChangeId, DecodeError, Document, EncodedChange, IdSpan,
+    Message, ObjId, ObjType, OpId, ReplicaId, TextInsert, VersionVector,
+};
+
+const ALICE: ReplicaId = ReplicaId(0x000a_11ce);
+const BOB: ReplicaId = ReplicaId(0x0b0b);
+
+/// A document with one of everything, edited by two replicas.
+fn sample() -> (Document, ObjId) {
+    let mut doc = Document::new(ALICE);
+    let mut tx = doc.transaction();
+    tx.put(ObjId::Root, "title", "Notes").unwrap();
+    tx.put(ObjId::Root, "pi", 3.25).unwrap();
+    tx.put(ObjId::Root, "n", -7i64).unwrap();
+    tx.put(ObjId::Root, "blob", vec![0u8, 1, 2]).unwrap();
+    tx.put(ObjId::Root, "done", true).unwrap();
+    let text = tx.put_object(ObjId::Root, "body", ObjType::Text).unwrap();
+    tx.insert_text(text, 0, "héllo 日本 😀").unwrap();
+    let tags = tx.put_object(ObjId::Root, "tags", ObjType::Set).unwrap();
+    tx.add(tags, "a").unwrap();
+    tx.add(tags, 5i64).unwrap();
+    let meta = tx.put_object(ObjId::Root, "meta", ObjType::Map).unwrap();
+    tx.put(meta, "k", "v").unwrap();
+    tx.commit();
+    let mut bob = doc.fork(BOB);
+    let mut tx = bob.transaction();
+    tx.splice_text(text, 1, 3, "ey").unwrap();
+    tx.remove(tags, &"a".into()).unwrap();
+    tx.put(ObjId::Root, "title", "Bob's notes").unwrap();
+    tx.commit();
+    let mut tx = doc.transaction();
+    tx.put(ObjId::Root, "title", "Alice's notes").unwrap();
+    tx.commit();
+    doc.merge(&bob).unwrap();
+    (doc, text)
+}
+
+#[test]
+fn golden_change_encoding() {
+    // If this fails, the change format changed: bump its version and keep
+    // decoding the old one, or every stored document breaks.
+    let change = Change {
+        header: ChangeHeader {
+            id: ChangeId::new(BOB, 2),
+            deps: vec![ChangeId::new(ALICE, 7)],
+            lamport: 9,
+        },
+        ops: vec![
+            concord_core::Op::TextInsert {
+                obj: ObjId::Op(OpId::new(ALICE, 3)),
+                insert: TextInsert {
+                    origin_left: Some(OpId::new(ALICE, 4)),
+                    right_parent: None,
+                    content: "hé".into(),
+                },
+            },
+            concord_core::Op::TextDelete {
+                obj: ObjId::Op(OpId::new(ALICE, 3)),
+                spans: vec![IdSpan {
+                    start: OpId::new(ALICE, 5),
+                    len: 2,
+                }],
+            },
+        ],
+    };
+    let encoded = change.encode();
+    let hex = encoded.bytes().iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write;
+        write!(hex, "{b:02x}").unwrap();
+        hex
+    });
+    assert_eq!(hex, GOLDEN_CHANGE_HEX);
+    assert_eq!(encoded.decode_change().unwrap(), change);
+}
+
+const GOLDEN_CHANGE_HEX: &str = "43430100000000000000000000000000000b0b020901000000000000000000000000000a11ce01010712020502030204000368c3a906020301010502";
+
+#[test]
+fn save_and_load_round_trip_with_every_kind_of_value() {
+    let (doc, text) = sample();
+    let bytes = doc.save();
+    let loaded = Document::load(&bytes, ReplicaId(99)).unwrap();
+    assert_eq!(loaded, doc);
+    assert_eq!(loaded.save(), bytes, "saving is deterministic");
+    assert_eq!(loaded.text(text).unwrap().to_string(), "heyo 日本 😀");
+    assert_eq!(loaded.get_all(ObjId::Root, "title").unwrap().len(), 2);
+
+    // The loaded document keeps working, as a new replica.
+    let mut loaded = loaded;
+    let mut tx = loaded.transaction();
+    tx.insert_text(text, 0, "¡").unwrap();
+    let change = tx.commit().unwrap();
+    let mut doc = doc;
+    doc.apply(change).unwrap();
+    assert_eq!(doc.text(text).unwrap().to_string(), "¡heyo 日本 😀");
+}
+
+#[test]
+fn every_truncation_of_a_change_or_document_is_an_error() {
+    let (doc, _) = sample();
+    let saved = doc.save();
+    for cut in 0..saved.len() {
+        assert!(
+            Document::load(&saved[..cut], ALICE).is_err(),
+            "cut at {cut}"
+        );
+    }
+    for change in doc.changes_since(&VersionVector::new()) {
+        let bytes = change.bytes();
+        for cut in 0..bytes.len() {
+            assert!(
+                EncodedChange::decode(bytes[..cut].to_vec()).is_err(),
+                "cut at {cut}"
+            );
+        }
+    }
+}
+
+#[test]
+fn corrupt_bytes_never_panic_and_corrupt_documents_fail_the_checksum() {
+    let (doc, _) = sample();
+    let saved = doc.save();
+    for i in 0..saved.len() {
+        let mut bad = saved.clone();
+        bad[i] ^= 0x40;
+        assert!(Document::load(&bad, ALICE).is_err(), "flip at {i}");
+    }
+    // Flipped change bytes either fail to decode or decode to something that
+    // a document rejects or accepts; never a panic, and a rejected change
+    // leaves the document byte-identical.
+    let changes = doc.changes_since(&VersionVector::new());
+    let base = Document::new(BOB);
+    for change in &changes {
+        for i in 0..change.bytes().len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bad = change.bytes().to_vec();
+                bad[i] ^= flip;
+                let mut target = base.clone();
+                let before = target.save();
+                if let Ok(decoded) = EncodedChange::decode(bad)
+                    && target.apply(decoded).is_err()
+                {
+                    assert_eq!(target.save(), before);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn huge_declared_lengths_are_rejected() {
+    // Magic, version, replica, seq 1, lamport 1, then "2^40 other replicas".
+    let mut bytes = b"CC\x01".to_vec();
+    bytes.extend_from_slice(&[7u8; 16]);
+    bytes.extend_from_slice(&[1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
+    assert!(matches!(
+        EncodedChange::decode(bytes),
+        Err(DecodeError::LengthTooLarge(_))
+    ));
+    let mut msg = b"CS\x01\x02".to_vec();
+    msg.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert!(matches!(
+        Message::decode(&msg),
+        Err(DecodeError::LengthTooLarge(_))
+    ));
+    assert!(matches!(
+        Document::load(b"garbage", ALICE),
+        Err(DecodeError::BadMagic(_) | DecodeError::Truncated)
+    ));
+}
+
+#[test]
+fn a_change_with_a_bad_operation_is_rejected_whole() {
+    // Op 1 is valid, op 2 deletes a character that does not exist: nothing of
+    // the change may stick (loro #1068: a failed import left a half-change).
+    let (mut doc, text) = sample();
+    let before = doc.save();
+    let change = Change {
+        header: ChangeHeader {
+            id: ChangeId::new(ReplicaId(5), 1),
+            deps: doc.heads(),
+            lamport: 1000,
+        },
+        ops: vec![
+            concord_core::Op::TextInsert {
+                obj: text,
+                insert: TextInsert {
+                    origin_left: None,
+                    right_parent: None,
+                    content: "ok".into(),
+                },
+            },
+            concord_core::Op::TextDelete {
+                obj: text,
+                spans: vec![IdSpan {
+                    start: OpId::new(ReplicaId(77), 1),
+                    len: 1,
+                }],
+            },
+        ],
+    };
+    let err = doc.apply(change.encode()).unwrap_err();
+    assert!(matches!(err, ApplyError::Invalid { .. }), "{err}");
+    assert_eq!(doc.save(), before);
+    assert!(doc.pending().is_empty());
+}
+
+#[test]
+fn a_change_whose_lamport_does_not_exceed_its_dependencies_is_rejected() {
+    let (mut doc, _) = sample();
+    let before = doc.save();
+    let change = Change {
+        header: ChangeHeader {
+            id: ChangeId::new(ReplicaId(5), 1),
+            deps: doc.heads(),
+            lamport: 1,
+        },
+        ops: vec![concord_core::Op::MapDelete {
+            obj: ObjId::Root,
+            key: "x".into(),
+            pred: vec![],
+        }],
+    };
+    assert!(doc.apply(change.encode()).is_err());
+    assert_eq!(doc.save(), before);
+}
+
+#[test]
+fn importing_garbage_or_a_corrupt_document_leaves_the_document_unchanged() {
+    let (mut doc, _) = sample();
+    let before = doc.save();
+    assert!(doc.import(b"not a document at all").is_err());
+    let mut corrupt = before.clone();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 1;
+    assert!(doc.import(&corrupt).is_err());
+    assert_eq!(doc.save(), before);
+
+    // A valid import merges.
+    let mut other = Document::new(ReplicaId(42));
+    let mut tx = other.transaction();
+    tx.put(ObjId::Root, "from", "elsewhere").unwrap();
+    tx.commit();
+    doc.import(&other.save()).unwrap();
+    assert!(doc.get(ObjId::Root, "from").unwrap().is_some());
+}
+
+#[test]
+fn messages_round_trip() {
+    let (doc, _) = sample();
+    let msgs = [
+        Message::Hello {
+            version: doc.version().clone(),
+        },
+        Message::Changes {
+            changes: doc.changes_since(&VersionVector::new()),
+        },
+        Message::Ack {
+            version: VersionVector::new(),
+        },
+    ];
+    for msg in msgs {
+        let bytes = msg.encode();
+        assert_eq!(Message::decode(&bytes).unwrap(), msg);
+        for cut in 0..bytes.len() {
+            assert!(Message::decode(&bytes[..cut]).is_err());
+        }
+    }
+}

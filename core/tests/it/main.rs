@@ -1,0 +1,11 @@
+//! concord-core integration tests: one binary, one module per area.
+
+mod support;
+
+mod causal_delivery;
+mod encoding;
+mod examples;
+mod props;
+mod sim;
+mod text_conformance;
+mod text_props;
