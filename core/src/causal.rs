@@ -126,14 +126,12 @@ impl<T> CausalBuffer<T> {
     }
 }
 
-/// The first dependency of `header` that `version` lacks. For a replica's own
-/// chain that is its next change, not the change itself: a change waits for
-/// `(r, n)` when `version` has only up to `(r, n - 2)`.
+/// The first dependency of `header` that `version` lacks. The change waits
+/// for exactly that change (not for the next seq of its replica): it can only
+/// become ready once that one is applied, so a chain delivered newest first
+/// is released in linear time, each change waking the next.
 fn first_missing(header: &ChangeHeader, version: &VersionVector) -> Option<ChangeId> {
-    header.all_deps().find_map(|dep| {
-        let have = version.get(dep.replica);
-        (have < dep.seq).then(|| ChangeId::new(dep.replica, have + 1))
-    })
+    header.all_deps().find(|dep| !version.contains(*dep))
 }
 
 #[cfg(test)]
@@ -161,7 +159,8 @@ mod tests {
         buf.insert(header(2, 1, &[(1, 2)]), "2/1", &version)
             .unwrap();
         assert_eq!(buf.len(), 2);
-        assert_eq!(buf.missing(), vec![ChangeId::new(ReplicaId(1), 1)]);
+        // Both wait for (1,2): what a peer must send, with what precedes it.
+        assert_eq!(buf.missing(), vec![ChangeId::new(ReplicaId(1), 2)]);
 
         version.observe(ReplicaId(1), 1);
         let ready = buf.take_ready_after(ChangeId::new(ReplicaId(1), 1), &version);
@@ -173,6 +172,35 @@ mod tests {
             .map(|(_, t)| t)
             .collect();
         assert_eq!(ready, vec!["1/3", "2/1"]);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn regression_newest_first_chain_is_released_one_by_one() {
+        // Delivered newest first, every change used to wait on (r, 1); the
+        // arrival of (r, 1) then re-indexed all of them, then all but one on
+        // (r, 2)... quadratic. Each must wait on its own predecessor instead.
+        let n = 1000;
+        let mut version = VersionVector::new();
+        let mut buf = CausalBuffer::new(n);
+        for seq in (2..=n as u64).rev() {
+            buf.insert(header(1, seq, &[]), seq, &version).unwrap();
+        }
+        assert!(buf.waiting_on.values().all(|w| w.len() == 1));
+        let mut released = Vec::new();
+        let mut applied = ChangeId::new(ReplicaId(1), 1);
+        version.observe(ReplicaId(1), 1);
+        loop {
+            let ready = buf.take_ready_after(applied, &version);
+            assert!(ready.len() <= 1, "one arrival wakes only its successor");
+            let Some((h, seq)) = ready.into_iter().next() else {
+                break;
+            };
+            version.observe(h.id.replica, h.id.seq);
+            applied = h.id;
+            released.push(seq);
+        }
+        assert_eq!(released, (2..=n as u64).collect::<Vec<_>>());
         assert!(buf.is_empty());
     }
 
