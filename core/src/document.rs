@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::causal::CausalBuffer;
-use crate::change::{Change, ChangeId, NewValue, Op};
+use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 use crate::clock::Lamport;
 use crate::encoding::EncodedChange;
 use crate::error::{ApplyError, EditError};
@@ -299,13 +299,10 @@ impl Document {
         let change = encoded.decode_change()?;
         let id = change.id();
         let invalid = |reason| ApplyError::Invalid { id, reason };
-        for dep in change.header.all_deps() {
-            let dep_lamport = self.log.get(dep).map_or(0, |e| e.lamport);
-            if change.header.lamport <= dep_lamport {
-                return Err(invalid(EditError::InvalidOp(
-                    "lamport not greater than its dependencies'",
-                )));
-            }
+        if !self.lamport_follows_deps(&change.header) {
+            return Err(invalid(EditError::InvalidOp(
+                "lamport not greater than its dependencies'",
+            )));
         }
         let first_op = self.log.next_op(id.replica);
         let width = change
@@ -326,13 +323,25 @@ impl Document {
         Ok(())
     }
 
+    /// Is the change's Lamport counter greater than every dependency's? (The
+    /// causal order of the history and of `changes_since` relies on it.)
+    pub(crate) fn lamport_follows_deps(&self, header: &ChangeHeader) -> bool {
+        header.all_deps().all(|dep| {
+            self.log
+                .get(dep)
+                .is_some_and(|e| header.lamport > e.lamport)
+        })
+    }
+
     /// Checks every operation of `change` against the current state (plus what
     /// earlier operations of the same change create) without modifying
     /// anything, so that a bad change is rejected as a whole.
     fn validate_ops(&self, change: &Change, first_op: u64) -> Result<(), EditError> {
         let replica = change.id().replica;
         let mut new_objects: BTreeMap<ObjId, ObjType> = BTreeMap::new();
-        let mut new_text: Vec<(ObjId, IdSpan)> = Vec::new();
+        // Text inserted earlier in this change: (object, ids, origin_left of
+        // the first char).
+        let mut new_text: Vec<(ObjId, IdSpan, Option<OpId>)> = Vec::new();
         let mut counter = first_op;
         for op in &change.ops {
             let id = OpId::new(replica, counter);
@@ -368,30 +377,25 @@ impl Document {
                 Op::SetAdd { .. } | Op::SetRemove { .. } => expect(ObjType::Set)?,
                 Op::TextInsert { insert, .. } => {
                     expect(ObjType::Text)?;
-                    for origin in [insert.origin_left, insert.right_parent]
-                        .into_iter()
-                        .flatten()
-                    {
-                        let known = text.is_some_and(|t| t.contains_id(origin))
-                            || covered_by(
-                                &new_text,
-                                obj,
-                                IdSpan {
-                                    start: origin,
-                                    len: 1,
-                                },
-                            );
-                        if !known {
-                            return Err(TextError::UnknownId(origin).into());
-                        }
+                    // The same checks as `Text::check_insert`, seeing the text
+                    // as it will be when this op applies.
+                    let ids = IdSpan {
+                        start: id,
+                        len: op.width(),
+                    };
+                    if text.is_some_and(|t| t.contains_any(ids)) {
+                        return Err(TextError::DuplicateId(id).into());
                     }
-                    new_text.push((
-                        obj,
-                        IdSpan {
-                            start: id,
-                            len: op.width(),
-                        },
-                    ));
+                    let origin_left_of = |c: OpId| origin_left_of(text, &new_text, obj, c);
+                    if let Some(left) = insert.origin_left {
+                        origin_left_of(left)?;
+                    }
+                    if let Some(right) = insert.right_parent
+                        && origin_left_of(right)? != insert.origin_left
+                    {
+                        return Err(TextError::BadRightParent(right).into());
+                    }
+                    new_text.push((obj, ids, insert.origin_left));
                 }
                 Op::TextDelete { spans, .. } => {
                     expect(ObjType::Text)?;
@@ -541,10 +545,10 @@ fn split_at_counter(
 
 /// Are all ids of `span` inserted into `obj` by the given inserts? The inserts
 /// of one change have consecutive, ascending ids, so walk them in order.
-fn covered_by(inserted: &[(ObjId, IdSpan)], obj: ObjId, span: IdSpan) -> bool {
+fn covered_by(inserted: &[(ObjId, IdSpan, Option<OpId>)], obj: ObjId, span: IdSpan) -> bool {
     let mut next = span.start.counter;
     let end = span.start.counter + span.len;
-    for (o, s) in inserted {
+    for (o, s, _) in inserted {
         if *o == obj
             && s.start.replica == span.start.replica
             && s.start.counter <= next
@@ -557,6 +561,31 @@ fn covered_by(inserted: &[(ObjId, IdSpan)], obj: ObjId, span: IdSpan) -> bool {
         }
     }
     false
+}
+
+/// The origin_left of char `c` of text `obj`, which is either in the text
+/// already or was inserted earlier in the change being validated (char `k` of
+/// an insert was typed after char `k - 1`).
+fn origin_left_of(
+    text: Option<&Text>,
+    inserted: &[(ObjId, IdSpan, Option<OpId>)],
+    obj: ObjId,
+    c: OpId,
+) -> Result<Option<OpId>, TextError> {
+    for (o, s, first_left) in inserted {
+        if *o == obj
+            && s.start.replica == c.replica
+            && s.start.counter <= c.counter
+            && c.counter < s.start.counter + s.len
+        {
+            return Ok(if c.counter == s.start.counter {
+                *first_left
+            } else {
+                Some(OpId::new(c.replica, c.counter - 1))
+            });
+        }
+    }
+    text.ok_or(TextError::UnknownId(c))?.origin_left_of(c)
 }
 
 fn wrong_type(obj: ObjId, expected: ObjType, found: &Object) -> EditError {

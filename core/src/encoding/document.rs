@@ -146,6 +146,11 @@ impl Document {
             if !change.header().is_ready(&doc.version) {
                 return Err(DecodeError::Invalid("history is not causally complete"));
             }
+            if !doc.lamport_follows_deps(change.header()) {
+                return Err(DecodeError::Invalid(
+                    "history has a lamport out of causal order",
+                ));
+            }
             let width = change.decode_change()?.width();
             let first_op = doc.log.next_op(change.id().replica);
             doc.record(change, first_op, width);

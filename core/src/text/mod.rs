@@ -173,6 +173,18 @@ impl Text {
         self.tree.locate(id).is_some()
     }
 
+    /// The `origin_left` of the existing char `id` (`None` for a char typed
+    /// at the document start).
+    pub fn origin_left_of(&self, id: OpId) -> Result<Option<OpId>, TextError> {
+        let loc = self.tree.locate(id).ok_or(TextError::UnknownId(id))?;
+        Ok(self.tree.span_at(loc).origins_at(loc.off).0)
+    }
+
+    /// Whether any id of `span` exists.
+    pub fn contains_any(&self, span: IdSpan) -> bool {
+        span.len > 0 && self.tree.first_existing(span.start, span.len).is_some()
+    }
+
     /// The id of the visible char at `pos`: a stable cursor.
     pub fn id_at(&self, pos: usize) -> Option<OpId> {
         convert::id_at(&self.tree, pos)

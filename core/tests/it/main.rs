@@ -5,6 +5,7 @@ mod support;
 mod causal_delivery;
 mod encoding;
 mod examples;
+mod fuzz_regressions;
 mod props;
 mod sim;
 mod text_conformance;

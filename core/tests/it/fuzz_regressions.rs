@@ -1,0 +1,237 @@
+//! Every file of `core/tests/fuzz-regressions/` (inputs the fuzzer found and
+//! hand-made adversarial ones) goes through the checks of the fuzz targets:
+//! no panic, a rejected change leaves the document unchanged.
+
+#[path = "../../fuzz/src/lib.rs"]
+mod checks;
+
+use std::path::PathBuf;
+
+use std::fmt::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use concord_core::{
+    Change, ChangeHeader, ChangeId, DecodeError, Document, EncodedChange, Message, ObjId, Op, OpId,
+    ReplicaId, TextInsert, Value,
+};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-regressions");
+
+/// The input files (everything but the README), sorted by name.
+fn inputs() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(DIR)
+        .unwrap_or_else(|e| panic!("{DIR}: {e}"))
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (name, bytes)
+        })
+        .filter(|(name, _)| name != "README.md")
+        .collect();
+    files.sort();
+    files
+}
+
+fn input(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(DIR).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn every_input_goes_through_every_decoder_without_panicking() {
+    let files = inputs();
+    assert!(files.len() >= 8, "only {} inputs in {DIR}", files.len());
+    let panicked: Vec<String> = files
+        .iter()
+        .filter(|(_, bytes)| {
+            catch_unwind(|| {
+                checks::check_change(bytes);
+                checks::check_message(bytes);
+                checks::check_document(bytes);
+            })
+            .is_err()
+        })
+        .map(|(name, bytes)| {
+            let hex = bytes.iter().fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+            format!("{name} (hex {hex})")
+        })
+        .collect();
+    assert!(
+        panicked.is_empty(),
+        "{} of {} inputs failed a check (messages above):\n{}",
+        panicked.len(),
+        files.len(),
+        panicked.join("\n")
+    );
+}
+
+#[test]
+fn sample_changes_apply_to_the_sample_document() {
+    let mut doc = checks::sample_doc();
+    for change in checks::sample_changes() {
+        let id = change.id();
+        let outcome = doc.apply(change).expect("a valid change");
+        assert_eq!(outcome.applied, [id]);
+    }
+}
+
+#[test]
+fn a_truncated_change_is_rejected_at_every_length() {
+    let bytes = input("valid-change.bin");
+    EncodedChange::decode(bytes.clone()).expect("the untruncated change decodes");
+    for len in 0..bytes.len() {
+        let result = EncodedChange::decode(bytes[..len].to_vec());
+        assert!(result.is_err(), "accepted the first {len} bytes");
+        let mut doc = checks::sample_doc();
+        let before = doc.save();
+        assert!(doc.apply_bytes(bytes[..len].to_vec()).is_err());
+        assert!(doc.save() == before);
+    }
+    assert!(matches!(
+        EncodedChange::decode(input("change-truncated.bin")),
+        Err(DecodeError::Truncated | DecodeError::LengthTooLarge(_))
+    ));
+}
+
+#[test]
+fn a_change_with_bad_magic_or_version_is_rejected() {
+    assert_eq!(
+        EncodedChange::decode(input("change-bad-magic.bin")),
+        Err(DecodeError::BadMagic("change"))
+    );
+    assert_eq!(
+        EncodedChange::decode(input("change-version-2.bin")),
+        Err(DecodeError::UnsupportedVersion(2))
+    );
+    assert_eq!(
+        Message::decode(&input("message-version-0.bin")),
+        Err(DecodeError::UnsupportedVersion(0))
+    );
+    assert_eq!(
+        Document::load(&input("document-bad-magic.bin"), ReplicaId(1)).unwrap_err(),
+        DecodeError::BadMagic("document")
+    );
+}
+
+#[test]
+fn huge_declared_lengths_are_rejected_before_allocating() {
+    for name in [
+        "change-huge-replica-count.bin",
+        "change-huge-ops-length.bin",
+        "message-huge-change-count.bin",
+    ] {
+        let bytes = input(name);
+        let change = EncodedChange::decode(bytes.clone());
+        let message = Message::decode(&bytes);
+        let rejected = |r: &Result<_, DecodeError>| matches!(r, Err(DecodeError::LengthTooLarge(n)) if *n > 1 << 30);
+        assert!(
+            rejected(&change.map(|_| ())) || rejected(&message.map(|_| ())),
+            "{name} was not rejected for its length"
+        );
+    }
+}
+
+#[test]
+fn a_document_with_a_bad_checksum_is_rejected() {
+    assert_eq!(
+        Document::load(&input("document-bad-crc.bin"), ReplicaId(1)).unwrap_err(),
+        DecodeError::Checksum
+    );
+}
+
+// ---- found by the fuzzer ----
+
+/// A change by replica 3 holding `ops`, made on top of the sample document.
+fn change_on_sample(doc: &Document, ops: Vec<Op>) -> EncodedChange {
+    let deps = doc.heads();
+    let lamport = deps
+        .iter()
+        .map(|h| {
+            doc.change(*h)
+                .expect("a head is in the history")
+                .header()
+                .lamport
+        })
+        .max()
+        .expect("the sample document has changes")
+        + 1;
+    Change {
+        header: ChangeHeader {
+            id: ChangeId::new(ReplicaId(3), 1),
+            deps,
+            lamport,
+        },
+        ops,
+    }
+    .encode()
+}
+
+fn assert_rejected_without_change(doc: &mut Document, change: EncodedChange) {
+    let before = doc.save();
+    let result = catch_unwind(AssertUnwindSafe(|| doc.apply(change)))
+        .expect("Document::apply panicked on an invalid change");
+    assert!(
+        result.is_err(),
+        "an invalid change was accepted: {result:?}"
+    );
+    assert!(
+        doc.save() == before,
+        "a rejected change modified the document"
+    );
+}
+
+/// `change-bad-right-parent-*` (target `change`) and
+/// `message-right-parent-is-origin-*` (target `message`): an insert whose
+/// `right_parent` is a known character, but not one that shares the insert's
+/// `origin_left` (or is the origin itself), passes `Document::validate_ops`;
+/// `Text::apply_insert` then refuses it (`TextError::BadRightParent`) and
+/// `Document::apply_ready` panics on its `expect("a validated operation
+/// applies")`. It should be an `ApplyError::Invalid` with the document as it
+/// was.
+#[test]
+fn an_insert_with_a_right_parent_that_does_not_fit_is_rejected_not_a_panic() {
+    let mut doc = checks::sample_doc();
+    let text = ObjId::Op(OpId::new(ReplicaId(1), 1));
+    assert!(matches!(
+        doc.get(ObjId::Root, "text"),
+        Ok(Some(Value::Object(id, _))) if *id == text
+    ));
+    // R2@2 is the first char replica 2 typed, after R1@2 ("h"): its
+    // origin_left is R1@2, not the document start.
+    let r2_2 = OpId::new(ReplicaId(2), 2);
+    for (origin_left, right_parent) in [(None, r2_2), (Some(r2_2), r2_2)] {
+        let insert = Op::TextInsert {
+            obj: text,
+            insert: TextInsert {
+                origin_left,
+                right_parent: Some(right_parent),
+                content: "x".to_owned(),
+            },
+        };
+        let change = change_on_sample(&doc, vec![insert]);
+        assert_rejected_without_change(&mut doc, change);
+    }
+}
+
+/// `document-lamport-order-*` (target `document`): `Document::load` accepts a
+/// history whose change R1#1 has Lamport 5 while R1#2, which follows it, has
+/// 2. `apply_ready` refuses such a change, `load` does not check it, and
+/// `save` writes the history sorted by Lamport, so R1#2 comes before R1#1:
+/// the saved bytes no longer load ("history is not causally complete"). A
+/// document that loads must save bytes that load.
+#[test]
+fn a_document_that_loads_saves_bytes_that_load() {
+    let bytes = input("document-lamport-order-47bc1033.bin");
+    if let Ok(doc) = Document::load(&bytes, ReplicaId(1)) {
+        let saved = doc.save();
+        let reloaded = Document::load(&saved, ReplicaId(1));
+        assert!(
+            reloaded.is_ok(),
+            "the document loaded, but its save does not: {reloaded:?}"
+        );
+    }
+}
