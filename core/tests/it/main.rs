@@ -10,3 +10,4 @@ mod props;
 mod sim;
 mod text_conformance;
 mod text_props;
+mod traces;
