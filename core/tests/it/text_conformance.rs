@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::time::{Duration, Instant};
 
 use concord_core::text::SpanRecord;
 use concord_core::{IdSpan, OpId, ReplicaId, Text, TextInsert};
@@ -185,34 +184,12 @@ fn replay_sequential(name: &str) {
         .flat_map(|t| t["patches"].as_array().expect("patches").iter().map(patch))
         .collect();
 
-    // Optimised builds replay a few times: timings for a person to read (the
-    // machine may be busy, so CPU time is shown too); nothing asserts them.
-    let runs = if cfg!(debug_assertions) { 1 } else { 5 };
-    let mut t = Text::new();
-    for run in 1..=runs {
-        let (started, cpu) = (Instant::now(), thread_cpu_ns());
-        t = replay_local(&patches);
-        let wall = started.elapsed();
-        let cpu = cpu
-            .zip(thread_cpu_ns())
-            .map(|(a, b)| Duration::from_nanos(b - a));
-        eprintln!(
-            "{name} run {run}/{runs}: {} patches in {wall:?} ({cpu:?} on CPU)",
-            patches.len()
-        );
-    }
+    let t = replay_local(&patches);
     assert_eq!(t.to_string(), expected);
     t.check();
     let copy = Text::from_spans(t.spans()).expect("snapshot loads");
     copy.check();
     assert_eq!(copy, t);
-}
-
-/// Time this thread has spent on a CPU, where Linux tells (the machine running
-/// the tests may be busy, which makes wall-clock times noisy).
-fn thread_cpu_ns() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    stat.split_whitespace().next()?.parse().ok()
 }
 
 /// Replays patches as one replica's local edits.
@@ -256,7 +233,6 @@ fn friendsforever_trace() {
     let txns = trace["txns"].as_array().expect("txns");
     let agents = trace["numAgents"].as_u64().expect("numAgents") as usize;
 
-    let started = Instant::now();
     // Each agent's txns are totally ordered, so a version is a count per agent.
     let mut versions: Vec<Vec<usize>> = Vec::new();
     let mut by_agent: Vec<Vec<usize>> = vec![Vec::new(); agents];
@@ -304,11 +280,6 @@ fn friendsforever_trace() {
     for op in ops.iter().flatten() {
         apply(&mut merged, op);
     }
-    eprintln!(
-        "friendsforever: {} txns in {:?}",
-        txns.len(),
-        started.elapsed()
-    );
     merged.check();
     assert_eq!(merged.to_string(), expected);
 }
