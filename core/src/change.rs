@@ -134,3 +134,59 @@ impl Change {
         self.ops.iter().map(Op::width).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_depends_on_its_predecessor_and_its_listed_deps() {
+        let header = ChangeHeader {
+            id: ChangeId::new(ReplicaId(1), 3),
+            deps: vec![ChangeId::new(ReplicaId(2), 5)],
+            lamport: 9,
+        };
+        let deps: Vec<_> = header.all_deps().collect();
+        assert_eq!(
+            deps,
+            vec![
+                ChangeId::new(ReplicaId(1), 2),
+                ChangeId::new(ReplicaId(2), 5)
+            ]
+        );
+        let mut version: VersionVector = [(ReplicaId(2), 5)].into_iter().collect();
+        assert!(!header.is_ready(&version), "missing (1, 2)");
+        version.observe(ReplicaId(1), 2);
+        assert!(header.is_ready(&version));
+        version.observe(ReplicaId(1), 3);
+        assert!(!header.is_ready(&version), "already applied");
+    }
+
+    #[test]
+    fn an_insert_uses_one_counter_per_char() {
+        let op = Op::TextInsert {
+            obj: ObjId::Root,
+            insert: TextInsert {
+                origin_left: None,
+                right_parent: None,
+                content: "日本😀".into(),
+            },
+        };
+        assert_eq!(op.width(), 3);
+        let change = Change {
+            header: ChangeHeader {
+                id: ChangeId::new(ReplicaId(1), 1),
+                deps: vec![],
+                lamport: 1,
+            },
+            ops: vec![
+                op,
+                Op::SetAdd {
+                    obj: ObjId::Root,
+                    value: ScalarValue::Null,
+                },
+            ],
+        };
+        assert_eq!(change.width(), 4);
+    }
+}

@@ -63,3 +63,58 @@ impl ChangeLog {
         self.replicas.values().map(Vec::len).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{Change, ChangeHeader};
+
+    fn entry(r: u128, seq: u64, deps: &[(u128, u64)], lamport: u64, first_op: u64) -> LogEntry {
+        let change = Change {
+            header: ChangeHeader {
+                id: ChangeId::new(ReplicaId(r), seq),
+                deps: deps
+                    .iter()
+                    .map(|&(r, s)| ChangeId::new(ReplicaId(r), s))
+                    .collect(),
+                lamport,
+            },
+            ops: vec![],
+        };
+        LogEntry {
+            lamport,
+            first_op,
+            width: 2,
+            change: change.encode(),
+        }
+    }
+
+    #[test]
+    fn since_returns_the_missing_changes_in_causal_order() {
+        let mut log = ChangeLog::default();
+        log.push(entry(2, 1, &[], 1, 1));
+        log.push(entry(1, 1, &[(2, 1)], 2, 1));
+        log.push(entry(2, 2, &[(1, 1)], 3, 3));
+        assert_eq!(log.next_op(ReplicaId(2)), 5);
+        assert_eq!(log.next_op(ReplicaId(9)), 1);
+        let ids = |v: Vec<&LogEntry>| v.iter().map(|e| e.change.id()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(log.since(&VersionVector::new())),
+            vec![
+                ChangeId::new(ReplicaId(2), 1),
+                ChangeId::new(ReplicaId(1), 1),
+                ChangeId::new(ReplicaId(2), 2)
+            ]
+        );
+        let have: VersionVector = [(ReplicaId(2), 1)].into_iter().collect();
+        assert_eq!(
+            ids(log.since(&have)),
+            vec![
+                ChangeId::new(ReplicaId(1), 1),
+                ChangeId::new(ReplicaId(2), 2)
+            ]
+        );
+        assert_eq!(log.len(), 3);
+        assert!(log.get(ChangeId::new(ReplicaId(1), 0)).is_none());
+    }
+}

@@ -165,3 +165,69 @@ impl SyncPeer {
         self.their_version.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::ReplicaId;
+    use crate::value::ObjId;
+
+    #[test]
+    fn hello_first_then_what_the_peer_lacks_then_acks() {
+        let mut doc = Document::new(ReplicaId(1));
+        let mut tx = doc.transaction();
+        tx.put(ObjId::Root, "k", 1i64).unwrap();
+        tx.commit();
+        let mut peer = SyncPeer::new();
+        assert!(matches!(
+            peer.poll_message(&doc),
+            Some(Message::Hello { .. })
+        ));
+        assert!(
+            peer.poll_message(&doc).is_none(),
+            "nothing until they speak"
+        );
+        assert!(!peer.knows_peer());
+
+        peer.receive(Message::Hello {
+            version: VersionVector::new(),
+        });
+        let Some(Message::Changes { changes }) = peer.poll_message(&doc) else {
+            panic!("expected the missing change");
+        };
+        assert_eq!(changes.len(), 1);
+        assert!(peer.poll_message(&doc).is_none(), "sent once, not again");
+        assert_eq!(peer.unacked(doc.version()), 1);
+
+        peer.receive(Message::Ack {
+            version: doc.version().clone(),
+        });
+        assert_eq!(peer.unacked(doc.version()), 0);
+
+        // Storing something new makes us acknowledge it, once.
+        peer.stored(doc.version());
+        assert!(matches!(peer.poll_message(&doc), Some(Message::Ack { .. })));
+        assert!(peer.poll_message(&doc).is_none());
+    }
+
+    #[test]
+    fn batches_are_bounded() {
+        let mut doc = Document::new(ReplicaId(1));
+        for i in 0..10i64 {
+            let mut tx = doc.transaction();
+            tx.put(ObjId::Root, "k", i).unwrap();
+            tx.commit();
+        }
+        let mut peer = SyncPeer::new().with_max_batch_bytes(1);
+        peer.poll_message(&doc);
+        peer.receive(Message::Hello {
+            version: VersionVector::new(),
+        });
+        let mut batches = 0;
+        while let Some(Message::Changes { changes }) = peer.poll_message(&doc) {
+            assert_eq!(changes.len(), 1, "at least one change, even over the limit");
+            batches += 1;
+        }
+        assert_eq!(batches, 10);
+    }
+}

@@ -188,3 +188,30 @@ impl Drop for Transaction<'_> {
         self.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Document, ObjId, ObjType, ReplicaId};
+
+    #[test]
+    fn an_empty_transaction_makes_no_change() {
+        let mut doc = Document::new(ReplicaId(1));
+        assert!(doc.transaction().commit().is_none());
+        assert!(doc.version().is_empty());
+    }
+
+    #[test]
+    fn a_failed_edit_changes_nothing_and_a_dropped_transaction_still_commits() {
+        let mut doc = Document::new(ReplicaId(1));
+        {
+            let mut tx = doc.transaction();
+            let t = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+            tx.insert_text(t, 0, "ab").unwrap();
+            assert!(tx.insert_text(t, 5, "x").is_err(), "out of bounds");
+            assert!(tx.add(t, "x").is_err(), "a text is not a set");
+        }
+        assert_eq!(doc.history_len(), 1, "dropped, yet committed");
+        let change = doc.changes_since(&crate::VersionVector::new()).remove(0);
+        assert_eq!(change.decode_change().unwrap().ops.len(), 2);
+    }
+}
