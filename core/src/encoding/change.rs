@@ -8,10 +8,11 @@
 //! ops: length-prefixed block                 -- opaque to relays
 //! ```
 //! Every OpId inside the ops is `(replica_index, counter)` into the table.
-//! The encoding is canonical: decoding accepts only bytes that re-encode to
-//! themselves, so one change has exactly one byte string.
+//! The encoding is canonical: one change has exactly one byte string. The
+//! decoder enforces it as it reads (minimal varints, sorted table and
+//! dependencies, every table entry used), so it never needs to re-encode.
 
-use std::collections::BTreeSet;
+use std::cell::Cell;
 
 use super::codec::{Reader, Writer};
 use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
@@ -69,11 +70,12 @@ impl EncodedChange {
         let mut ops_reader = Reader::new(ops_bytes);
         let ops = read_ops(&mut ops_reader, &table)?;
         ops_reader.finish()?;
-        let change = Change { header, ops };
-        if encode(&change) != self.bytes {
-            return Err(DecodeError::Invalid("non-canonical change encoding"));
+        if !table.all_used() {
+            return Err(DecodeError::Invalid(
+                "replica table lists an unused replica",
+            ));
         }
-        Ok(change)
+        Ok(Change { header, ops })
     }
 }
 
@@ -87,9 +89,11 @@ impl Change {
 }
 
 /// The replicas a change mentions; index 0 is the change's own replica.
+/// While decoding, it notes which entries were used.
 struct ReplicaTable {
     own: ReplicaId,
     others: Vec<ReplicaId>,
+    used: Vec<Cell<bool>>,
 }
 
 impl ReplicaTable {
@@ -108,48 +112,63 @@ impl ReplicaTable {
         if index == 0 {
             return Ok(self.own);
         }
-        usize::try_from(index - 1)
+        let i = usize::try_from(index - 1)
             .ok()
-            .and_then(|i| self.others.get(i))
-            .copied()
-            .ok_or(DecodeError::Invalid("replica index out of range"))
+            .filter(|&i| i < self.others.len())
+            .ok_or(DecodeError::Invalid("replica index out of range"))?;
+        if let Some(used) = self.used.get(i) {
+            used.set(true);
+        }
+        Ok(self.others[i])
+    }
+
+    fn all_used(&self) -> bool {
+        self.used.iter().all(Cell::get)
     }
 }
 
-fn mentioned_replicas(change: &Change) -> BTreeSet<ReplicaId> {
-    let mut set = BTreeSet::new();
-    let obj = |o: &ObjId, set: &mut BTreeSet<ReplicaId>| {
-        if let ObjId::Op(id) = o {
-            set.insert(id.replica);
+/// Every replica other than the change's own that it mentions, sorted.
+fn mentioned_replicas(change: &Change) -> Vec<ReplicaId> {
+    let own = change.header.id.replica;
+    let mut out: Vec<ReplicaId> = Vec::new();
+    let mut add = |r: ReplicaId| {
+        if r != own {
+            out.push(r);
         }
     };
     for d in &change.header.deps {
-        set.insert(d.replica);
+        add(d.replica);
     }
     for op in &change.ops {
-        obj(&op.obj(), &mut set);
+        if let ObjId::Op(id) = op.obj() {
+            add(id.replica);
+        }
         match op {
             Op::MapSet { pred, .. } | Op::MapDelete { pred, .. } => {
-                set.extend(pred.iter().map(|p| p.replica));
+                for p in pred {
+                    add(p.replica);
+                }
             }
             Op::SetAdd { .. } => {}
-            Op::SetRemove { observed, .. } => set.extend(observed.iter().map(|(r, _)| r)),
+            Op::SetRemove { observed, .. } => observed.iter().for_each(|(r, _)| add(r)),
             Op::TextInsert { insert, .. } => {
-                set.extend(insert.origin_left.iter().map(|p| p.replica));
-                set.extend(insert.right_parent.iter().map(|p| p.replica));
+                insert.origin_left.iter().for_each(|p| add(p.replica));
+                insert.right_parent.iter().for_each(|p| add(p.replica));
             }
-            Op::TextDelete { spans, .. } => set.extend(spans.iter().map(|s| s.start.replica)),
+            Op::TextDelete { spans, .. } => spans.iter().for_each(|s| add(s.start.replica)),
         }
     }
-    set.remove(&change.header.id.replica);
-    set
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn encode(change: &Change) -> Vec<u8> {
     let h = &change.header;
     let table = ReplicaTable {
         own: h.id.replica,
-        others: mentioned_replicas(change).into_iter().collect(),
+        others: mentioned_replicas(change),
+        used: Vec::new(),
     };
     let mut w = Writer::new();
     w.raw(MAGIC);
@@ -197,7 +216,8 @@ fn read_header(r: &mut Reader<'_>) -> Result<(ChangeHeader, ReplicaTable), Decod
         }
         others.push(id);
     }
-    let table = ReplicaTable { own, others };
+    let used = vec![Cell::new(false); others.len()];
+    let table = ReplicaTable { own, others, used };
     let n = r.count(2)?;
     let mut deps: Vec<ChangeId> = Vec::with_capacity(n);
     for _ in 0..n {

@@ -77,6 +77,37 @@ fn golden_change_encoding() {
     assert_eq!(encoded.decode_change().unwrap(), change);
 }
 
+#[test]
+fn a_change_with_an_unused_replica_in_its_table_is_not_canonical() {
+    // Same change as the golden one, with a second, unused table entry: the
+    // only way the same change could have two byte strings.
+    let golden: Vec<u8> = (0..GOLDEN_CHANGE_HEX.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&GOLDEN_CHANGE_HEX[i..i + 2], 16).unwrap())
+        .collect();
+    // magic(2) version(1) replica(16) seq(1) lamport(1) = 21 bytes, then the
+    // table count (1) and one 16-byte entry.
+    assert_eq!(golden[21], 1);
+    let mut padded = golden[..21].to_vec();
+    padded.push(2);
+    padded.extend_from_slice(&golden[22..38]);
+    padded.extend_from_slice(&[0xff; 16]);
+    padded.extend_from_slice(&golden[38..]);
+    let header_only = EncodedChange::decode(padded).expect("the header is well formed");
+    assert_eq!(
+        header_only.decode_change(),
+        Err(DecodeError::Invalid(
+            "replica table lists an unused replica"
+        ))
+    );
+    assert!(
+        EncodedChange::decode(golden)
+            .unwrap()
+            .decode_change()
+            .is_ok()
+    );
+}
+
 const GOLDEN_CHANGE_HEX: &str = "43430100000000000000000000000000000b0b020901000000000000000000000000000a11ce01010712020502030204000368c3a906020301010502";
 
 #[test]
