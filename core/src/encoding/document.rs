@@ -1,11 +1,13 @@
 //! Saving and loading a whole document: snapshot + history.
 //!
 //! ```text
-//! "CCDOC" version(1)
+//! "CCDOC" version(2)
 //! replicas: n, replica[16]*n              -- table for every OpId below
 //! version:  n, (replica_index seq)*n
 //! objects:  n, (obj type body)*n         -- the snapshot, in ObjId order
-//! history:  n, change_bytes*n            -- canonical order (lamport, id)
+//! history:  n, (width change_bytes)*n    -- canonical order (lamport, id);
+//!                                           width = op counters the change
+//!                                           uses, so loading never decodes ops
 //! crc32 of all the above, little-endian
 //! ```
 //! The bytes depend only on the set of changes applied, never on delivery
@@ -27,7 +29,7 @@ use crate::value::{ObjId, ObjType, Value};
 use crate::version::VersionVector;
 
 const MAGIC: &[u8; 5] = b"CCDOC";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const OBJECT_REF: u8 = 16;
 
 struct Table(Vec<ReplicaId>);
@@ -77,6 +79,7 @@ impl Document {
         let history = self.log.since(&VersionVector::new());
         w.len(history.len());
         for entry in history {
+            w.uvarint(entry.width);
             w.bytes(entry.change.bytes());
         }
         let crc = crc32fast::hash(&w.buf);
@@ -140,8 +143,9 @@ impl Document {
             doc.objects.insert(obj, object);
         }
         check_references(&doc)?;
-        let n = r.count(1)?;
+        let n = r.count(2)?;
         for _ in 0..n {
+            let width = r.uvarint()?;
             let change = EncodedChange::decode(r.bytes()?.to_vec())?;
             if !change.header().is_ready(&doc.version) {
                 return Err(DecodeError::Invalid("history is not causally complete"));
@@ -151,8 +155,10 @@ impl Document {
                     "history has a lamport out of causal order",
                 ));
             }
-            let width = change.decode_change()?.width();
             let first_op = doc.log.next_op(change.id().replica);
+            if first_op.checked_add(width).is_none() {
+                return Err(DecodeError::Invalid("change width out of range"));
+            }
             doc.record(change, first_op, width);
         }
         r.finish()?;
