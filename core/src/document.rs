@@ -176,7 +176,7 @@ impl Document {
         self.log
             .since(since)
             .into_iter()
-            .map(|e| e.change.clone())
+            .map(|(_, e)| e.change())
             .collect()
     }
 
@@ -189,19 +189,19 @@ impl Document {
     ) -> Vec<EncodedChange> {
         let mut total = 0;
         let mut out = Vec::new();
-        for entry in self.log.since(since) {
-            total += entry.change.bytes().len();
+        for (_, entry) in self.log.since(since) {
+            total += entry.bytes.len();
             if total > max_bytes && !out.is_empty() {
                 break;
             }
-            out.push(entry.change.clone());
+            out.push(entry.change());
         }
         out
     }
 
     /// One applied change.
-    pub fn change(&self, id: ChangeId) -> Option<&EncodedChange> {
-        self.log.get(id).map(|e| &e.change)
+    pub fn change(&self, id: ChangeId) -> Option<EncodedChange> {
+        self.log.get(id).map(LogEntry::change)
     }
 
     /// Number of changes in the history.
@@ -231,10 +231,10 @@ impl Document {
         let known = self
             .log
             .get(id)
-            .map(|e| &e.change)
-            .or_else(|| self.pending.get(id));
+            .map(|e| &*e.bytes)
+            .or_else(|| self.pending.get(id).map(EncodedChange::bytes));
         if let Some(known) = known {
-            if known.bytes() != change.bytes() {
+            if known != change.bytes() {
                 return Err(ApplyError::Equivocation(id));
             }
             outcome.duplicate = true;
@@ -249,12 +249,12 @@ impl Document {
             outcome.pending = true;
             return Ok(outcome);
         }
-        self.apply_ready(change)?;
+        self.apply_ready(&change)?;
         outcome.applied.push(id);
         let mut released = VecDeque::from([id]);
         while let Some(done) = released.pop_front() {
             for (header, held) in self.pending.take_ready_after(done, &self.version) {
-                match self.apply_ready(held) {
+                match self.apply_ready(&held) {
                     Ok(()) => {
                         outcome.applied.push(header.id);
                         released.push_back(header.id);
@@ -295,7 +295,7 @@ impl Document {
     }
 
     /// Validates, then applies, a causally ready change.
-    fn apply_ready(&mut self, encoded: EncodedChange) -> Result<(), ApplyError> {
+    fn apply_ready(&mut self, encoded: &EncodedChange) -> Result<(), ApplyError> {
         let change = encoded.decode_change()?;
         let id = change.id();
         let invalid = |reason| ApplyError::Invalid { id, reason };
@@ -468,7 +468,7 @@ impl Document {
     }
 
     /// Adds an applied change to the history and the clocks.
-    pub(crate) fn record(&mut self, change: EncodedChange, first_op: u64, width: u64) {
+    pub(crate) fn record(&mut self, change: &EncodedChange, first_op: u64, width: u64) {
         let header = change.header();
         for dep in header.all_deps() {
             self.heads.remove(&dep);
@@ -476,12 +476,8 @@ impl Document {
         self.heads.insert(header.id);
         self.version.observe(header.id.replica, header.id.seq);
         self.max_lamport = self.max_lamport.max(header.lamport);
-        self.log.push(LogEntry {
-            lamport: header.lamport,
-            first_op,
-            width,
-            change,
-        });
+        self.log
+            .push(header.id, LogEntry::new(change, first_op, width));
     }
 
     fn object(&self, obj: ObjId) -> Result<&Object, EditError> {

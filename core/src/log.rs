@@ -2,11 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use crate::change::ChangeId;
 use crate::encoding::EncodedChange;
 use crate::id::ReplicaId;
 use crate::version::VersionVector;
 
+/// One applied change: its encoded bytes (shared with whoever received or
+/// sent them) and what ordering and op ids need. The header is read again
+/// from the bytes when the change is sent, rather than kept decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LogEntry {
     pub(crate) lamport: u64,
@@ -14,7 +19,24 @@ pub(crate) struct LogEntry {
     pub(crate) first_op: u64,
     /// Op counters used by the change.
     pub(crate) width: u64,
-    pub(crate) change: EncodedChange,
+    pub(crate) bytes: Arc<[u8]>,
+}
+
+impl LogEntry {
+    pub(crate) fn new(change: &EncodedChange, first_op: u64, width: u64) -> Self {
+        LogEntry {
+            lamport: change.header().lamport,
+            first_op,
+            width,
+            bytes: Arc::clone(change.shared_bytes()),
+        }
+    }
+
+    /// The change, header decoded again.
+    pub(crate) fn change(&self) -> EncodedChange {
+        EncodedChange::decode_shared(Arc::clone(&self.bytes))
+            .expect("the history holds only changes that decoded")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,8 +51,7 @@ impl ChangeLog {
     }
 
     /// Appends the next change of its replica.
-    pub(crate) fn push(&mut self, entry: LogEntry) {
-        let id = entry.change.id();
+    pub(crate) fn push(&mut self, id: ChangeId, entry: LogEntry) {
         let list = self.replicas.entry(id.replica).or_default();
         assert_eq!(list.len() as u64 + 1, id.seq, "log must stay gap-free");
         list.push(entry);
@@ -46,16 +67,20 @@ impl ChangeLog {
 
     /// The changes `since` lacks, in causal order: by Lamport counter, which
     /// every dependency has strictly smaller, then by id.
-    pub(crate) fn since(&self, since: &VersionVector) -> Vec<&LogEntry> {
-        let mut out: Vec<&LogEntry> = self
+    pub(crate) fn since(&self, since: &VersionVector) -> Vec<(ChangeId, &LogEntry)> {
+        let mut out: Vec<(ChangeId, &LogEntry)> = self
             .replicas
             .iter()
             .flat_map(|(&r, list)| {
-                let from = usize::try_from(since.get(r)).unwrap_or(usize::MAX);
-                list.get(from..).unwrap_or(&[])
+                let from = since.get(r);
+                let skip = usize::try_from(from).unwrap_or(usize::MAX);
+                list.iter()
+                    .skip(skip)
+                    .zip(from + 1..)
+                    .map(move |(e, seq)| (ChangeId::new(r, seq), e))
             })
             .collect();
-        out.sort_by_key(|e| (e.lamport, e.change.id()));
+        out.sort_by_key(|(id, e)| (e.lamport, *id));
         out
     }
 
@@ -81,23 +106,30 @@ mod tests {
             },
             ops: vec![],
         };
-        LogEntry {
-            lamport,
-            first_op,
-            width: 2,
-            change: change.encode(),
-        }
+        LogEntry::new(&change.encode(), first_op, 2)
+    }
+
+    fn push(log: &mut ChangeLog, e: LogEntry) {
+        let id = e.change().id();
+        log.push(id, e);
     }
 
     #[test]
     fn since_returns_the_missing_changes_in_causal_order() {
         let mut log = ChangeLog::default();
-        log.push(entry(2, 1, &[], 1, 1));
-        log.push(entry(1, 1, &[(2, 1)], 2, 1));
-        log.push(entry(2, 2, &[(1, 1)], 3, 3));
+        push(&mut log, entry(2, 1, &[], 1, 1));
+        push(&mut log, entry(1, 1, &[(2, 1)], 2, 1));
+        push(&mut log, entry(2, 2, &[(1, 1)], 3, 3));
         assert_eq!(log.next_op(ReplicaId(2)), 5);
         assert_eq!(log.next_op(ReplicaId(9)), 1);
-        let ids = |v: Vec<&LogEntry>| v.iter().map(|e| e.change.id()).collect::<Vec<_>>();
+        let ids = |v: Vec<(ChangeId, &LogEntry)>| {
+            v.iter()
+                .map(|(id, e)| {
+                    assert_eq!(*id, e.change().id());
+                    *id
+                })
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             ids(log.since(&VersionVector::new())),
             vec![

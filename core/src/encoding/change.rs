@@ -13,6 +13,7 @@
 //! dependencies, every table entry used), so it never needs to re-encode.
 
 use std::cell::Cell;
+use std::sync::Arc;
 
 use super::codec::{Reader, Writer};
 use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
@@ -28,16 +29,22 @@ const VERSION: u8 = 1;
 /// A change as bytes, with its header decoded. This is what travels between
 /// peers and what a relay stores; the operations are only decoded by
 /// documents (`decode_change`).
+/// Cloning is cheap: the bytes are shared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedChange {
     header: ChangeHeader,
-    bytes: Vec<u8>,
+    bytes: Arc<[u8]>,
 }
 
 impl EncodedChange {
     /// Decodes and validates the header only; the ops block is kept opaque
     /// (only its length is checked).
     pub fn decode(bytes: Vec<u8>) -> Result<Self, DecodeError> {
+        Self::decode_shared(bytes.into())
+    }
+
+    /// As `decode`, for bytes already shared (e.g. kept in a history).
+    pub fn decode_shared(bytes: Arc<[u8]>) -> Result<Self, DecodeError> {
         let mut r = Reader::new(&bytes);
         let (header, _table) = read_header(&mut r)?;
         let _ops = r.bytes()?;
@@ -58,7 +65,12 @@ impl EncodedChange {
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        self.bytes.to_vec()
+    }
+
+    /// The shared bytes.
+    pub fn shared_bytes(&self) -> &Arc<[u8]> {
+        &self.bytes
     }
 
     /// Decodes the operations too.
@@ -83,7 +95,7 @@ impl Change {
     pub fn encode(&self) -> EncodedChange {
         EncodedChange {
             header: self.header.clone(),
-            bytes: encode(self),
+            bytes: encode(self).into(),
         }
     }
 }
@@ -170,7 +182,7 @@ fn encode(change: &Change) -> Vec<u8> {
         others: mentioned_replicas(change),
         used: Vec::new(),
     };
-    let mut w = Writer::new();
+    let mut w = Writer::with_capacity(64 + 16 * table.others.len());
     w.raw(MAGIC);
     w.u8(VERSION);
     w.raw(&h.id.replica.to_bytes());
@@ -185,9 +197,13 @@ fn encode(change: &Change) -> Vec<u8> {
         w.uvarint(table.index(d.replica));
         w.uvarint(d.seq);
     }
-    let mut ops = Writer::new();
-    write_ops(&mut ops, &change.ops, &table);
-    w.bytes(&ops.buf);
+    // The ops block is length-prefixed: write it in place, then splice the
+    // prefix in front of it (cheaper than a second buffer and a copy).
+    let ops_start = w.buf.len();
+    write_ops(&mut w, &change.ops, &table);
+    let mut prefix = Writer::new();
+    prefix.len(w.buf.len() - ops_start);
+    w.buf.splice(ops_start..ops_start, prefix.buf);
     w.into_inner()
 }
 

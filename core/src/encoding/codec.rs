@@ -14,6 +14,12 @@ impl Writer {
         Self::default()
     }
 
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Writer {
+            buf: Vec::with_capacity(n),
+        }
+    }
+
     pub(crate) fn u8(&mut self, b: u8) {
         self.buf.push(b);
     }

@@ -78,9 +78,9 @@ impl Document {
         }
         let history = self.log.since(&VersionVector::new());
         w.len(history.len());
-        for entry in history {
+        for (_, entry) in history {
             w.uvarint(entry.width);
-            w.bytes(entry.change.bytes());
+            w.bytes(&entry.bytes);
         }
         let crc = crc32fast::hash(&w.buf);
         w.raw(&crc.to_le_bytes());
@@ -159,7 +159,7 @@ impl Document {
             if first_op.checked_add(width).is_none() {
                 return Err(DecodeError::Invalid("change width out of range"));
             }
-            doc.record(change, first_op, width);
+            doc.record(&change, first_op, width);
         }
         r.finish()?;
         if doc.version != snapshot_version {
