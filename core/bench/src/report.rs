@@ -213,7 +213,7 @@ fn md_table(rows: impl Iterator<Item = Vec<String>>) -> String {
 pub fn markdown(results: &[TraceResult], files: &[String], runs: usize) -> String {
     let mut out = String::new();
     let command = format!(
-        "CARGO_TARGET_DIR=/work/target-bench cargo run --release -p concord-bench -- --markdown --runs {runs} {} > BENCHMARKS.md",
+        "cargo run --release -p concord-bench -- --markdown --runs {runs} {} > BENCHMARKS.md",
         files.join(" ")
     );
     let _ = write!(
