@@ -16,6 +16,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use super::codec::{Reader, Writer};
+use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_obj, write_opt_id};
 use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 use crate::error::DecodeError;
 use crate::id::{OpId, ReplicaId};
@@ -108,7 +109,7 @@ struct ReplicaTable {
     used: Vec<Cell<bool>>,
 }
 
-impl ReplicaTable {
+impl ReplicaIndex for ReplicaTable {
     fn index(&self, r: ReplicaId) -> u64 {
         if r == self.own {
             return 0;
@@ -133,7 +134,9 @@ impl ReplicaTable {
         }
         Ok(self.others[i])
     }
+}
 
+impl ReplicaTable {
     fn all_used(&self) -> bool {
         self.used.iter().all(Cell::get)
     }
@@ -423,55 +426,6 @@ fn read_ops(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<Op>, DecodeError
         ops.push(op);
     }
     Ok(ops)
-}
-
-fn write_id(w: &mut Writer, id: OpId, t: &ReplicaTable) {
-    w.uvarint(t.index(id.replica));
-    w.uvarint(id.counter);
-}
-
-fn read_id(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<OpId, DecodeError> {
-    let replica = t.get(r.uvarint()?)?;
-    let counter = r.uvarint()?;
-    if counter == 0 {
-        return Err(DecodeError::Invalid("op counters start at 1"));
-    }
-    Ok(OpId::new(replica, counter))
-}
-
-fn write_opt_id(w: &mut Writer, id: Option<OpId>, t: &ReplicaTable) {
-    match id {
-        None => w.uvarint(0),
-        Some(id) => {
-            w.uvarint(t.index(id.replica) + 1);
-            w.uvarint(id.counter);
-        }
-    }
-}
-
-fn read_opt_id(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Option<OpId>, DecodeError> {
-    match r.uvarint()? {
-        0 => Ok(None),
-        i => {
-            let replica = t.get(i - 1)?;
-            let counter = r.uvarint()?;
-            if counter == 0 {
-                return Err(DecodeError::Invalid("op counters start at 1"));
-            }
-            Ok(Some(OpId::new(replica, counter)))
-        }
-    }
-}
-
-fn write_obj(w: &mut Writer, obj: ObjId, t: &ReplicaTable) {
-    match obj {
-        ObjId::Root => write_opt_id(w, None, t),
-        ObjId::Op(id) => write_opt_id(w, Some(id), t),
-    }
-}
-
-fn read_obj(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<ObjId, DecodeError> {
-    Ok(read_opt_id(r, t)?.map_or(ObjId::Root, ObjId::Op))
 }
 
 fn write_ids(w: &mut Writer, ids: &[OpId], t: &ReplicaTable) {

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use super::EncodedChange;
 use super::change::{obj_type_from_tag, obj_type_tag, read_scalar, write_scalar};
 use super::codec::{Reader, Writer};
+use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_obj, write_opt_id};
 use crate::clock::Lamport;
 use crate::document::{Document, Object};
 use crate::error::{ApplyError, DecodeError};
@@ -34,7 +35,7 @@ const OBJECT_REF: u8 = 16;
 
 struct Table(Vec<ReplicaId>);
 
-impl Table {
+impl ReplicaIndex for Table {
     fn index(&self, r: ReplicaId) -> u64 {
         self.0
             .binary_search(&r)
@@ -237,59 +238,6 @@ fn check_references(doc: &Document) -> Result<(), DecodeError> {
         }
     }
     Ok(())
-}
-
-fn write_id(w: &mut Writer, id: OpId, t: &Table) {
-    w.uvarint(t.index(id.replica));
-    w.uvarint(id.counter);
-}
-
-fn read_id(r: &mut Reader<'_>, t: &Table) -> Result<OpId, DecodeError> {
-    let replica = t.get(r.uvarint()?)?;
-    let counter = r.uvarint()?;
-    if counter == 0 {
-        return Err(DecodeError::Invalid("op counters start at 1"));
-    }
-    Ok(OpId::new(replica, counter))
-}
-
-fn write_opt_id(w: &mut Writer, id: Option<OpId>, t: &Table) {
-    match id {
-        None => w.uvarint(0),
-        Some(id) => {
-            w.uvarint(t.index(id.replica) + 1);
-            w.uvarint(id.counter);
-        }
-    }
-}
-
-fn read_opt_id(r: &mut Reader<'_>, t: &Table) -> Result<Option<OpId>, DecodeError> {
-    match r.uvarint()? {
-        0 => Ok(None),
-        i => {
-            let replica = t.get(i - 1)?;
-            let counter = r.uvarint()?;
-            if counter == 0 {
-                return Err(DecodeError::Invalid("op counters start at 1"));
-            }
-            Ok(Some(OpId::new(replica, counter)))
-        }
-    }
-}
-
-fn write_obj(w: &mut Writer, obj: ObjId, t: &Table) {
-    write_opt_id(
-        w,
-        match obj {
-            ObjId::Root => None,
-            ObjId::Op(id) => Some(id),
-        },
-        t,
-    );
-}
-
-fn read_obj(r: &mut Reader<'_>, t: &Table) -> Result<ObjId, DecodeError> {
-    Ok(read_opt_id(r, t)?.map_or(ObjId::Root, ObjId::Op))
 }
 
 fn write_map(w: &mut Writer, m: &LwwMap, t: &Table) {

@@ -5,6 +5,7 @@
 mod change;
 mod codec;
 mod document;
+mod ids;
 mod message;
 
 pub use change::EncodedChange;
