@@ -40,24 +40,13 @@ pub(super) fn prepare_insert(
         });
     }
     let (origin_left, next) = if pos == 0 {
-        (
-            None,
-            tree.first_span()
-                .map(|(leaf, span)| Loc { leaf, span, off: 0 }),
-        )
+        (None, tree.first_item())
     } else {
         let (loc, _) = tree.find_char(pos - 1).expect("pos - 1 < len");
-        let span = tree.span_at(loc);
-        let next = if loc.off + 1 < span.len {
-            Some(Loc {
-                off: loc.off + 1,
-                ..loc
-            })
-        } else {
-            tree.next_span(loc.leaf, loc.span)
-                .map(|(leaf, span)| Loc { leaf, span, off: 0 })
-        };
-        (Some(span.id.offset(loc.off)), next)
+        (
+            Some(tree.span_at(loc).id.offset(loc.off)),
+            tree.item_after(loc),
+        )
     };
     let right_parent = next.and_then(|loc| {
         let span = tree.span_at(loc);
@@ -115,23 +104,10 @@ fn find_slot(tree: &Tree, id: OpId, ins: &TextInsert) -> Slot {
     let left = ins.origin_left;
     let right = ins.right_parent;
     let (mut dest, mut cur) = match left {
-        None => (
-            Slot::Start,
-            tree.first_span()
-                .map(|(leaf, span)| Loc { leaf, span, off: 0 }),
-        ),
+        None => (Slot::Start, tree.first_item()),
         Some(l) => {
             let loc = tree.locate(l).expect("checked");
-            let next = if loc.off + 1 < tree.span_at(loc).len {
-                Some(Loc {
-                    off: loc.off + 1,
-                    ..loc
-                })
-            } else {
-                tree.next_span(loc.leaf, loc.span)
-                    .map(|(leaf, span)| Loc { leaf, span, off: 0 })
-            };
-            (Slot::After(loc), next)
+            (Slot::After(loc), tree.item_after(loc))
         }
     };
     let mut scanning = false;

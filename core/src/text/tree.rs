@@ -291,6 +291,25 @@ impl Tree {
         self.next_nonempty_leaf(FIRST_LEAF).map(|l| (l, 0))
     }
 
+    /// The first item of the sequence, if any.
+    pub fn first_item(&self) -> Option<Loc> {
+        self.first_span()
+            .map(|(leaf, span)| Loc { leaf, span, off: 0 })
+    }
+
+    /// The item right after `loc` in document order (tombstones included).
+    pub fn item_after(&self, loc: Loc) -> Option<Loc> {
+        if loc.off + 1 < self.span_at(loc).len {
+            Some(Loc {
+                off: loc.off + 1,
+                ..loc
+            })
+        } else {
+            self.next_span(loc.leaf, loc.span)
+                .map(|(leaf, span)| Loc { leaf, span, off: 0 })
+        }
+    }
+
     /// The span after `(leaf, span)` in document order.
     pub fn next_span(&self, leaf: usize, span: usize) -> Option<(usize, usize)> {
         if span + 1 < self.leaves[leaf].spans.len() {
