@@ -6,7 +6,6 @@
 //! - and the Fugue paper's interleaving examples, spelled out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 use concord_core::text::SpanRecord;
 use concord_core::{IdSpan, OpId, ReplicaId, Text, TextInsert};
@@ -17,13 +16,9 @@ fn load(name: &str) -> Value {
         "{}/{name}",
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/traces")
     );
-    let file = std::fs::File::open(&path)
+    let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("trace {path} is missing ({e}): the test needs it"));
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut json)
-        .unwrap_or_else(|e| panic!("cannot unzip {path}: {e}"));
-    serde_json::from_str(&json).unwrap_or_else(|e| panic!("bad JSON in {path}: {e}"))
+    crate::support::trace::json(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// `[pos, delCount, insertStr]`

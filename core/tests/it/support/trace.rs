@@ -162,22 +162,24 @@ pub fn load(path: &Path) -> Result<Trace, TraceError> {
     parse(&std::fs::read(path).map_err(TraceError::Io)?)
 }
 
-/// Parses trace bytes, gunzipping them first if they are gzip. The format is
-/// told by the content, not the file name.
-pub fn parse(bytes: &[u8]) -> Result<Trace, TraceError> {
-    let json;
+/// The JSON value of a trace file's bytes, gzipped or not.
+pub fn json(bytes: &[u8]) -> Result<Value, TraceError> {
+    let unzipped;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
             .read_to_end(&mut out)
             .map_err(|e| TraceError::Format(format!("bad gzip data: {e}")))?;
-        json = out;
-        &json[..]
+        unzipped = out;
+        &unzipped[..]
     } else {
         bytes
     };
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| TraceError::Format(format!("invalid JSON: {e}")))?;
+    serde_json::from_slice(bytes).map_err(|e| TraceError::Format(format!("invalid JSON: {e}")))
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Trace, TraceError> {
+    let value = json(bytes)?;
     match &value {
         Value::Array(cases) => cases
             .iter()
