@@ -20,6 +20,11 @@ use crate::version::VersionVector;
 /// How many causally-unready changes a document holds by default.
 pub const DEFAULT_PENDING_CAPACITY: usize = 10_000;
 
+/// The largest Lamport counter a change may carry. Far beyond any real
+/// history, and it leaves room to count on: a peer cannot push our clock to
+/// `u64::MAX` and make our next local change overflow.
+pub const MAX_LAMPORT: u64 = 1 << 62;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Object {
     Map(LwwMap),
@@ -301,7 +306,7 @@ impl Document {
         let invalid = |reason| ApplyError::Invalid { id, reason };
         if !self.lamport_follows_deps(&change.header) {
             return Err(invalid(EditError::InvalidOp(
-                "lamport not greater than its dependencies'",
+                "lamport not greater than its dependencies' or out of range",
             )));
         }
         let first_op = self.log.next_op(id.replica);
@@ -323,14 +328,16 @@ impl Document {
         Ok(())
     }
 
-    /// Is the change's Lamport counter greater than every dependency's? (The
-    /// causal order of the history and of `changes_since` relies on it.)
+    /// Is the change's Lamport counter greater than every dependency's (the
+    /// causal order of the history and of `changes_since` relies on it) and
+    /// at most `MAX_LAMPORT`?
     pub(crate) fn lamport_follows_deps(&self, header: &ChangeHeader) -> bool {
-        header.all_deps().all(|dep| {
-            self.log
-                .get(dep)
-                .is_some_and(|e| header.lamport > e.lamport)
-        })
+        header.lamport <= MAX_LAMPORT
+            && header.all_deps().all(|dep| {
+                self.log
+                    .get(dep)
+                    .is_some_and(|e| header.lamport > e.lamport)
+            })
     }
 
     /// Checks every operation of `change` against the current state (plus what

@@ -37,7 +37,7 @@ pub mod version;
 pub use causal::{BufferFull, CausalBuffer};
 pub use change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 pub use clock::Lamport;
-pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document};
+pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document, MAX_LAMPORT};
 pub use encoding::{EncodedChange, Message};
 pub use error::{ApplyError, DecodeError, EditError};
 pub use id::{OpId, ReplicaId};

@@ -261,6 +261,35 @@ fn a_change_whose_lamport_does_not_exceed_its_dependencies_is_rejected() {
 }
 
 #[test]
+fn regression_a_peer_cannot_push_the_lamport_clock_to_overflow() {
+    // A change with lamport u64::MAX used to be accepted; the next local
+    // edit then computed u64::MAX + 1.
+    let (mut doc, _) = sample();
+    let before = doc.save();
+    let heads = doc.heads();
+    let change = |lamport| Change {
+        header: ChangeHeader {
+            id: ChangeId::new(ReplicaId(5), 1),
+            deps: heads.clone(),
+            lamport,
+        },
+        ops: vec![concord_core::Op::MapDelete {
+            obj: ObjId::Root,
+            key: "x".into(),
+            pred: vec![],
+        }],
+    };
+    let err = doc.apply(change(u64::MAX).encode()).unwrap_err();
+    assert!(matches!(err, ApplyError::Invalid { .. }), "{err}");
+    assert_eq!(doc.save(), before);
+    doc.apply(change(concord_core::MAX_LAMPORT).encode())
+        .unwrap();
+    let mut tx = doc.transaction();
+    tx.put(ObjId::Root, "still", "works").unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
 fn importing_garbage_or_a_corrupt_document_leaves_the_document_unchanged() {
     let (mut doc, _) = sample();
     let before = doc.save();
