@@ -72,12 +72,13 @@ impl ChangeLog {
             .replicas
             .iter()
             .flat_map(|(&r, list)| {
-                let from = since.get(r);
-                let skip = usize::try_from(from).unwrap_or(usize::MAX);
+                // `since` may come from a peer and claim any seq, u64::MAX
+                // included: never compute with it, only skip by it.
+                let skip = usize::try_from(since.get(r)).unwrap_or(usize::MAX);
                 list.iter()
+                    .enumerate()
                     .skip(skip)
-                    .zip(from + 1..)
-                    .map(move |(e, seq)| (ChangeId::new(r, seq), e))
+                    .map(move |(i, e)| (ChangeId::new(r, i as u64 + 1), e))
             })
             .collect();
         out.sort_by_key(|(id, e)| (e.lamport, *id));

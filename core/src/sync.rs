@@ -211,6 +211,33 @@ mod tests {
     }
 
     #[test]
+    fn regression_a_hello_claiming_huge_seqs_is_harmless() {
+        let mut doc = Document::new(ReplicaId(1));
+        let mut tx = doc.transaction();
+        tx.put(ObjId::Root, "k", 1i64).unwrap();
+        tx.commit();
+        let mut peer = SyncPeer::new();
+        peer.poll_message(&doc);
+        let huge: VersionVector = [(ReplicaId(1), u64::MAX), (ReplicaId(2), u64::MAX)]
+            .into_iter()
+            .collect();
+        peer.receive(Message::Hello { version: huge });
+        assert!(
+            peer.poll_message(&doc).is_none(),
+            "they claim to have it all"
+        );
+        assert_eq!(peer.unacked(doc.version()), 0);
+        assert_eq!(
+            VersionVector::new().count_missing_from(&doc.version().clone()),
+            0
+        );
+        let mut two_huge = VersionVector::new();
+        two_huge.observe(ReplicaId(3), u64::MAX);
+        two_huge.observe(ReplicaId(4), u64::MAX);
+        assert_eq!(two_huge.count_missing_from(&VersionVector::new()), u64::MAX);
+    }
+
+    #[test]
     fn batches_are_bounded() {
         let mut doc = Document::new(ReplicaId(1));
         for i in 0..10i64 {

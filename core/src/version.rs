@@ -60,15 +60,16 @@ impl VersionVector {
 
     /// Number of changes in `self` but not in `other`.
     pub fn count_missing_from(&self, other: &VersionVector) -> u64 {
+        // Saturating: either vector may come from a peer claiming huge seqs.
         self.diff(other)
             .into_iter()
-            .map(|(_, range)| range.end() - range.start() + 1)
-            .sum()
+            .map(|(_, range)| (range.end() - range.start()).saturating_add(1))
+            .fold(0, u64::saturating_add)
     }
 
     /// Total number of changes covered.
     pub fn total(&self) -> u64 {
-        self.0.values().sum()
+        self.0.values().fold(0, |a, &b| a.saturating_add(b))
     }
 
     pub fn is_empty(&self) -> bool {
