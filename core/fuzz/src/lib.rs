@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use concord_core::{
-    ApplyOutcome, Document, EncodedChange, Message, ObjId, ObjType, ReplicaId, Value,
+    ApplyOutcome, Document, EncodedChange, Message, ObjId, ObjType, ReplicaId, SyncPeer, Value,
 };
 
 /// A small document with a map, a set and a text edited by two replicas:
@@ -182,4 +182,61 @@ fn check_apply_result<E: std::fmt::Display>(
             assert!(loaded.save() == saved, "save, load, save changed the bytes");
         }
     }
+}
+
+/// The sync state machine driven by arbitrary bytes: a script of actions
+/// (receive a message, poll what to send, anti-entropy, reconnect, edit
+/// locally). Whatever a peer says, nothing panics, every message we send
+/// decodes to itself, and the document still saves and loads.
+pub fn check_sync(data: &[u8]) {
+    let mut doc = sample_doc();
+    let mut peer = SyncPeer::new().with_max_batch_bytes(64);
+    let mut rest = data;
+    while let Some((&action, tail)) = rest.split_first() {
+        rest = tail;
+        match action % 5 {
+            0 => {
+                let Some((&len, tail)) = rest.split_first() else {
+                    break;
+                };
+                let (message, tail) = tail.split_at(usize::from(len).min(tail.len()));
+                rest = tail;
+                let Ok(message) = Message::decode(message) else {
+                    continue;
+                };
+                for change in peer.receive(message) {
+                    let before = doc.save();
+                    let result = doc.apply(change);
+                    check_apply_result(&doc, &before, result.as_ref());
+                }
+                peer.stored(doc.version());
+            }
+            1 => {
+                for _ in 0..64 {
+                    let Some(message) = peer.poll_message(&doc) else {
+                        break;
+                    };
+                    let bytes = message.encode();
+                    assert_eq!(
+                        Message::decode(&bytes).as_ref(),
+                        Ok(&message),
+                        "a message we send does not decode to itself"
+                    );
+                }
+            }
+            2 => peer.request_anti_entropy(),
+            3 => peer.reset(),
+            _ => {
+                let mut tx = doc.transaction();
+                tx.put(ObjId::Root, "fuzz", i64::from(action))
+                    .expect("the root is a map");
+                tx.commit();
+            }
+        }
+    }
+    let _ = peer.unacked(doc.version());
+    assert!(
+        Document::load(&doc.save(), ReplicaId(7)).is_ok(),
+        "a document that synced does not load"
+    );
 }

@@ -49,6 +49,7 @@ fn every_input_goes_through_every_decoder_without_panicking() {
                 checks::check_change(bytes);
                 checks::check_message(bytes);
                 checks::check_document(bytes);
+                checks::check_sync(bytes);
             })
             .is_err()
         })
