@@ -178,11 +178,7 @@ impl Document {
 
     /// Exactly the changes `since` lacks, in causal order.
     pub fn changes_since(&self, since: &VersionVector) -> Vec<EncodedChange> {
-        self.log
-            .since(since)
-            .into_iter()
-            .map(|(_, e)| e.change())
-            .collect()
+        self.log.since(since).map(|(_, e)| e.change()).collect()
     }
 
     /// Like `changes_since`, but stops before the total encoded size would

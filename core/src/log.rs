@@ -1,6 +1,7 @@
 //! The history: every applied change, encoded, per replica in seq order.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use std::sync::Arc;
 
@@ -39,6 +40,33 @@ impl LogEntry {
     }
 }
 
+/// Iterator of `ChangeLog::since`: a k-way merge of the replicas' lists.
+#[derive(Debug)]
+pub(crate) struct Since<'a> {
+    lists: Vec<(ReplicaId, &'a [LogEntry])>,
+    /// Per list, the index of the next entry to put on the heap.
+    next: Vec<usize>,
+    /// The head of every non-exhausted list: (lamport, id, list).
+    heap: BinaryHeap<Reverse<(u64, ChangeId, usize)>>,
+}
+
+impl<'a> Iterator for Since<'a> {
+    type Item = (ChangeId, &'a LogEntry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Reverse((_, id, i)) = self.heap.pop()?;
+        let (r, list) = self.lists[i];
+        let entry = &list[self.next[i] - 1];
+        if let Some(following) = list.get(self.next[i]) {
+            let following_id = ChangeId::new(r, id.seq + 1);
+            self.heap
+                .push(Reverse((following.lamport, following_id, i)));
+            self.next[i] += 1;
+        }
+        Some((id, entry))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ChangeLog {
     replicas: BTreeMap<ReplicaId, Vec<LogEntry>>,
@@ -66,23 +94,30 @@ impl ChangeLog {
     }
 
     /// The changes `since` lacks, in causal order: by Lamport counter, which
-    /// every dependency has strictly smaller, then by id.
-    pub(crate) fn since(&self, since: &VersionVector) -> Vec<(ChangeId, &LogEntry)> {
-        let mut out: Vec<(ChangeId, &LogEntry)> = self
+    /// every dependency has strictly smaller, then by id. Lazy: each replica's
+    /// list is already in Lamport order, so this merges them and a caller
+    /// taking one bounded batch pays for that batch, not for sorting the rest.
+    pub(crate) fn since(&self, since: &VersionVector) -> Since<'_> {
+        let lists: Vec<(ReplicaId, &[LogEntry])> = self
             .replicas
             .iter()
-            .flat_map(|(&r, list)| {
+            .map(|(&r, list)| {
                 // `since` may come from a peer and claim any seq, u64::MAX
                 // included: never compute with it, only skip by it.
                 let skip = usize::try_from(since.get(r)).unwrap_or(usize::MAX);
-                list.iter()
-                    .enumerate()
-                    .skip(skip)
-                    .map(move |(i, e)| (ChangeId::new(r, i as u64 + 1), e))
+                (r, list.get(skip..).unwrap_or(&[]))
             })
             .collect();
-        out.sort_by_key(|(id, e)| (e.lamport, *id));
-        out
+        let mut next = vec![0; lists.len()];
+        let mut heap = BinaryHeap::new();
+        for (i, (r, list)) in lists.iter().enumerate() {
+            if let Some(first) = list.first() {
+                let seq = (self.replicas[r].len() - list.len()) as u64 + 1;
+                heap.push(Reverse((first.lamport, ChangeId::new(*r, seq), i)));
+                next[i] = 1;
+            }
+        }
+        Since { lists, next, heap }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -123,13 +158,12 @@ mod tests {
         push(&mut log, entry(2, 2, &[(1, 1)], 3, 3));
         assert_eq!(log.next_op(ReplicaId(2)), 5);
         assert_eq!(log.next_op(ReplicaId(9)), 1);
-        let ids = |v: Vec<(ChangeId, &LogEntry)>| {
-            v.iter()
-                .map(|(id, e)| {
-                    assert_eq!(*id, e.change().id());
-                    *id
-                })
-                .collect::<Vec<_>>()
+        let ids = |v: Since<'_>| {
+            v.map(|(id, e)| {
+                assert_eq!(id, e.change().id());
+                id
+            })
+            .collect::<Vec<_>>()
         };
         assert_eq!(
             ids(log.since(&VersionVector::new())),

@@ -22,7 +22,7 @@ use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_o
 use crate::clock::Lamport;
 use crate::document::{Document, Object};
 use crate::error::{ApplyError, DecodeError};
-use crate::id::{OpId, ReplicaId};
+use crate::id::ReplicaId;
 use crate::map::{LwwMap, MapEntry};
 use crate::set::{Element, OrSet};
 use crate::text::{SpanRecord, Text};
@@ -77,9 +77,8 @@ impl Document {
                 Object::Text(t) => write_text(&mut w, t, &table),
             }
         }
-        let history = self.log.since(&VersionVector::new());
-        w.len(history.len());
-        for (_, entry) in history {
+        w.len(self.log.len());
+        for (_, entry) in self.log.since(&VersionVector::new()) {
             w.uvarint(entry.width);
             w.bytes(&entry.bytes);
         }
@@ -179,38 +178,27 @@ impl Document {
 
     fn replicas_mentioned(&self) -> BTreeSet<ReplicaId> {
         let mut set: BTreeSet<ReplicaId> = self.version.iter().map(|(r, _)| r).collect();
-        let mut add = |id: Option<OpId>| {
-            if let Some(id) = id {
-                set.insert(id.replica);
-            }
-        };
         for (obj, object) in &self.objects {
             if let ObjId::Op(id) = obj {
-                add(Some(*id));
+                set.insert(id.replica);
             }
             match object {
                 Object::Map(m) => {
                     for (_, entries) in m.iter_entries() {
-                        for e in entries {
-                            add(Some(e.id));
-                        }
+                        set.extend(entries.iter().map(|e| e.id.replica));
                     }
                 }
                 Object::Set(s) => {
                     for (_, el) in s.elements() {
-                        for t in &el.adds {
-                            add(Some(*t));
-                        }
-                        for (r, _) in el.removed.iter() {
-                            add(Some(OpId::new(r, 1)));
-                        }
+                        set.extend(el.adds.iter().map(|t| t.replica));
+                        set.extend(el.removed.iter().map(|(r, _)| r));
                     }
                 }
                 Object::Text(t) => {
                     for span in t.spans() {
-                        add(Some(span.id));
-                        add(span.origin_left);
-                        add(span.right_parent);
+                        set.insert(span.id.replica);
+                        set.extend(span.origin_left.map(|o| o.replica));
+                        set.extend(span.right_parent.map(|o| o.replica));
                     }
                 }
             }
