@@ -53,6 +53,8 @@ pub struct SyncPeer {
     ack_due: bool,
     last_ack: VersionVector,
     max_batch_bytes: usize,
+    /// A read-only peer never sends changes (a relay would refuse them).
+    read_only: bool,
 }
 
 impl Default for SyncPeer {
@@ -70,7 +72,14 @@ impl SyncPeer {
             ack_due: false,
             last_ack: VersionVector::new(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            read_only: false,
         }
+    }
+
+    /// Never send changes (the other side would refuse them); still say
+    /// Hello and acknowledge what is received.
+    pub fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
     }
 
     #[must_use]
@@ -81,7 +90,9 @@ impl SyncPeer {
 
     /// A new connection: forget everything learned on the old one.
     pub fn reset(&mut self) {
+        let read_only = self.read_only;
         *self = SyncPeer::new().with_max_batch_bytes(self.max_batch_bytes);
+        self.read_only = read_only;
     }
 
     /// Repeat the version exchange (call periodically on idle connections).
@@ -124,14 +135,14 @@ impl SyncPeer {
     }
 
     /// The next message to send, if any.
-    pub fn poll_message(&mut self, source: &impl ChangeSource) -> Option<Message> {
+    pub fn poll_message(&mut self, source: &(impl ChangeSource + ?Sized)) -> Option<Message> {
         if self.hello_due {
             self.hello_due = false;
             return Some(Message::Hello {
                 version: source.version(),
             });
         }
-        if let Some(theirs) = &mut self.their_version {
+        if let Some(theirs) = self.their_version.as_mut().filter(|_| !self.read_only) {
             let batch = source.changes_since(theirs, self.max_batch_bytes);
             if !batch.is_empty() {
                 for c in &batch {
@@ -158,6 +169,14 @@ impl SyncPeer {
     /// How many of our changes the peer has not confirmed storing.
     pub fn unacked(&self, local: &VersionVector) -> u64 {
         local.count_missing_from(&self.acked)
+    }
+
+    /// Does the peer (as far as we know) have changes `local` lacks?
+    /// `None` until the peer has said Hello.
+    pub fn peer_is_ahead(&self, local: &VersionVector) -> Option<bool> {
+        self.their_version
+            .as_ref()
+            .map(|theirs| theirs.count_missing_from(local) > 0)
     }
 
     /// Has the peer told us its version since the last (re)connect?

@@ -1,12 +1,14 @@
-//! Binary encodings: changes, whole documents and sync messages. Each starts
+//! Binary encodings: changes, whole documents, sync messages and relay frames. Each starts
 //! with magic bytes and a format version; decoding never trusts a length it
 //! has not checked against the input.
 
 mod change;
 mod codec;
 mod document;
+mod frame;
 mod ids;
 mod message;
 
 pub use change::EncodedChange;
+pub use frame::{Access, DocId, ErrorCode, Frame, MAX_DOC_ID_LEN, MAX_TOKEN_LEN, close};
 pub use message::Message;

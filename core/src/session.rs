@@ -1,0 +1,510 @@
+//! A client's side of one relay connection, many documents over it, free of IO.
+//!
+//! The native client (tokio), the web demo (a browser WebSocket) and the tests
+//! all drive this same machine; they only move frames:
+//! ```text
+//! session.connected();                        // a socket is open
+//! loop {
+//!     while let Some(f) = session.poll_frame(&docs) { send(f.encode()) }
+//!     for event in session.receive(Frame::decode(&recv())?) {
+//!         if let SessionEvent::Changes { doc, changes } = event {
+//!             docs[doc].apply_all(changes); store(doc);   // durable, then:
+//!             session.stored(&doc, docs[doc].version());
+//!         }
+//!     }
+//! }
+//! ```
+//! Per document it runs a `SyncPeer`; a subscription starts syncing once the
+//! relay confirms it. On every new connection all subscriptions start over
+//! with a fresh version exchange (anti-entropy), so nothing depends on what
+//! the old connection delivered.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::document::Document;
+use crate::encoding::{Access, DocId, EncodedChange, ErrorCode, Frame};
+use crate::id::ReplicaId;
+use crate::sync::{ChangeSource, SyncPeer};
+use crate::version::VersionVector;
+
+/// The caller's documents, looked up by id.
+pub trait DocumentSet {
+    fn change_source(&self, doc: &DocId) -> Option<&dyn ChangeSource>;
+}
+
+impl DocumentSet for BTreeMap<DocId, Document> {
+    fn change_source(&self, doc: &DocId) -> Option<&dyn ChangeSource> {
+        self.get(doc).map(|d| d as &dyn ChangeSource)
+    }
+}
+
+/// Something the caller must act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// Apply these to the document, store it, then call `stored`.
+    Changes {
+        doc: DocId,
+        changes: Vec<EncodedChange>,
+    },
+    Subscribed {
+        doc: DocId,
+        access: Access,
+    },
+    /// The relay ended the subscription (bad or expired token, ...). It is
+    /// not retried until `subscribe` is called again (with a new token).
+    Refused {
+        doc: DocId,
+        code: ErrorCode,
+        detail: String,
+    },
+    /// An error that does not end the subscription (e.g. rate limited).
+    Error {
+        doc: Option<DocId>,
+        code: ErrorCode,
+        detail: String,
+    },
+    /// Who is connected to the document now.
+    Presence {
+        doc: DocId,
+        devices: Vec<ReplicaId>,
+    },
+}
+
+/// Where one document stands with the relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// No connection.
+    Offline,
+    /// Connected, waiting for the relay to accept the subscription.
+    Connecting,
+    /// Exchanging changes: the relay has changes we lack, or has not yet
+    /// told us what it has, or has not acknowledged `unacked` of ours.
+    Syncing { unacked: u64 },
+    /// The relay has stored everything we have, and we have everything it has.
+    Synced,
+    /// The relay refused the subscription.
+    Refused { code: ErrorCode, detail: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Subscribe frame not yet sent on this connection.
+    Wanted,
+    /// Subscribe sent, no answer yet.
+    Requested,
+    Active(Access),
+    Refused {
+        code: ErrorCode,
+        detail: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Subscription {
+    token: String,
+    state: State,
+    peer: SyncPeer,
+    presence: Vec<ReplicaId>,
+}
+
+/// The client side of a relay connection.
+#[derive(Clone, Debug)]
+pub struct ClientSession {
+    device: ReplicaId,
+    connected: bool,
+    subs: BTreeMap<DocId, Subscription>,
+    /// Unsubscribe frames to send.
+    outbox: VecDeque<Frame>,
+    max_batch_bytes: usize,
+}
+
+impl ClientSession {
+    pub fn new(device: ReplicaId) -> Self {
+        ClientSession {
+            device,
+            connected: false,
+            subs: BTreeMap::new(),
+            outbox: VecDeque::new(),
+            max_batch_bytes: crate::sync::DEFAULT_MAX_BATCH_BYTES,
+        }
+    }
+
+    /// Bound the bytes of each Changes message (keep it well under the
+    /// relay's message size limit).
+    #[must_use]
+    pub fn with_max_batch_bytes(mut self, max: usize) -> Self {
+        self.max_batch_bytes = max.max(1);
+        self
+    }
+
+    pub fn device(&self) -> ReplicaId {
+        self.device
+    }
+
+    /// Sync `doc` with this token. Calling it again replaces the token and
+    /// retries a refused subscription.
+    pub fn subscribe(&mut self, doc: DocId, token: String) {
+        let peer = SyncPeer::new().with_max_batch_bytes(self.max_batch_bytes);
+        self.subs.insert(
+            doc,
+            Subscription {
+                token,
+                state: State::Wanted,
+                peer,
+                presence: Vec::new(),
+            },
+        );
+    }
+
+    /// Stop syncing `doc`.
+    pub fn unsubscribe(&mut self, doc: &DocId) {
+        if let Some(sub) = self.subs.remove(doc)
+            && self.connected
+            && matches!(sub.state, State::Requested | State::Active(_))
+        {
+            self.outbox
+                .push_back(Frame::Unsubscribe { doc: doc.clone() });
+        }
+    }
+
+    pub fn is_subscribed(&self, doc: &DocId) -> bool {
+        self.subs.contains_key(doc)
+    }
+
+    pub fn documents(&self) -> impl Iterator<Item = &DocId> {
+        self.subs.keys()
+    }
+
+    /// A new connection is open: every subscription starts over.
+    pub fn connected(&mut self) {
+        self.connected = true;
+        self.outbox.clear();
+        for sub in self.subs.values_mut() {
+            sub.peer.reset();
+            sub.peer.set_read_only(false);
+            sub.presence.clear();
+            if !matches!(sub.state, State::Refused { .. }) {
+                sub.state = State::Wanted;
+            }
+        }
+    }
+
+    /// The connection is gone.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.outbox.clear();
+        for sub in self.subs.values_mut() {
+            sub.presence.clear();
+            if !matches!(sub.state, State::Refused { .. }) {
+                sub.state = State::Wanted;
+            }
+        }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Repeat the version exchange on every active subscription (call from a
+    /// timer on idle connections: it repairs lost messages).
+    pub fn request_anti_entropy(&mut self) {
+        for sub in self.subs.values_mut() {
+            if matches!(sub.state, State::Active(_)) {
+                sub.peer.request_anti_entropy();
+            }
+        }
+    }
+
+    /// Takes in one frame from the relay.
+    pub fn receive(&mut self, frame: Frame) -> Vec<SessionEvent> {
+        match frame {
+            Frame::Subscribed { doc, access } => match self.subs.get_mut(&doc) {
+                Some(sub) if sub.state == State::Requested => {
+                    sub.state = State::Active(access);
+                    sub.peer.set_read_only(!access.can_write());
+                    vec![SessionEvent::Subscribed { doc, access }]
+                }
+                _ => Vec::new(),
+            },
+            Frame::Sync { doc, message } => {
+                let Some(sub) = self.subs.get_mut(&doc) else {
+                    return Vec::new();
+                };
+                if !matches!(sub.state, State::Active(_)) {
+                    return Vec::new();
+                }
+                let changes = sub.peer.receive(message);
+                if changes.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![SessionEvent::Changes { doc, changes }]
+                }
+            }
+            Frame::Presence { doc, devices } => match self.subs.get_mut(&doc) {
+                Some(sub) if matches!(sub.state, State::Active(_)) => {
+                    sub.presence.clone_from(&devices);
+                    vec![SessionEvent::Presence { doc, devices }]
+                }
+                _ => Vec::new(),
+            },
+            Frame::Error {
+                doc: Some(doc),
+                code,
+                detail,
+            } if code.ends_subscription() => match self.subs.get_mut(&doc) {
+                Some(sub) => {
+                    sub.state = State::Refused {
+                        code,
+                        detail: detail.clone(),
+                    };
+                    sub.presence.clear();
+                    vec![SessionEvent::Refused { doc, code, detail }]
+                }
+                None => Vec::new(),
+            },
+            Frame::Error { doc, code, detail } => {
+                // A write the relay refused (read-only) or could not take
+                // (rate, pending): the next version exchange resends what it
+                // still lacks, so ask for one.
+                if let Some(sub) = doc.as_ref().and_then(|d| self.subs.get_mut(d))
+                    && matches!(sub.state, State::Active(_))
+                {
+                    if code == ErrorCode::ReadOnly {
+                        sub.peer.set_read_only(true);
+                    }
+                    sub.peer.request_anti_entropy();
+                }
+                vec![SessionEvent::Error { doc, code, detail }]
+            }
+            // Client-to-relay frames are never sent to a client; ignore them.
+            Frame::Subscribe { .. } | Frame::Unsubscribe { .. } => Vec::new(),
+        }
+    }
+
+    /// `version` of `doc` is now durably stored: acknowledge it to the relay.
+    pub fn stored(&mut self, doc: &DocId, version: &VersionVector) {
+        if let Some(sub) = self.subs.get_mut(doc) {
+            sub.peer.stored(version);
+        }
+    }
+
+    /// The next frame to send, if any.
+    pub fn poll_frame(&mut self, docs: &impl DocumentSet) -> Option<Frame> {
+        if !self.connected {
+            return None;
+        }
+        if let Some(f) = self.outbox.pop_front() {
+            return Some(f);
+        }
+        for (doc, sub) in &mut self.subs {
+            match sub.state {
+                State::Wanted => {
+                    sub.state = State::Requested;
+                    return Some(Frame::Subscribe {
+                        doc: doc.clone(),
+                        token: sub.token.clone(),
+                        device: self.device,
+                    });
+                }
+                State::Active(_) => {
+                    if let Some(source) = docs.change_source(doc)
+                        && let Some(message) = sub.peer.poll_message(source)
+                    {
+                        return Some(Frame::Sync {
+                            doc: doc.clone(),
+                            message,
+                        });
+                    }
+                }
+                State::Requested | State::Refused { .. } => {}
+            }
+        }
+        None
+    }
+
+    /// Where `doc` stands, given what is stored locally.
+    pub fn status(&self, doc: &DocId, local: &VersionVector) -> SyncStatus {
+        let Some(sub) = self.subs.get(doc) else {
+            return SyncStatus::Offline;
+        };
+        if let State::Refused { code, detail } = &sub.state {
+            return SyncStatus::Refused {
+                code: *code,
+                detail: detail.clone(),
+            };
+        }
+        if !self.connected {
+            return SyncStatus::Offline;
+        }
+        let State::Active(access) = sub.state else {
+            return SyncStatus::Connecting;
+        };
+        // A read-only subscription never uploads, so nothing waits on the relay.
+        let unacked = if access.can_write() {
+            sub.peer.unacked(local)
+        } else {
+            0
+        };
+        match sub.peer.peer_is_ahead(local) {
+            Some(false) if unacked == 0 => SyncStatus::Synced,
+            _ => SyncStatus::Syncing { unacked },
+        }
+    }
+
+    /// How many of `doc`'s local changes the relay has not acknowledged.
+    pub fn unacked(&self, doc: &DocId, local: &VersionVector) -> u64 {
+        self.subs
+            .get(doc)
+            .map_or(local.total(), |sub| sub.peer.unacked(local))
+    }
+
+    /// The devices connected to `doc`, as the relay last said.
+    pub fn presence(&self, doc: &DocId) -> &[ReplicaId] {
+        self.subs.get(doc).map_or(&[], |sub| &sub.presence)
+    }
+
+    /// The access the relay granted, once subscribed on this connection.
+    pub fn access(&self, doc: &DocId) -> Option<Access> {
+        match self.subs.get(doc)?.state {
+            State::Active(access) => Some(access),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Message;
+    use crate::value::ObjId;
+
+    fn hello(version: VersionVector) -> Message {
+        Message::Hello { version }
+    }
+
+    fn doc_id() -> DocId {
+        DocId::new("doc").unwrap()
+    }
+
+    fn docs_with_one_change() -> BTreeMap<DocId, Document> {
+        let mut d = Document::new(ReplicaId(1));
+        let mut tx = d.transaction();
+        tx.put(ObjId::Root, "k", 1i64).unwrap();
+        tx.commit();
+        BTreeMap::from([(doc_id(), d)])
+    }
+
+    #[test]
+    fn subscribes_then_syncs_then_is_synced() {
+        let docs = docs_with_one_change();
+        let local = docs[&doc_id()].version().clone();
+        let mut s = ClientSession::new(ReplicaId(1));
+        s.subscribe(doc_id(), "tok".into());
+        assert_eq!(s.status(&doc_id(), &local), SyncStatus::Offline);
+        assert_eq!(s.poll_frame(&docs), None, "nothing while offline");
+
+        s.connected();
+        assert_eq!(s.status(&doc_id(), &local), SyncStatus::Connecting);
+        assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })));
+        assert_eq!(s.poll_frame(&docs), None, "waits for the relay");
+
+        s.receive(Frame::Subscribed {
+            doc: doc_id(),
+            access: Access::ReadWrite,
+        });
+        assert!(matches!(
+            s.poll_frame(&docs),
+            Some(Frame::Sync {
+                message: Message::Hello { .. },
+                ..
+            })
+        ));
+        s.receive(Frame::Sync {
+            doc: doc_id(),
+            message: hello(VersionVector::new()),
+        });
+        assert!(matches!(
+            s.poll_frame(&docs),
+            Some(Frame::Sync {
+                message: Message::Changes { .. },
+                ..
+            })
+        ));
+        assert_eq!(
+            s.status(&doc_id(), &local),
+            SyncStatus::Syncing { unacked: 1 }
+        );
+        s.receive(Frame::Sync {
+            doc: doc_id(),
+            message: Message::Ack {
+                version: local.clone(),
+            },
+        });
+        assert_eq!(s.status(&doc_id(), &local), SyncStatus::Synced);
+
+        s.disconnected();
+        assert_eq!(s.status(&doc_id(), &local), SyncStatus::Offline);
+        s.connected();
+        assert!(
+            matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })),
+            "a reconnect subscribes again"
+        );
+    }
+
+    #[test]
+    fn a_refused_subscription_waits_for_a_new_token() {
+        let docs = docs_with_one_change();
+        let mut s = ClientSession::new(ReplicaId(1));
+        s.subscribe(doc_id(), "bad".into());
+        s.connected();
+        s.poll_frame(&docs);
+        let events = s.receive(Frame::Error {
+            doc: Some(doc_id()),
+            code: ErrorCode::Unauthorized,
+            detail: "bad token".into(),
+        });
+        assert!(matches!(events[..], [SessionEvent::Refused { .. }]));
+        s.connected();
+        assert_eq!(s.poll_frame(&docs), None, "not retried with the same token");
+        s.subscribe(doc_id(), "good".into());
+        assert!(
+            matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "good")
+        );
+    }
+
+    #[test]
+    fn read_only_never_sends_changes() {
+        let docs = docs_with_one_change();
+        let local = docs[&doc_id()].version().clone();
+        let mut s = ClientSession::new(ReplicaId(1));
+        s.subscribe(doc_id(), "ro".into());
+        s.connected();
+        s.poll_frame(&docs);
+        s.receive(Frame::Subscribed {
+            doc: doc_id(),
+            access: Access::Read,
+        });
+        s.poll_frame(&docs); // Hello
+        s.receive(Frame::Sync {
+            doc: doc_id(),
+            message: hello(VersionVector::new()),
+        });
+        assert_eq!(s.poll_frame(&docs), None);
+        assert_eq!(s.status(&doc_id(), &local), SyncStatus::Synced);
+    }
+
+    #[test]
+    fn unsubscribe_tells_the_relay() {
+        let docs = docs_with_one_change();
+        let mut s = ClientSession::new(ReplicaId(1));
+        s.subscribe(doc_id(), "t".into());
+        s.connected();
+        s.poll_frame(&docs);
+        s.unsubscribe(&doc_id());
+        assert_eq!(
+            s.poll_frame(&docs),
+            Some(Frame::Unsubscribe { doc: doc_id() })
+        );
+        assert!(!s.is_subscribed(&doc_id()));
+    }
+}
