@@ -1,0 +1,1 @@
+//! A relay as a real child process (owned by the relay work).
