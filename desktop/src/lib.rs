@@ -1,4 +1,5 @@
 //! The desktop app's library: the replica store (SQLite), and (to come) the
 //! UI and the headless commands. The binary `concord` is a thin shell over it.
 
+pub mod note;
 pub mod store;
