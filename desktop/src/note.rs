@@ -68,16 +68,12 @@ pub fn splice(
     del: usize,
     insert: &str,
 ) -> Result<Option<EncodedChange>, EditError> {
-    let body = match body(doc) {
-        Some(b) => b,
-        None => {
-            let mut tx = doc.transaction();
-            let b = tx.put_object(ObjId::Root, BODY, ObjType::Text)?;
-            tx.splice_text(b, pos, del, insert)?;
-            return Ok(tx.commit());
-        }
-    };
+    let existing = body(doc);
     let mut tx = doc.transaction();
+    let body = match existing {
+        Some(b) => b,
+        None => tx.put_object(ObjId::Root, BODY, ObjType::Text)?,
+    };
     tx.splice_text(body, pos, del, insert)?;
     Ok(tx.commit())
 }
