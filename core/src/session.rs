@@ -358,6 +358,12 @@ impl ClientSession {
             .map_or(local.total(), |sub| sub.peer.unacked(local))
     }
 
+    /// What the relay has confirmed storing of `doc`, as learned on this
+    /// connection (its Hello and Acks; empty again after a reconnect).
+    pub fn acked(&self, doc: &DocId) -> Option<&VersionVector> {
+        self.subs.get(doc).map(|sub| sub.peer.acked())
+    }
+
     /// The devices connected to `doc`, as the relay last said.
     pub fn presence(&self, doc: &DocId) -> &[ReplicaId] {
         self.subs.get(doc).map_or(&[], |sub| &sub.presence)
@@ -491,6 +497,31 @@ mod tests {
         });
         assert_eq!(s.poll_frame(&docs), None);
         assert_eq!(s.status(&doc_id(), &local), SyncStatus::Synced);
+    }
+
+    #[test]
+    fn acked_is_what_the_relay_confirmed_on_this_connection() {
+        let docs = docs_with_one_change();
+        let local = docs[&doc_id()].version().clone();
+        let mut s = ClientSession::new(ReplicaId(1));
+        assert_eq!(s.acked(&doc_id()), None);
+        s.subscribe(doc_id(), "t".into());
+        s.connected();
+        s.poll_frame(&docs);
+        s.receive(Frame::Subscribed {
+            doc: doc_id(),
+            access: Access::ReadWrite,
+        });
+        assert_eq!(s.acked(&doc_id()), Some(&VersionVector::new()));
+        s.receive(Frame::Sync {
+            doc: doc_id(),
+            message: Message::Ack {
+                version: local.clone(),
+            },
+        });
+        assert_eq!(s.acked(&doc_id()), Some(&local));
+        s.connected();
+        assert_eq!(s.acked(&doc_id()), Some(&VersionVector::new()));
     }
 
     #[test]
