@@ -1,0 +1,248 @@
+//! The connection task: opens the websocket, moves frames between it and the
+//! engine, repeats the version exchange on a timer, notices stalls, and
+//! reconnects with backoff. It only moves bytes; the protocol is the core's
+//! `ClientSession` inside the engine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use concord_core::Frame;
+use concord_core::encoding::close;
+use futures_util::{SinkExt, StreamExt};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::backoff::Backoff;
+use crate::client::Shared;
+use crate::event::ConnectionStatus;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Frames taken from the engine per lock; more wait for the next turn so
+/// incoming messages are not starved.
+const FRAMES_PER_TURN: usize = 64;
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum Ended {
+    Shutdown,
+    WentOffline,
+    /// Lost, closed by the relay, or given up: reconnect after a backoff.
+    /// `worked`: the relay spoke and did not close for our misbehaviour, so
+    /// the backoff starts over.
+    Lost {
+        why: String,
+        worked: bool,
+    },
+}
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let config = &shared.config;
+    let rng = StdRng::from_rng(&mut rand::rng());
+    let mut backoff = Backoff::new(config.backoff_base, config.backoff_max, rng);
+    loop {
+        // Wait until we should be online.
+        loop {
+            {
+                let mut engine = shared.lock();
+                if engine.shutdown {
+                    return;
+                }
+                if engine.online {
+                    engine.set_connection(ConnectionStatus::Connecting);
+                    break;
+                }
+                engine.set_connection(ConnectionStatus::Offline);
+            }
+            shared.wake.notified().await;
+        }
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(config.max_message_bytes))
+            .max_frame_size(Some(config.max_message_bytes));
+        let attempt = tokio::time::timeout(
+            config.connect_timeout,
+            tokio_tungstenite::connect_async_with_config(
+                config.relay_url.as_str(),
+                Some(ws_config),
+                true,
+            ),
+        )
+        .await;
+        let ended = match attempt {
+            Ok(Ok((socket, _response))) => {
+                let ended = drive(&shared, socket).await;
+                shared.lock().disconnected(Instant::now());
+                ended
+            }
+            Ok(Err(e)) => lost(format!("connect: {e}")),
+            Err(_) => lost("connect: timed out".into()),
+        };
+        shared.lock().set_connection(ConnectionStatus::Offline);
+        match ended {
+            Ended::Shutdown => return,
+            Ended::WentOffline => {}
+            Ended::Lost { why, worked } => {
+                if worked {
+                    backoff.reset();
+                }
+                let delay = backoff.next_delay();
+                tracing::info!(%why, ?delay, attempt = backoff.attempt(), "connection lost; retrying");
+                if wait_out(&shared, delay).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `delay`, waking early only to shut down or go offline. Returns
+/// whether to shut down.
+async fn wait_out(shared: &Shared, delay: Duration) -> bool {
+    let deadline = Instant::now() + delay;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return false,
+            () = shared.wake.notified() => {
+                let engine = shared.lock();
+                if engine.shutdown {
+                    return true;
+                }
+                if !engine.online {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// One live connection, until it ends.
+async fn drive(shared: &Shared, socket: Socket) -> Ended {
+    let config = &shared.config;
+    let (mut sink, mut stream) = socket.split();
+    shared.lock().connected(Instant::now());
+    let mut last_inbound = Instant::now();
+    let mut heard = false;
+    let gone = |why: String, heard: bool| Ended::Lost { why, worked: heard };
+    let period = config.anti_entropy_interval;
+    let mut timer = tokio::time::interval_at(Instant::now() + period, period);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        if let Err(e) = flush(shared, &mut sink).await {
+            return gone(format!("send: {e}"), heard);
+        }
+        tokio::select! {
+            msg = stream.next() => {
+                let msg = match msg {
+                    None => return gone("closed without a close frame".into(), heard),
+                    Some(Err(e)) => return gone(format!("receive: {e}"), heard),
+                    Some(Ok(msg)) => msg,
+                };
+                last_inbound = Instant::now();
+                match msg {
+                    Message::Binary(bytes) => match Frame::decode(&bytes) {
+                        Ok(frame) => {
+                            heard = true;
+                            shared.lock().receive(frame, Instant::now());
+                        }
+                        Err(e) => {
+                            let _ = sink.send(close_message(close::PROTOCOL_ERROR, "bad frame")).await;
+                            return gone(format!("undecodable frame from the relay: {e}"), false);
+                        }
+                    },
+                    Message::Close(frame) => {
+                        let (code, reason) = frame.map_or((0, String::new()), |f| {
+                            (u16::from(f.code), f.reason.to_string())
+                        });
+                        // Closed for something we did: do not hurry back.
+                        let ours = matches!(
+                            code,
+                            close::PROTOCOL_ERROR
+                                | close::UNSUPPORTED_DATA
+                                | close::POLICY_VIOLATION
+                                | close::MESSAGE_TOO_BIG
+                                | close::TRY_AGAIN_LATER
+                        );
+                        return gone(format!("closed by the relay: {code} {reason}"), heard && !ours);
+                    }
+                    Message::Text(_) => {
+                        let _ = sink.send(close_message(close::UNSUPPORTED_DATA, "binary frames only")).await;
+                        return gone("text message from the relay".into(), false);
+                    }
+                    // Pings are answered by tungstenite on the next write;
+                    // any of these shows the connection is alive.
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                }
+            }
+            () = shared.wake.notified() => {
+                let (shutdown, online) = {
+                    let engine = shared.lock();
+                    (engine.shutdown, engine.online)
+                };
+                if shutdown || !online {
+                    let code = if shutdown { close::GOING_AWAY } else { close::NORMAL };
+                    let _ = sink.send(close_message(code, "")).await;
+                    let _ = sink.close().await;
+                    return if shutdown { Ended::Shutdown } else { Ended::WentOffline };
+                }
+            }
+            _ = timer.tick() => {
+                let now = Instant::now();
+                let stalled = {
+                    let mut engine = shared.lock();
+                    engine.anti_entropy(now);
+                    engine.stalled(now, config.stall_timeout)
+                };
+                if let Some(doc) = stalled {
+                    return gone(format!("document {doc} stalled"), heard);
+                }
+                if now.duration_since(last_inbound) > config.stall_timeout {
+                    return gone("the relay went silent".into(), false);
+                }
+                if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
+                    return gone(format!("send: {e}"), heard);
+                }
+            }
+        }
+    }
+}
+
+/// Sends everything the engine has to send.
+async fn flush<S>(shared: &Shared, sink: &mut S) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    loop {
+        let frames = shared.lock().poll_frames(FRAMES_PER_TURN);
+        if frames.is_empty() {
+            return Ok(());
+        }
+        let full = frames.len() == FRAMES_PER_TURN;
+        for frame in frames {
+            sink.feed(Message::Binary(frame.encode().into())).await?;
+        }
+        sink.flush().await?;
+        if full {
+            // Let incoming messages in before sending more.
+            shared.wake.notify_one();
+            return Ok(());
+        }
+    }
+}
+
+fn lost(why: String) -> Ended {
+    Ended::Lost { why, worked: false }
+}
+
+fn close_message(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }))
+}
