@@ -1,0 +1,257 @@
+//! Command line: `concord-relay [flags]` serves; `concord-relay token ...`
+//! mints an access token. Every flag has an environment variable.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand};
+use concord_core::{Access, DocId};
+use tokio::net::TcpListener;
+
+use crate::config::{Auth, Config, Limits};
+use crate::error::RelayError;
+use crate::server::{self, AppState};
+use crate::store::Store;
+use crate::token::{self, Secret};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "concord-relay",
+    version,
+    about = "Concord's sync relay: devices sync documents through it, and it keeps a durable copy."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Secret that signs access tokens (at least 32 bytes).
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    secret: Option<String>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print an access token for one document.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// Document id (1-64 ASCII letters, digits, '-' or '_').
+    #[arg(long)]
+    doc: String,
+    /// Read-only access (default: read and write).
+    #[arg(long)]
+    read_only: bool,
+    /// How long the token is valid: 30d, 12h, 15m, 45s.
+    #[arg(long, default_value = "30d", value_parser = token::parse_ttl)]
+    ttl: u64,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the chosen address is
+    /// printed as `listening on ADDR`).
+    #[arg(long, env = "CONCORD_RELAY_LISTEN", default_value = "127.0.0.1:7070")]
+    listen: SocketAddr,
+    /// Directory of the database.
+    #[arg(long, env = "CONCORD_RELAY_DATA", default_value = "./relay-data")]
+    data: PathBuf,
+    /// Development mode without a secret: ANYONE CAN READ AND WRITE EVERY DOCUMENT.
+    #[arg(long, env = "CONCORD_RELAY_DEV")]
+    dev: bool,
+    /// Serve the static files of this directory at `/` (the web demo).
+    #[arg(long, env = "CONCORD_RELAY_WEB")]
+    web: Option<PathBuf>,
+    /// Seconds between version exchanges on idle subscriptions.
+    #[arg(long, env = "CONCORD_RELAY_ANTI_ENTROPY_SECS", default_value_t = 30.0)]
+    anti_entropy_secs: f64,
+    /// Largest websocket message, in bytes.
+    #[arg(long, env = "CONCORD_RELAY_MAX_MESSAGE_BYTES", default_value_t = 1 << 20)]
+    max_message_bytes: usize,
+    /// Documents subscribed at once on one connection.
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_MAX_DOCS_PER_CONNECTION",
+        default_value_t = 100
+    )]
+    max_docs_per_connection: usize,
+    /// Changes waiting for their dependencies, per connection.
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_MAX_PENDING_PER_CONNECTION",
+        default_value_t = 10_000
+    )]
+    max_pending_per_connection: usize,
+    /// Sustained changes per second, per connection.
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_MAX_CHANGES_PER_SEC",
+        default_value_t = 1000.0
+    )]
+    max_changes_per_sec: f64,
+    /// Changes a connection may send at once above the rate.
+    #[arg(long, env = "CONCORD_RELAY_CHANGES_BURST", default_value_t = 10_000.0)]
+    changes_burst: f64,
+    /// Open connections in total.
+    #[arg(long, env = "CONCORD_RELAY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds a subscriber's socket may refuse writes before it is closed (4000).
+    #[arg(long, env = "CONCORD_RELAY_SEND_TIMEOUT_SECS", default_value_t = 10.0)]
+    send_timeout_secs: f64,
+}
+
+/// Runs the relay (or a subcommand); the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Token(args)) = &cli.command {
+        return mint(cli.secret.as_deref(), args);
+    }
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("concord-relay: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn mint(secret: Option<&str>, args: &TokenArgs) -> ExitCode {
+    let result = (|| -> Result<String, String> {
+        let secret = secret.ok_or_else(|| RelayError::NoSecret.to_string())?;
+        let secret = Secret::new(secret.as_bytes()).map_err(|e| e.to_string())?;
+        let doc = DocId::new(args.doc.as_str()).map_err(|e| e.to_string())?;
+        let access = if args.read_only {
+            Access::Read
+        } else {
+            Access::ReadWrite
+        };
+        Ok(token::mint(
+            &secret,
+            &doc,
+            access,
+            unix_now().saturating_add(args.ttl),
+        ))
+    })();
+    match result {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("concord-relay token: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> {
+    let auth = match (secret, args.dev) {
+        (Some(s), _) => Auth::Secret(Secret::new(s.as_bytes())?),
+        (None, true) => {
+            tracing::warn!(
+                "DEV MODE: no secret, tokens are not checked: ANYONE CAN READ AND WRITE EVERY DOCUMENT on this relay"
+            );
+            Auth::Open
+        }
+        (None, false) => return Err(RelayError::NoSecret),
+    };
+    let secs = |s: f64| Duration::from_secs_f64(s.clamp(0.01, 86_400.0));
+    Ok(Config {
+        auth,
+        limits: Limits {
+            max_message_bytes: args.max_message_bytes.max(1024),
+            max_docs_per_connection: args.max_docs_per_connection,
+            max_pending_per_connection: args.max_pending_per_connection,
+            max_changes_per_sec: args.max_changes_per_sec,
+            changes_burst: args.changes_burst,
+            max_connections: args.max_connections,
+            send_timeout: secs(args.send_timeout_secs),
+            ..Limits::default()
+        },
+        anti_entropy: secs(args.anti_entropy_secs),
+        web_dir: args.web.clone(),
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), RelayError> {
+    let args = &cli.serve;
+    let config = config(cli.secret.as_deref(), args)?;
+    let store = Arc::new(Store::open(&args.data)?);
+    tracing::info!(path = %store.path().display(), "store open");
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| RelayError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {addr}")?;
+        out.flush()?;
+    }
+    tracing::info!(%addr, "listening");
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = Arc::new(AppState::new(config, store, shutdown_rx));
+    server::serve(listener, state, shutdown_tx, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,639 @@
+//! One websocket: frames in, frames out, many document subscriptions.
+//!
+//! A single task per connection runs a loop: send what is due (replies,
+//! then for every dirty document what its `SyncPeer` says), then wait for
+//! the next incoming frame, a dirty mark from another connection's commit,
+//! the anti-entropy timer or shutdown. A write waits for its commit before
+//! the next frame is read, which is the connection's back-pressure.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use concord_core::encoding::close;
+use concord_core::{
+    Access, CausalBuffer, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId, SyncPeer,
+};
+use futures_util::{SinkExt, StreamExt};
+
+use crate::admission::Verdict;
+use crate::config::{Auth, TokenBucket};
+use crate::hub::{ConnId, DocHub, Signal};
+use crate::metrics::Metrics;
+use crate::server::AppState;
+use crate::token::{self, Grant, TokenError};
+
+/// How long the final frames and the close frame may take.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why the loop ended.
+#[derive(Debug)]
+enum End {
+    /// Close the socket with this code.
+    Close(u16, &'static str),
+    /// The peer is gone (closed, reset): nothing more to send.
+    Gone,
+}
+
+struct Sub {
+    hub: Arc<DocHub>,
+    peer: SyncPeer,
+    grant: Grant,
+    pending: CausalBuffer<EncodedChange>,
+    presence_sent: Option<Vec<ReplicaId>>,
+}
+
+struct Connection {
+    id: ConnId,
+    app: Arc<AppState>,
+    signal: Arc<Signal>,
+    subs: BTreeMap<DocId, Sub>,
+    /// Frames to send before anything else.
+    outbox: Vec<Frame>,
+    pending_total: usize,
+    bucket: TokenBucket,
+    started: Instant,
+    violations: VecDeque<Instant>,
+    /// Documents whose writes were rate limited, and when to ask for a resend.
+    resync_at: Option<Instant>,
+    rate_limited: BTreeSet<DocId>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Serves one websocket until it closes. Counts itself in the metrics.
+pub async fn run(socket: WebSocket, app: Arc<AppState>) {
+    let limits = &app.config.limits;
+    let count = app.metrics.connections.fetch_add(1, Ordering::AcqRel) + 1;
+    let (mut sink, mut stream) = socket.split();
+    if usize::try_from(count).unwrap_or(usize::MAX) > limits.max_connections {
+        app.metrics.reject("too_many_connections");
+        close_socket(&mut sink, close::TRY_AGAIN_LATER, "too many connections").await;
+        app.connection_closed();
+        return;
+    }
+    let now = Instant::now();
+    let mut conn = Connection {
+        id: app.hubs.next_conn_id(),
+        signal: Arc::new(Signal::default()),
+        subs: BTreeMap::new(),
+        outbox: Vec::new(),
+        pending_total: 0,
+        bucket: TokenBucket::new(limits.max_changes_per_sec, limits.changes_burst, 0.0),
+        started: now,
+        violations: VecDeque::new(),
+        resync_at: None,
+        rate_limited: BTreeSet::new(),
+        app: Arc::clone(&app),
+    };
+    tracing::debug!(conn = conn.id, "connected");
+    let end = conn.serve(&mut sink, &mut stream).await;
+    tracing::debug!(conn = conn.id, ?end, "disconnected");
+    if let End::Close(code, reason) = end {
+        // Best effort: the frame that explains the close, then the close.
+        let frames = std::mem::take(&mut conn.outbox);
+        for f in frames {
+            let bytes = f.encode();
+            let fed =
+                tokio::time::timeout(CLOSE_TIMEOUT, sink.feed(WsMessage::Binary(bytes.into())))
+                    .await;
+            if !matches!(fed, Ok(Ok(()))) {
+                break;
+            }
+        }
+        close_socket(&mut sink, code, reason).await;
+    }
+    conn.leave_all();
+    app.connection_closed();
+}
+
+async fn close_socket(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    code: u16,
+    reason: &'static str,
+) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+type Stream = futures_util::stream::SplitStream<WebSocket>;
+
+impl Connection {
+    fn now_secs(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    async fn serve(&mut self, sink: &mut Sink, stream: &mut Stream) -> End {
+        let mut shutdown = self.app.shutdown.clone();
+        if *shutdown.borrow_and_update() {
+            return End::Close(close::GOING_AWAY, "relay shutting down");
+        }
+        let period = self.app.config.anti_entropy;
+        let mut anti_entropy =
+            tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        anti_entropy.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if let Err(end) = self.flush(sink).await {
+                return end;
+            }
+            let resync_at = self.resync_at;
+            let resync = async move {
+                match resync_at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let signal = Arc::clone(&self.signal);
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {
+                    return End::Close(close::GOING_AWAY, "relay shutting down");
+                }
+                msg = stream.next() => {
+                    let result = match msg {
+                        None | Some(Ok(WsMessage::Close(_))) => Err(End::Gone),
+                        Some(Err(e)) => Err(self.read_error(e)),
+                        Some(Ok(WsMessage::Binary(bytes))) => {
+                            Metrics::add(&self.app.metrics.bytes_in, bytes.len() as u64);
+                            self.handle(&bytes).await
+                        }
+                        Some(Ok(WsMessage::Text(_))) => {
+                            self.app.metrics.reject("text_frame");
+                            Err(End::Close(close::UNSUPPORTED_DATA, "binary frames only"))
+                        }
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Ok(()),
+                    };
+                    if let Err(end) = result {
+                        return end;
+                    }
+                }
+                () = signal.notified() => {}
+                _ = anti_entropy.tick() => self.anti_entropy(),
+                () = resync => {
+                    self.resync_at = None;
+                    for doc in std::mem::take(&mut self.rate_limited) {
+                        if let Some(sub) = self.subs.get_mut(&doc) {
+                            sub.peer.request_anti_entropy();
+                            self.signal.mark(&doc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_error(&self, e: axum::Error) -> End {
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        match e.into_inner().downcast::<WsError>() {
+            Ok(err) if matches!(*err, WsError::Capacity(_)) => {
+                self.app.metrics.reject("message_too_big");
+                End::Close(close::MESSAGE_TOO_BIG, "message too big")
+            }
+            Ok(err) if matches!(*err, WsError::Protocol(_) | WsError::Utf8(_)) => {
+                self.app.metrics.reject("websocket_protocol");
+                End::Close(close::PROTOCOL_ERROR, "websocket protocol error")
+            }
+            _ => End::Gone,
+        }
+    }
+
+    /// Sends the outbox, then what every dirty document's peer has to say.
+    async fn flush(&mut self, sink: &mut Sink) -> Result<(), End> {
+        let mut sent_any = false;
+        loop {
+            for f in std::mem::take(&mut self.outbox) {
+                self.feed(sink, &f).await?;
+                sent_any = true;
+            }
+            let dirty = self.signal.take();
+            if dirty.is_empty() {
+                break;
+            }
+            for doc in dirty {
+                if self.subs.get(&doc).is_some_and(|s| !s.pending.is_empty()) {
+                    // Another connection may have stored what the held
+                    // changes wait for.
+                    if let Err(end) = self.store_changes(&doc, Vec::new()).await {
+                        return Err(end);
+                    }
+                }
+                let Some(sub) = self.subs.get_mut(&doc) else {
+                    continue;
+                };
+                let devices = sub.hub.lock().devices();
+                if sub.presence_sent.as_ref() != Some(&devices) {
+                    sub.presence_sent = Some(devices.clone());
+                    self.outbox.push(Frame::Presence {
+                        doc: doc.clone(),
+                        devices,
+                    });
+                }
+                loop {
+                    let Some(sub) = self.subs.get_mut(&doc) else {
+                        break;
+                    };
+                    let msg = {
+                        let st = sub.hub.lock();
+                        sub.peer.poll_message(&*st)
+                    };
+                    let Some(message) = msg else {
+                        break;
+                    };
+                    let frame = Frame::Sync {
+                        doc: doc.clone(),
+                        message,
+                    };
+                    for f in std::mem::take(&mut self.outbox) {
+                        self.feed(sink, &f).await?;
+                    }
+                    self.feed(sink, &frame).await?;
+                    sent_any = true;
+                }
+            }
+        }
+        if sent_any {
+            let timeout = self.app.config.limits.send_timeout;
+            match tokio::time::timeout(timeout, sink.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(End::Gone),
+                Err(_) => return Err(self.too_slow()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn feed(&self, sink: &mut Sink, frame: &Frame) -> Result<(), End> {
+        let bytes = frame.encode();
+        Metrics::add(&self.app.metrics.bytes_out, bytes.len() as u64);
+        let timeout = self.app.config.limits.send_timeout;
+        match tokio::time::timeout(timeout, sink.feed(WsMessage::Binary(bytes.into()))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(self.too_slow()),
+        }
+    }
+
+    fn too_slow(&self) -> End {
+        tracing::info!(conn = self.id, "subscriber too slow; closing so it resyncs");
+        self.app.metrics.reject("too_slow");
+        End::Close(close::RESYNC, "too slow: reconnect and resync")
+    }
+
+    fn error(&mut self, doc: Option<&DocId>, code: ErrorCode, detail: impl Into<String>) {
+        self.app.metrics.reject(code.name());
+        self.outbox.push(Frame::Error {
+            doc: doc.cloned(),
+            code,
+            detail: detail.into(),
+        });
+    }
+
+    async fn handle(&mut self, bytes: &[u8]) -> Result<(), End> {
+        let frame = match Frame::decode(bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                self.error(None, ErrorCode::Malformed, e.to_string());
+                return Err(End::Close(close::PROTOCOL_ERROR, "malformed frame"));
+            }
+        };
+        match frame {
+            Frame::Subscribe { doc, token, device } => {
+                self.subscribe(doc, &token, device).await;
+                Ok(())
+            }
+            Frame::Unsubscribe { doc } => {
+                if self.subs.contains_key(&doc) {
+                    self.leave(&doc);
+                } else {
+                    self.error(Some(&doc), ErrorCode::NotSubscribed, "not subscribed");
+                }
+                Ok(())
+            }
+            Frame::Sync { doc, message } => self.sync(doc, message).await,
+            Frame::Subscribed { .. } | Frame::Error { .. } | Frame::Presence { .. } => {
+                self.error(None, ErrorCode::Malformed, "a relay-to-client frame");
+                Err(End::Close(close::PROTOCOL_ERROR, "malformed frame"))
+            }
+        }
+    }
+
+    fn authorize(&self, doc: &DocId, token: &str) -> Result<Grant, TokenError> {
+        match &self.app.config.auth {
+            Auth::Open => Ok(Grant {
+                doc: doc.clone(),
+                access: Access::ReadWrite,
+                expires: u64::MAX,
+            }),
+            Auth::Secret(secret) => token::verify(secret, token, doc, unix_now()),
+        }
+    }
+
+    async fn subscribe(&mut self, doc: DocId, token: &str, device: ReplicaId) {
+        let grant = match self.authorize(&doc, token) {
+            Ok(g) => g,
+            Err(e) => {
+                let code = match e {
+                    TokenError::Expired => ErrorCode::TokenExpired,
+                    TokenError::Invalid | TokenError::WrongDocument => ErrorCode::Unauthorized,
+                };
+                if self.subs.contains_key(&doc) {
+                    self.leave(&doc);
+                }
+                self.error(Some(&doc), code, e.to_string());
+                return;
+            }
+        };
+        if let Some(sub) = self.subs.get_mut(&doc) {
+            // A new token on a live subscription: start the exchange over.
+            let access = grant.access;
+            sub.grant = grant;
+            sub.peer.reset();
+            self.outbox.push(Frame::Subscribed {
+                doc: doc.clone(),
+                access,
+            });
+            self.signal.mark(&doc);
+            return;
+        }
+        if self.subs.len() >= self.app.config.limits.max_docs_per_connection {
+            self.error(
+                Some(&doc),
+                ErrorCode::TooManyDocuments,
+                format!(
+                    "at most {} documents per connection",
+                    self.app.config.limits.max_docs_per_connection
+                ),
+            );
+            return;
+        }
+        let hub = match self
+            .app
+            .hubs
+            .subscribe(&doc, self.id, device, Arc::clone(&self.signal))
+            .await
+        {
+            Ok(hub) => hub,
+            Err(_) => {
+                self.error(
+                    Some(&doc),
+                    ErrorCode::Internal,
+                    "the document is unavailable",
+                );
+                return;
+            }
+        };
+        let access = grant.access;
+        self.subs.insert(
+            doc.clone(),
+            Sub {
+                hub,
+                peer: SyncPeer::new(),
+                grant,
+                pending: CausalBuffer::new(self.app.config.limits.max_pending_per_connection),
+                presence_sent: None,
+            },
+        );
+        self.outbox.push(Frame::Subscribed {
+            doc: doc.clone(),
+            access,
+        });
+        self.signal.mark(&doc);
+    }
+
+    fn leave(&mut self, doc: &DocId) {
+        if let Some(sub) = self.subs.remove(doc) {
+            self.pending_total -= sub.pending.len();
+            self.rate_limited.remove(doc);
+            self.app.hubs.unsubscribe(&sub.hub, self.id);
+        }
+    }
+
+    fn leave_all(&mut self) {
+        let docs: Vec<DocId> = self.subs.keys().cloned().collect();
+        for doc in docs {
+            self.leave(&doc);
+        }
+    }
+
+    /// Ends subscriptions whose token expired; returns whether `doc`'s did.
+    fn expire(&mut self, doc: &DocId) -> bool {
+        let Some(sub) = self.subs.get(doc) else {
+            return false;
+        };
+        if token::check_expiry(&sub.grant, unix_now()).is_ok() {
+            return false;
+        }
+        self.leave(doc);
+        self.error(Some(doc), ErrorCode::TokenExpired, "token expired");
+        true
+    }
+
+    fn anti_entropy(&mut self) {
+        let docs: Vec<DocId> = self.subs.keys().cloned().collect();
+        for doc in docs {
+            if self.expire(&doc) {
+                continue;
+            }
+            if let Some(sub) = self.subs.get_mut(&doc) {
+                sub.peer.request_anti_entropy();
+                self.signal.mark(&doc);
+            }
+        }
+    }
+
+    async fn sync(&mut self, doc: DocId, message: Message) -> Result<(), End> {
+        if !self.subs.contains_key(&doc) {
+            self.error(Some(&doc), ErrorCode::NotSubscribed, "not subscribed");
+            return Ok(());
+        }
+        if self.expire(&doc) {
+            return Ok(());
+        }
+        let Some(sub) = self.subs.get_mut(&doc) else {
+            return Ok(());
+        };
+        let is_write = matches!(&message, Message::Changes { changes } if !changes.is_empty());
+        if is_write && !sub.grant.access.can_write() {
+            self.error(Some(&doc), ErrorCode::ReadOnly, "read-only token");
+            return Ok(());
+        }
+        let mut changes = sub.peer.receive(message);
+        self.signal.mark(&doc);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_secs();
+        let granted = self.bucket.take_up_to(changes.len(), now);
+        if granted < changes.len() {
+            let wanted = changes.len() - granted;
+            changes.truncate(granted);
+            self.rate_limited(&doc, wanted, now)?;
+        }
+        self.store_changes(&doc, changes).await
+    }
+
+    /// Drops a batch over the rate; the relay asks for it again (Hello) once
+    /// the bucket has refilled. Too many in a short time closes the socket.
+    fn rate_limited(&mut self, doc: &DocId, wanted: usize, now: f64) -> Result<(), End> {
+        self.error(
+            Some(doc),
+            ErrorCode::RateLimited,
+            format!("{wanted} changes dropped: over the rate limit"),
+        );
+        let limits = &self.app.config.limits;
+        let instant = Instant::now();
+        self.violations.push_back(instant);
+        while self
+            .violations
+            .front()
+            .is_some_and(|t| instant.duration_since(*t) > limits.abuse_window)
+        {
+            self.violations.pop_front();
+        }
+        if self.violations.len() > limits.max_rate_violations as usize {
+            self.app.metrics.reject("policy_violation");
+            return Err(End::Close(close::POLICY_VIOLATION, "rate limit abused"));
+        }
+        let wait = self.bucket.wait_for(wanted, now);
+        let at = instant + Duration::from_secs_f64(wait.clamp(0.05, 60.0));
+        self.resync_at = Some(self.resync_at.map_or(at, |t| t.max(at)));
+        self.rate_limited.insert(doc.clone());
+        Ok(())
+    }
+
+    /// Admits `incoming` (and whatever held changes became ready), stores
+    /// what is new, and acknowledges once committed.
+    async fn store_changes(
+        &mut self,
+        doc: &DocId,
+        incoming: Vec<EncodedChange>,
+    ) -> Result<(), End> {
+        let max_pending = self.app.config.limits.max_pending_per_connection;
+        let Some(sub) = self.subs.get_mut(doc) else {
+            return Ok(());
+        };
+        let mut equivocations = 0usize;
+        let mut invalid: Option<&'static str> = None;
+        let mut overflow = false;
+        let commit = {
+            let mut st = sub.hub.lock();
+            if st.is_failed() {
+                drop(st);
+                self.error(
+                    Some(doc),
+                    ErrorCode::Internal,
+                    "the relay cannot store changes",
+                );
+                return Ok(());
+            }
+            let mut work: VecDeque<EncodedChange> = incoming.into();
+            if !sub.pending.is_empty() {
+                // Re-examine what is held: its dependencies may have arrived
+                // through another connection.
+                for id in sub.pending.pending_ids() {
+                    if let Some(c) = sub.pending.get(id) {
+                        work.push_back(c.clone());
+                    }
+                }
+                self.pending_total -= sub.pending.len();
+                sub.pending.clear();
+            }
+            let mut batch = Vec::new();
+            while let Some(c) = work.pop_front() {
+                match st.classify(&c) {
+                    Verdict::New => {
+                        let id = c.id();
+                        st.admit(c.clone());
+                        batch.push(c);
+                        let ready = sub.pending.take_ready_after(id, st.admitted());
+                        self.pending_total -= ready.len();
+                        for (_, r) in ready.into_iter().rev() {
+                            work.push_front(r);
+                        }
+                    }
+                    Verdict::Duplicate => {}
+                    Verdict::Equivocation => equivocations += 1,
+                    Verdict::Invalid(why) => invalid = Some(why),
+                    Verdict::NotReady => {
+                        if let Some(held) = sub.pending.get(c.id()) {
+                            if held.bytes() != c.bytes() {
+                                equivocations += 1;
+                            }
+                        } else if self.pending_total >= max_pending {
+                            overflow = true;
+                        } else if sub
+                            .pending
+                            .insert(c.header().clone(), c.clone(), st.admitted())
+                            .is_ok()
+                        {
+                            self.pending_total += 1;
+                        } else {
+                            overflow = true;
+                        }
+                    }
+                }
+            }
+            (!batch.is_empty()).then(|| self.app.hubs.submit(&sub.hub, &mut st, batch))
+        };
+        if overflow {
+            // Drop what is held for this document; the relay's Hello makes
+            // the client resend from what the relay has, in causal order.
+            self.pending_total -= sub.pending.len();
+            sub.pending.clear();
+            sub.peer.request_anti_entropy();
+            self.signal.mark(doc);
+            self.error(
+                Some(doc),
+                ErrorCode::TooManyPending,
+                format!("more than {max_pending} changes waiting for their dependencies"),
+            );
+        }
+        if equivocations > 0 {
+            self.error(
+                Some(doc),
+                ErrorCode::Equivocation,
+                format!("{equivocations} change ids already stored with other content"),
+            );
+        }
+        if let Some(why) = invalid {
+            self.error(Some(doc), ErrorCode::InvalidChange, why);
+        }
+        let Some(rx) = commit else {
+            return Ok(());
+        };
+        match rx.await {
+            Ok(Ok(version)) => {
+                if let Some(sub) = self.subs.get_mut(doc) {
+                    sub.peer.stored(&version);
+                    self.signal.mark(doc);
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::error!(conn = self.id, doc = %doc, error = %e, "commit failed");
+                self.error(
+                    Some(doc),
+                    ErrorCode::Internal,
+                    "the relay could not store the changes",
+                );
+            }
+            Err(_) => {
+                self.error(
+                    Some(doc),
+                    ErrorCode::Internal,
+                    "the relay could not store the changes",
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,487 @@
+//! Live state of the documents that have subscribers.
+//!
+//! Per active document a `DocHub` holds the whole log in memory (in the order
+//! it was admitted, which is a causal order), a per-replica index so that
+//! "what does version V lack" costs O(missing), and the subscribers. It
+//! implements `ChangeSource`, so every subscription's `SyncPeer` computes
+//! what its client lacks straight from it.
+//!
+//! Fan-out is pull, not push: after a commit each subscriber's connection is
+//! marked dirty for the document (a coalescing `Signal`, never a queue of
+//! changes) and polls its `SyncPeer` when it gets to it. A slow subscriber is
+//! never skipped: whenever it catches up it is sent what its version lacks.
+//!
+//! Admitted but not yet committed changes sit at the end of the log above the
+//! `committed` mark; they are never served. The store commits jobs in
+//! submission order and each submission happens under the document's lock
+//! right after admission, so the committed part is always a prefix of the
+//! log: the stored log stays causally closed.
+//!
+//! A document is evicted from memory when it has no subscribers and no
+//! commit in flight; a document whose load failed is dropped, never served.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use concord_core::{ChangeId, ChangeSource, DocId, EncodedChange, ReplicaId, VersionVector};
+use tokio::sync::{Notify, OnceCell, oneshot};
+
+use crate::admission::{self, Known, Verdict};
+use crate::error::CommitFailed;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Identifies one websocket connection.
+pub type ConnId = u64;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A connection's coalescing wake-up: the documents that changed since it
+/// last looked, and a `Notify`.
+#[derive(Debug, Default)]
+pub struct Signal {
+    dirty: Mutex<BTreeSet<DocId>>,
+    notify: Notify,
+}
+
+impl Signal {
+    pub fn mark(&self, doc: &DocId) {
+        let mut dirty = lock(&self.dirty);
+        if !dirty.contains(doc) {
+            dirty.insert(doc.clone());
+        }
+        drop(dirty);
+        self.notify.notify_one();
+    }
+
+    pub fn take(&self) -> BTreeSet<DocId> {
+        std::mem::take(&mut *lock(&self.dirty))
+    }
+
+    /// Resolves once something was marked since the last `take` (a mark made
+    /// before this call is not lost: `Notify` keeps a permit).
+    pub async fn notified(&self) {
+        self.notify.notified().await;
+    }
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    device: ReplicaId,
+    signal: Arc<Signal>,
+}
+
+/// One document's log and subscribers.
+#[derive(Debug)]
+pub struct DocState {
+    /// Admission order; `log[..committed]` is durable.
+    log: Vec<EncodedChange>,
+    committed: usize,
+    /// Version of the committed prefix (what is served and acknowledged).
+    version: VersionVector,
+    /// Version of the whole log, in-flight changes included.
+    admitted: VersionVector,
+    /// Per replica, the log positions of its seq 1, 2, 3, ...
+    index: BTreeMap<ReplicaId, Vec<usize>>,
+    subscribers: BTreeMap<ConnId, Subscriber>,
+    /// Commits submitted and not yet reported.
+    inflight: usize,
+    /// A commit failed: refuse writes (the store is poisoned anyway).
+    failed: bool,
+}
+
+impl DocState {
+    fn new() -> Self {
+        DocState {
+            log: Vec::new(),
+            committed: 0,
+            version: VersionVector::new(),
+            admitted: VersionVector::new(),
+            index: BTreeMap::new(),
+            subscribers: BTreeMap::new(),
+            inflight: 0,
+            failed: false,
+        }
+    }
+
+    fn get(&self, id: ChangeId) -> Option<&EncodedChange> {
+        let i = usize::try_from(id.seq).ok()?.checked_sub(1)?;
+        let pos = *self.index.get(&id.replica)?.get(i)?;
+        self.log.get(pos)
+    }
+
+    /// Everything held, committed or in flight.
+    pub fn admitted(&self) -> &VersionVector {
+        &self.admitted
+    }
+
+    /// What to do with `change` (see `admission`).
+    pub fn classify(&self, change: &EncodedChange) -> Verdict {
+        admission::classify(change.header(), change.bytes(), &self.admitted, |id| {
+            self.get(id).map(|c| Known {
+                bytes: c.bytes(),
+                lamport: c.header().lamport,
+            })
+        })
+    }
+
+    /// Appends a change `classify` called `New`. It is served only once
+    /// committed (`Hubs::submit`).
+    pub fn admit(&mut self, change: EncodedChange) {
+        debug_assert_eq!(self.classify(&change), Verdict::New);
+        let id = change.id();
+        self.index
+            .entry(id.replica)
+            .or_default()
+            .push(self.log.len());
+        self.admitted.observe(id.replica, id.seq);
+        self.log.push(change);
+    }
+
+    /// Has a commit failed for this document?
+    pub fn is_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The devices subscribed, sorted and distinct.
+    pub fn devices(&self) -> Vec<ReplicaId> {
+        let mut d: Vec<ReplicaId> = self.subscribers.values().map(|s| s.device).collect();
+        d.sort_unstable();
+        d.dedup();
+        d
+    }
+
+    pub fn len(&self) -> usize {
+        self.committed
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.committed == 0
+    }
+
+    fn mark_all(&self, doc: &DocId) {
+        for s in self.subscribers.values() {
+            s.signal.mark(doc);
+        }
+    }
+
+    /// Loads a stored log: it must be a causal order without duplicates.
+    fn install(&mut self, changes: Vec<EncodedChange>) -> Result<(), String> {
+        for c in changes {
+            match self.classify(&c) {
+                Verdict::New => self.admit(c),
+                other => return Err(format!("stored change {:?} is {other:?}", c.id())),
+            }
+        }
+        self.committed = self.log.len();
+        self.version = self.admitted.clone();
+        Ok(())
+    }
+}
+
+impl ChangeSource for DocState {
+    fn version(&self) -> VersionVector {
+        self.version.clone()
+    }
+
+    /// Merges the per-replica runs `since` lacks by log position: causal
+    /// order, O(missing · log replicas).
+    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
+        let mut heap = BinaryHeap::new();
+        for (replica, range) in self.version.diff(since) {
+            let Some(list) = self.index.get(&replica) else {
+                continue;
+            };
+            // Seqs are 1-based; `range` lies within the committed version.
+            let start = (*range.start() - 1) as usize;
+            let end = (*range.end() as usize).min(list.len());
+            if start < end {
+                heap.push(Reverse((list[start], start, end, replica)));
+            }
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        while let Some(Reverse((pos, i, end, replica))) = heap.pop() {
+            let c = &self.log[pos];
+            bytes += c.bytes().len();
+            out.push(c.clone());
+            if bytes >= max_bytes {
+                break;
+            }
+            if i + 1 < end
+                && let Some(list) = self.index.get(&replica)
+            {
+                heap.push(Reverse((list[i + 1], i + 1, end, replica)));
+            }
+        }
+        out
+    }
+}
+
+/// One active document.
+#[derive(Debug)]
+pub struct DocHub {
+    doc: DocId,
+    state: Mutex<DocState>,
+    loaded: OnceCell<Result<(), String>>,
+}
+
+impl DocHub {
+    pub fn doc(&self) -> &DocId {
+        &self.doc
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, DocState> {
+        lock(&self.state)
+    }
+}
+
+/// Why a subscription could not be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("document could not be loaded: {0}")]
+pub struct LoadFailed(pub String);
+
+/// All active documents.
+#[derive(Debug)]
+pub struct Hubs {
+    docs: Mutex<HashMap<DocId, Arc<DocHub>>>,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    next_conn: AtomicU64,
+}
+
+impl Hubs {
+    pub fn new(store: Arc<Store>, metrics: Arc<Metrics>) -> Self {
+        Hubs {
+            docs: Mutex::new(HashMap::new()),
+            store,
+            metrics,
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Number of documents in memory.
+    pub fn active(&self) -> usize {
+        lock(&self.docs).len()
+    }
+
+    /// Adds `conn` as a subscriber of `doc`, loading the document first if it
+    /// is not in memory. Every subscriber is marked dirty (presence).
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        doc: &DocId,
+        conn: ConnId,
+        device: ReplicaId,
+        signal: Arc<Signal>,
+    ) -> Result<Arc<DocHub>, LoadFailed> {
+        let hub = {
+            let mut docs = lock(&self.docs);
+            let hub = docs
+                .entry(doc.clone())
+                .or_insert_with(|| {
+                    self.metrics
+                        .active_documents
+                        .fetch_add(1, Ordering::Relaxed);
+                    Arc::new(DocHub {
+                        doc: doc.clone(),
+                        state: Mutex::new(DocState::new()),
+                        loaded: OnceCell::new(),
+                    })
+                })
+                .clone();
+            hub.lock()
+                .subscribers
+                .insert(conn, Subscriber { device, signal });
+            hub
+        };
+        let loaded = hub
+            .loaded
+            .get_or_init(|| async {
+                let store = Arc::clone(&self.store);
+                let doc = doc.clone();
+                let changes = tokio::task::spawn_blocking(move || store.load(&doc))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                hub.lock().install(changes)
+            })
+            .await;
+        if let Err(e) = loaded {
+            tracing::error!(doc = %doc, error = %e, "document failed to load; not serving it");
+            hub.lock().subscribers.remove(&conn);
+            // Drop the failed hub so a later subscribe tries again.
+            let mut docs = lock(&self.docs);
+            if docs.get(doc).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
+                docs.remove(doc);
+                self.metrics
+                    .active_documents
+                    .fetch_sub(1, Ordering::Relaxed);
+            }
+            return Err(LoadFailed(e.clone()));
+        }
+        hub.lock().mark_all(doc);
+        Ok(hub)
+    }
+
+    /// Removes `conn` from `hub`'s subscribers (presence goes to the others)
+    /// and evicts the document if nobody is left.
+    pub fn unsubscribe(&self, hub: &Arc<DocHub>, conn: ConnId) {
+        let idle = {
+            let mut st = hub.lock();
+            st.subscribers.remove(&conn);
+            st.mark_all(&hub.doc);
+            st.subscribers.is_empty() && st.inflight == 0
+        };
+        if idle {
+            self.evict_if_idle(hub);
+        }
+    }
+
+    fn evict_if_idle(&self, hub: &Arc<DocHub>) {
+        let mut docs = lock(&self.docs);
+        if let Some(h) = docs.get(&hub.doc)
+            && Arc::ptr_eq(h, hub)
+        {
+            let st = h.lock();
+            if st.subscribers.is_empty() && st.inflight == 0 {
+                drop(st);
+                docs.remove(&hub.doc);
+                self.metrics
+                    .active_documents
+                    .fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sends the changes just admitted into `st` (all of `hub`, under its
+    /// lock) to the store. Once they are committed every subscriber is marked
+    /// dirty and the receiver gets the committed version (for the Ack).
+    pub fn submit(
+        self: &Arc<Self>,
+        hub: &Arc<DocHub>,
+        st: &mut DocState,
+        changes: Vec<EncodedChange>,
+    ) -> oneshot::Receiver<Result<VersionVector, CommitFailed>> {
+        let (tx, rx) = oneshot::channel();
+        let end = st.log.len();
+        let n = changes.len() as u64;
+        st.inflight += 1;
+        let hubs = Arc::clone(self);
+        let hub2 = Arc::clone(hub);
+        self.store.submit(
+            hub.doc.clone(),
+            changes,
+            Box::new(move |result| {
+                let mut st = hub2.lock();
+                st.inflight -= 1;
+                let reply = match result {
+                    Ok(()) => {
+                        if end > st.committed {
+                            for i in st.committed..end {
+                                let id = st.log[i].id();
+                                st.version.observe(id.replica, id.seq);
+                            }
+                            st.committed = end;
+                            st.mark_all(&hub2.doc);
+                        }
+                        Metrics::add(&hubs.metrics.changes_stored, n);
+                        Ok(st.version.clone())
+                    }
+                    Err(e) => {
+                        st.failed = true;
+                        Err(e)
+                    }
+                };
+                let idle = st.subscribers.is_empty() && st.inflight == 0;
+                drop(st);
+                if idle {
+                    hubs.evict_if_idle(&hub2);
+                }
+                let _ = tx.send(reply);
+            }),
+        );
+        rx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_core::{Document, ObjId};
+
+    fn edits(replica: u128, n: i64, base: Option<&Document>) -> (Document, Vec<EncodedChange>) {
+        let mut d = base.map_or_else(
+            || Document::new(ReplicaId(replica)),
+            |b| b.fork(ReplicaId(replica)),
+        );
+        let cs = (0..n)
+            .map(|i| {
+                let mut tx = d.transaction();
+                tx.put(ObjId::Root, "k", i).unwrap();
+                tx.commit().unwrap()
+            })
+            .collect();
+        (d, cs)
+    }
+
+    #[test]
+    fn changes_since_returns_exactly_what_is_missing_in_causal_order() {
+        let (a, a_changes) = edits(1, 3, None);
+        let (_, b_changes) = edits(2, 2, Some(&a));
+        let mut st = DocState::new();
+        st.install(a_changes.iter().chain(&b_changes).cloned().collect())
+            .unwrap();
+        let all = st.changes_since(&VersionVector::new(), usize::MAX);
+        assert_eq!(all.len(), 5);
+        let mut doc = Document::new(ReplicaId(9));
+        for c in &all {
+            assert!(c.header().is_ready(doc.version()), "causal order");
+            doc.apply(c.clone()).unwrap();
+        }
+        let mut since = VersionVector::new();
+        since.observe(ReplicaId(1), 2);
+        let missing = st.changes_since(&since, usize::MAX);
+        let ids: Vec<_> = missing.iter().map(EncodedChange::id).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ChangeId::new(ReplicaId(1), 3),
+                ChangeId::new(ReplicaId(2), 1),
+                ChangeId::new(ReplicaId(2), 2)
+            ]
+        );
+        assert_eq!(st.changes_since(&since, 1).len(), 1, "bounded batches");
+        assert!(st.changes_since(st.admitted(), usize::MAX).is_empty());
+    }
+
+    #[test]
+    fn uncommitted_changes_are_not_served() {
+        let (_, cs) = edits(1, 2, None);
+        let mut st = DocState::new();
+        st.install(cs[..1].to_vec()).unwrap();
+        assert_eq!(st.classify(&cs[1]), Verdict::New);
+        st.admit(cs[1].clone());
+        assert_eq!(st.classify(&cs[1]), Verdict::Duplicate);
+        assert_eq!(st.changes_since(&VersionVector::new(), usize::MAX).len(), 1);
+        assert_eq!(st.version().total(), 1);
+    }
+
+    #[test]
+    fn a_stored_log_out_of_causal_order_is_refused() {
+        let (_, cs) = edits(1, 2, None);
+        let mut st = DocState::new();
+        assert!(st.install(vec![cs[1].clone(), cs[0].clone()]).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! Counters and gauges, exposed at `GET /metrics` in the Prometheus text
+//! format (hand-written: a handful of atomics needs no library).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// The relay's metrics. Shared by every connection.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub connections: AtomicI64,
+    pub active_documents: AtomicI64,
+    pub changes_stored: AtomicU64,
+    pub commits: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+    /// Rejected messages by reason: an `ErrorCode` name or a close reason.
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn reject(&self, reason: &'static str) {
+        let mut map = self
+            .rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *map.entry(reason).or_insert(0) += 1;
+    }
+
+    pub fn rejected(&self, reason: &str) -> u64 {
+        self.rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut one = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        };
+        let g = |a: &AtomicI64| a.load(Ordering::Relaxed).to_string();
+        let c = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        one(
+            "concord_relay_connections",
+            "gauge",
+            "Open websocket connections.",
+            g(&self.connections),
+        );
+        one(
+            "concord_relay_active_documents",
+            "gauge",
+            "Documents held in memory (with subscribers).",
+            g(&self.active_documents),
+        );
+        one(
+            "concord_relay_changes_stored_total",
+            "counter",
+            "Changes committed to the store.",
+            c(&self.changes_stored),
+        );
+        one(
+            "concord_relay_commits_total",
+            "counter",
+            "Store transactions (group commits).",
+            c(&self.commits),
+        );
+        one(
+            "concord_relay_bytes_in_total",
+            "counter",
+            "Websocket payload bytes received.",
+            c(&self.bytes_in),
+        );
+        one(
+            "concord_relay_bytes_out_total",
+            "counter",
+            "Websocket payload bytes sent.",
+            c(&self.bytes_out),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP concord_relay_rejected_total Messages rejected, by reason."
+        );
+        let _ = writeln!(out, "# TYPE concord_relay_rejected_total counter");
+        let map = self
+            .rejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (reason, n) in map.iter() {
+            let _ = writeln!(
+                out,
+                "concord_relay_rejected_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.connections.fetch_add(2, Ordering::Relaxed);
+        Metrics::add(&m.changes_stored, 5);
+        m.reject("rate_limited");
+        m.reject("rate_limited");
+        let text = m.render();
+        assert!(text.contains("concord_relay_connections 2\n"));
+        assert!(text.contains("concord_relay_changes_stored_total 5\n"));
+        assert!(text.contains("concord_relay_rejected_total{reason=\"rate_limited\"} 2\n"));
+        assert_eq!(m.rejected("rate_limited"), 2);
+    }
+}
