@@ -2,4 +2,5 @@
 //! proxy. The tests themselves are in `e2e/`.
 
 pub mod proxy;
+pub mod raw_socket;
 pub mod relay_process;
