@@ -356,7 +356,12 @@ impl Engine {
             {
                 relay.merge(acked);
             }
-            if let Some(t) = self.tracked.get_mut(&doc) {
+            // Frames count as movement only once the subscription is
+            // answered: a relay that got our Subscribe but whose Subscribed
+            // was lost keeps sending Hellos the session ignores.
+            if self.session.access(&doc).is_some()
+                && let Some(t) = self.tracked.get_mut(&doc)
+            {
                 t.moved = now;
             }
         }

@@ -4,6 +4,8 @@
 //! The helpers here are shared by the other client tests (offline, crash,
 //! faults).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use concord_client::{Client, Config, MemoryStore, SyncStatus};
@@ -47,12 +49,18 @@ pub(crate) fn test_config(url: &str, device: u128) -> Config {
 
 /// A client (device `device`, memory store) with `docs` open.
 pub(crate) fn start_client(url: &str, device: u128, docs: &[DocId]) -> Client {
-    let client = Client::start(
-        test_config(url, device),
-        MemoryStore::new(),
-        &Handle::current(),
-    )
-    .expect("the client starts");
+    start_client_with_store(url, device, docs, MemoryStore::new())
+}
+
+/// A client on `store` (a clone shares the data) with `docs` open.
+pub(crate) fn start_client_with_store(
+    url: &str,
+    device: u128,
+    docs: &[DocId],
+    store: MemoryStore,
+) -> Client {
+    let client = Client::start(test_config(url, device), store, &Handle::current())
+        .expect("the client starts");
     for doc in docs {
         let token = mint_token(doc.as_str(), Access::ReadWrite, Duration::from_hours(1));
         client.open(doc.clone(), token).expect("open");
@@ -107,7 +115,12 @@ pub(crate) async fn create_bodies(creator: &Client, everyone: &[Client], docs: &
                 if c.with_document(doc, |d| body(d).is_none())
                     .map_err(|e| e.to_string())?
                 {
-                    return Err(format!("client {i} lacks the body of {doc}"));
+                    return Err(format!(
+                        "client {i} lacks the body of {doc} ({:?}, {:?}, version {:?})",
+                        c.status(doc),
+                        c.connection(),
+                        c.version(doc)
+                    ));
                 }
             }
         }
@@ -198,6 +211,70 @@ pub(crate) async fn edit_concurrently(clients: &[Client], docs: &[DocId], edits:
     }
     for t in tasks {
         t.await.expect("an editing task");
+    }
+}
+
+/// Clients editing in the background until stopped.
+pub(crate) struct Editors {
+    stop: Arc<AtomicBool>,
+    made: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Editors {
+    /// Each client edits random documents of `docs`, paced by short random
+    /// pauses, until `stop`.
+    pub(crate) fn start(clients: &[Client], docs: &[DocId], seed: u64) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let made = Arc::new(AtomicUsize::new(0));
+        let tasks = clients
+            .iter()
+            .enumerate()
+            .map(|(i, client)| {
+                let (client, docs) = (client.clone(), docs.to_vec());
+                let (stop, made) = (Arc::clone(&stop), Arc::clone(&made));
+                let tag = char::from(b'a' + (i % 26) as u8);
+                let mut rng = StdRng::seed_from_u64(seed.wrapping_add(i as u64));
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let doc = &docs[rng.random_range(0..docs.len())];
+                        client
+                            .edit(doc, |tx| random_edit(tx, &mut rng, tag))
+                            .expect("edit");
+                        made.fetch_add(1, Ordering::Relaxed);
+                        let pause = rng.random_range(1..15);
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
+                    }
+                })
+            })
+            .collect();
+        Editors { stop, made, tasks }
+    }
+
+    /// Edits made so far, by all clients together.
+    pub(crate) fn made(&self) -> usize {
+        self.made.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `n` more edits were made than now.
+    pub(crate) async fn wait_for_more(&self, n: usize) {
+        let target = self.made() + n;
+        wait_until("more edits", CONVERGE, || {
+            if self.made() >= target {
+                Ok(())
+            } else {
+                Err(format!("{} of {target} edits", self.made()))
+            }
+        })
+        .await;
+    }
+
+    pub(crate) async fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.expect("an editing task");
+        }
+        self.made.load(Ordering::Relaxed)
     }
 }
 

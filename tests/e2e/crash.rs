@@ -1,1 +1,120 @@
-//! (to be written)
+//! The relay is killed with SIGKILL in the middle of a stream of changes from
+//! several clients and restarted on the same data and port: every change it
+//! acknowledged before the kill is still there, and the clients resync on
+//! their own.
+//!
+//! The clients reach the relay through a proxy that keeps them out while a
+//! fresh client checks what the restarted relay holds, so the check sees the
+//! relay's own data, not what the clients re-uploaded.
+
+use std::collections::BTreeMap;
+
+use concord_client::{Client, ConnectionStatus, SyncStatus};
+use concord_core::{DocId, VersionVector};
+use concord_e2e::proxy::{Faults, Proxy};
+
+use crate::converge::{
+    CONVERGE, Editors, converged, create_bodies, doc_ids, start_client, start_relay, wait_until,
+};
+
+/// Every version the relay confirmed to any client, per document.
+fn relay_acked(clients: &[Client], docs: &[DocId]) -> BTreeMap<DocId, VersionVector> {
+    docs.iter()
+        .map(|doc| {
+            let mut acked = VersionVector::new();
+            for c in clients {
+                acked.merge(&c.relay_acked(doc).expect("open"));
+            }
+            (doc.clone(), acked)
+        })
+        .collect()
+}
+
+fn dominates(have: &VersionVector, need: &VersionVector) -> bool {
+    need.iter().all(|(replica, seq)| have.get(replica) >= seq)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledged_change_is_lost_when_the_relay_is_killed() {
+    let (mut relay, _dir) = start_relay(&[]);
+    let proxy = Proxy::start(relay.addr(), 0, Faults::none())
+        .await
+        .expect("the proxy starts");
+    let docs = doc_ids(2);
+    let clients: Vec<Client> = (1..=3)
+        .map(|d| start_client(&proxy.url(), d, &docs))
+        .collect();
+    create_bodies(&clients[0], &clients, &docs).await;
+
+    let editors = Editors::start(&clients, &docs, 1234);
+    wait_until("a stream of acknowledged changes", CONVERGE, || {
+        let acked: u64 = relay_acked(&clients, &docs)
+            .values()
+            .map(VersionVector::total)
+            .sum();
+        if acked >= 60 {
+            Ok(())
+        } else {
+            Err(format!("{acked} acknowledged"))
+        }
+    })
+    .await;
+
+    tokio::task::block_in_place(|| relay.kill());
+    // Every ack a client holds now came from the relay before it died.
+    let acked_at_kill = relay_acked(&clients, &docs);
+    proxy.set_blocked(true);
+    // Editing goes on while the relay is down.
+    editors.wait_for_more(30).await;
+    tokio::task::block_in_place(|| relay.restart_same_port()).expect("the relay restarts");
+
+    let fresh = start_client(&relay.url(), 100, &docs);
+    wait_until("a fresh client to sync", CONVERGE, || {
+        for doc in &docs {
+            let status = fresh.status(doc).map_err(|e| e.to_string())?;
+            if status != SyncStatus::Synced {
+                return Err(format!("{doc} is {status:?}"));
+            }
+        }
+        Ok(())
+    })
+    .await;
+    for doc in &docs {
+        let have = fresh.version(doc).expect("open");
+        let need = &acked_at_kill[doc];
+        assert!(
+            dominates(&have, need),
+            "{doc}: the restarted relay has {have:?}, but had acknowledged {need:?}"
+        );
+    }
+
+    // The clients have been retrying all along; let them back in.
+    proxy.set_blocked(false);
+    wait_until("the clients to reconnect", CONVERGE, || {
+        match clients
+            .iter()
+            .position(|c| c.connection() != ConnectionStatus::Connected)
+        {
+            Some(i) => Err(format!("client {i} is {:?}", clients[i].connection())),
+            None => Ok(()),
+        }
+    })
+    .await;
+    editors.wait_for_more(30).await;
+    let made = editors.stop().await;
+
+    let mut everyone = clients.clone();
+    everyone.push(fresh);
+    wait_until("convergence after the crash", CONVERGE, || {
+        converged(&everyone, &docs)
+    })
+    .await;
+    let total: u64 = docs
+        .iter()
+        .map(|d| everyone[0].version(d).expect("open").total())
+        .sum();
+    assert_eq!(total, made as u64 + 2, "every edit, plus the two bodies");
+    for c in &everyone {
+        c.shutdown().await;
+    }
+}

@@ -8,7 +8,7 @@
 //! messages (binary, text) suffer faults; pings, pongs and closes pass.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -59,6 +59,8 @@ struct Shared {
     faults: Mutex<Faults>,
     /// Bumped to cut every live connection.
     cut: watch::Sender<u64>,
+    /// While set, new connections are dropped at once (a partition).
+    blocked: AtomicBool,
     stats: Stats,
 }
 
@@ -87,6 +89,7 @@ impl Proxy {
             upstream,
             faults: Mutex::new(faults),
             cut: watch::channel(0).0,
+            blocked: AtomicBool::new(false),
             stats: Stats::default(),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
@@ -120,6 +123,15 @@ impl Proxy {
         self.shared.cut.send_modify(|n| *n += 1);
     }
 
+    /// A partition: while `blocked`, live connections are cut and new ones
+    /// dropped as soon as they are accepted.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.shared.blocked.store(blocked, Ordering::SeqCst);
+        if blocked {
+            self.cut_all();
+        }
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.shared.stats
     }
@@ -138,6 +150,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        if shared.blocked.load(Ordering::SeqCst) {
+            drop(tcp);
+            continue;
+        }
         number += 1;
         shared.stats.connections.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(serve(tcp, number, Arc::clone(&shared)));

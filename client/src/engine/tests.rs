@@ -398,3 +398,33 @@ fn a_reopened_document_comes_back_from_the_store() {
     assert_eq!(fresh.document(&doc_id()).unwrap().version(), &version);
     assert_ne!(version, VersionVector::new());
 }
+
+#[test]
+fn regression_frames_for_an_unanswered_subscription_are_not_movement() {
+    // Seen through the fault proxy: the relay got the Subscribe, its
+    // Subscribed was dropped, and its periodic Hellos (which the session
+    // ignores until Subscribed) kept the document from ever counting as
+    // stalled, so it stayed Connecting forever.
+    let mut rig = Rig::new();
+    rig.engine.open(doc_id(), "tok".into(), rig.now).unwrap();
+    rig.engine.connected(rig.now);
+    rig.engine.poll_frames(usize::MAX);
+    let timeout = Duration::from_secs(5);
+    for s in 1..=10 {
+        rig.engine.receive(
+            Frame::Sync {
+                doc: doc_id(),
+                message: Message::Hello {
+                    version: VersionVector::new(),
+                },
+            },
+            rig.now + Duration::from_secs(s),
+        );
+    }
+    assert_eq!(rig.status(), SyncStatus::Connecting);
+    assert_eq!(
+        rig.engine
+            .stalled(rig.now + Duration::from_secs(10), timeout),
+        Some(doc_id())
+    );
+}
