@@ -1,5 +1,9 @@
 //! The desktop app's library: the replica store (SQLite), and (to come) the
 //! UI and the headless commands. The binary `concord` is a thin shell over it.
 
+pub mod app;
+pub mod editor;
 pub mod note;
+pub mod replicas;
+pub mod share;
 pub mod store;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use concord_core::{DocId, Document, ReplicaId};
+use concord_desktop::app::ConcordApp;
 use concord_desktop::note;
+use concord_desktop::replicas::{SharedStore, now_ms, start_client};
 use concord_desktop::store::ReplicaStore;
 
 #[derive(Debug, Parser)]
@@ -20,6 +22,10 @@ struct Cli {
     /// Where this device's replicas live (default: the platform data directory).
     #[arg(long, env = "CONCORD_DATA", global = true)]
     data: Option<PathBuf>,
+    /// The relay to sync with, e.g. `ws://127.0.0.1:7070` (default: none,
+    /// local only).
+    #[arg(long, env = "CONCORD_RELAY", global = true)]
+    relay: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -67,20 +73,55 @@ fn run(cli: Cli) -> Result<()> {
             .data_dir()
             .to_owned(),
     };
-    let Some(command) = cli.command else {
-        bail!("the window is not available in this build yet; use a subcommand (see --help)");
-    };
     let mut store = ReplicaStore::open(&data, || ReplicaId(rand::random()))?;
+    let Some(command) = cli.command else {
+        return window(store, cli.relay);
+    };
     match command {
         Command::Doc { command } => doc_command(&mut store, command),
         Command::CrashWriter { id } => crash_writer(&mut store, &id),
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+/// Opens the window; sync runs on a background tokio runtime.
+fn window(store: ReplicaStore, relay: Option<String>) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the sync runtime")?;
+    let store = SharedStore::new(store);
+    let client = start_client(&store, relay.as_deref(), runtime.handle())?;
+    let app = ConcordApp::new(client.clone(), store, relay);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Concord")
+            .with_inner_size([1100.0, 720.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Concord",
+        options,
+        Box::new(|_cc| Ok(Box::new(Window(app)))),
+    );
+    runtime.block_on(client.shutdown());
+    result.map_err(|e| anyhow::anyhow!("the window failed: {e}"))
+}
+
+/// The eframe shell around the app.
+struct Window(ConcordApp);
+
+impl eframe::App for Window {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.0.show(ui);
+    }
 }
 
 fn doc_id(id: &str) -> Result<DocId> {
@@ -98,8 +139,11 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand) -> Result<()> {
         DocCommand::New { title } => {
             let id = DocId::from_random(rand::random());
             let mut doc = Document::new(store.device());
-            note::create(&mut doc, &title)?;
-            store.create(&id, &doc, &title, now_ms(), None)?;
+            let mut tx = doc.transaction();
+            note::create(&mut tx, &title)?;
+            let first = tx.commit();
+            store.create(&id, &title, now_ms(), None)?;
+            store.append(&id, first.as_slice(), None, now_ms())?;
             writeln!(out, "{id}")?;
         }
         DocCommand::Cat { id } => {
@@ -109,7 +153,9 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand) -> Result<()> {
         DocCommand::Append { id, text } => {
             let id = doc_id(&id)?;
             let mut doc = store.load(&id)?;
-            if let Some(change) = note::append(&mut doc, &text)? {
+            let mut tx = doc.transaction();
+            note::append(&mut tx, &text)?;
+            if let Some(change) = tx.commit() {
                 store.append(&id, &[change], Some(&note::title(&doc)), now_ms())?;
             }
         }
@@ -121,13 +167,18 @@ fn crash_writer(store: &mut ReplicaStore, id: &str) -> Result<()> {
     let id = doc_id(id)?;
     if !store.contains(&id)? {
         let mut doc = Document::new(store.device());
-        note::create(&mut doc, "crash test")?;
-        store.create(&id, &doc, "crash test", now_ms(), None)?;
+        let mut tx = doc.transaction();
+        note::create(&mut tx, "crash test")?;
+        let first = tx.commit();
+        store.create(&id, "crash test", now_ms(), None)?;
+        store.append(&id, first.as_slice(), None, now_ms())?;
     }
     let mut doc = store.load(&id)?;
     let mut out = std::io::stdout().lock();
     loop {
-        let Some(change) = note::append(&mut doc, "x")? else {
+        let mut tx = doc.transaction();
+        note::append(&mut tx, "x")?;
+        let Some(change) = tx.commit() else {
             bail!("appending produced no change");
         };
         let seq = change.id().seq;

@@ -2,17 +2,16 @@
 //! last-writer-wins, concurrent titles kept for the user to pick from) and
 //! `body` (collaborative text).
 
-use concord_core::{Document, EditError, EncodedChange, ObjId, ObjType, ScalarValue, Value};
+use concord_core::{Document, EditError, ObjId, ObjType, ScalarValue, Transaction, Value};
 
 const TITLE: &str = "title";
 const BODY: &str = "body";
 
-/// A new note document with `title` and an empty body, as its first change.
-pub fn create(doc: &mut Document, title: &str) -> Result<Option<EncodedChange>, EditError> {
-    let mut tx = doc.transaction();
+/// Makes a new note: `title` and an empty body.
+pub fn create(tx: &mut Transaction<'_>, title: &str) -> Result<(), EditError> {
     tx.put(ObjId::Root, TITLE, title)?;
     tx.put_object(ObjId::Root, BODY, ObjType::Text)?;
-    Ok(tx.commit())
+    Ok(())
 }
 
 /// The winning title ("" if none).
@@ -40,10 +39,8 @@ pub fn titles(doc: &Document) -> Vec<String> {
 }
 
 /// Renames (also resolves a title conflict: the new value supersedes all).
-pub fn set_title(doc: &mut Document, title: &str) -> Result<Option<EncodedChange>, EditError> {
-    let mut tx = doc.transaction();
-    tx.put(ObjId::Root, TITLE, title)?;
-    Ok(tx.commit())
+pub fn set_title(tx: &mut Transaction<'_>, title: &str) -> Result<(), EditError> {
+    tx.put(ObjId::Root, TITLE, title)
 }
 
 /// The body's text object, if the document has one.
@@ -63,48 +60,54 @@ pub fn body_text(doc: &Document) -> String {
 
 /// Replaces `del` chars at `pos` with `insert` (positions in chars).
 pub fn splice(
-    doc: &mut Document,
+    tx: &mut Transaction<'_>,
     pos: usize,
     del: usize,
     insert: &str,
-) -> Result<Option<EncodedChange>, EditError> {
-    let existing = body(doc);
-    let mut tx = doc.transaction();
-    let body = match existing {
+) -> Result<(), EditError> {
+    let body = match body(tx.doc()) {
         Some(b) => b,
         None => tx.put_object(ObjId::Root, BODY, ObjType::Text)?,
     };
-    tx.splice_text(body, pos, del, insert)?;
-    Ok(tx.commit())
+    tx.splice_text(body, pos, del, insert)
 }
 
 /// Appends text at the end of the body.
-pub fn append(doc: &mut Document, text: &str) -> Result<Option<EncodedChange>, EditError> {
-    let end = body(doc)
-        .and_then(|b| doc.text(b).ok())
+pub fn append(tx: &mut Transaction<'_>, text: &str) -> Result<(), EditError> {
+    let end = body(tx.doc())
+        .and_then(|b| tx.doc().text(b).ok())
         .map_or(0, concord_core::Text::len_chars);
-    splice(doc, end, 0, text)
+    splice(tx, end, 0, text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use concord_core::ReplicaId;
+    use concord_core::{EncodedChange, ReplicaId};
+
+    fn edit(
+        doc: &mut Document,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<(), EditError>,
+    ) -> EncodedChange {
+        let mut tx = doc.transaction();
+        f(&mut tx).unwrap();
+        tx.commit().unwrap()
+    }
 
     #[test]
     fn concurrent_renames_keep_both_until_one_is_picked() {
         let mut a = Document::new(ReplicaId(1));
-        let first = create(&mut a, "Plan").unwrap().unwrap();
+        let first = edit(&mut a, |tx| create(tx, "Plan"));
         let mut b = Document::new(ReplicaId(2));
         b.apply(first).unwrap();
-        let ca = set_title(&mut a, "Plan A").unwrap().unwrap();
-        let cb = set_title(&mut b, "Plan B").unwrap().unwrap();
+        let ca = edit(&mut a, |tx| set_title(tx, "Plan A"));
+        let cb = edit(&mut b, |tx| set_title(tx, "Plan B"));
         a.apply(cb).unwrap();
         b.apply(ca).unwrap();
         assert_eq!(titles(&a).len(), 2);
         assert_eq!(titles(&a), titles(&b));
         assert_eq!(title(&a), titles(&a)[0]);
-        let pick = set_title(&mut a, "Plan B").unwrap().unwrap();
+        let pick = edit(&mut a, |tx| set_title(tx, "Plan B"));
         b.apply(pick).unwrap();
         assert_eq!(titles(&a), vec!["Plan B".to_string()]);
         assert_eq!(titles(&b), vec!["Plan B".to_string()]);
@@ -113,9 +116,9 @@ mod tests {
     #[test]
     fn body_edits() {
         let mut a = Document::new(ReplicaId(1));
-        create(&mut a, "t").unwrap();
-        append(&mut a, "hello").unwrap();
-        splice(&mut a, 0, 1, "J").unwrap();
+        edit(&mut a, |tx| create(tx, "t"));
+        edit(&mut a, |tx| append(tx, "hello"));
+        edit(&mut a, |tx| splice(tx, 0, 1, "J"));
         assert_eq!(body_text(&a), "Jello");
     }
 }

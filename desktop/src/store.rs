@@ -200,48 +200,71 @@ impl ReplicaStore {
             .is_some())
     }
 
-    /// Adds a document (its current state becomes the first snapshot).
-    /// Adding one that exists is a no-op.
+    /// Adds an empty document (its changes come with `append`). Adding one
+    /// that exists is a no-op.
     pub fn create(
         &mut self,
         id: &DocId,
-        doc: &Document,
         title: &str,
         now_ms: i64,
         token: Option<&str>,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT OR IGNORE INTO documents (id, title, last_edit, token, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id.as_str(), title, now_ms, token, doc.save()],
+            "INSERT OR IGNORE INTO documents (id, title, last_edit, token) VALUES (?1, ?2, ?3, ?4)",
+            params![id.as_str(), title, now_ms, token],
         )?;
         Ok(())
     }
 
-    /// Loads a document: its snapshot, then the changes applied after it.
-    pub fn load(&self, id: &DocId) -> Result<Document, StoreError> {
-        let snapshot: Option<Vec<u8>> = self
+    /// A document as stored: its snapshot and the changes after it, in the
+    /// order they were applied. `None` if this device does not hold it.
+    #[allow(clippy::type_complexity)]
+    pub fn load_parts(
+        &self,
+        id: &DocId,
+    ) -> Result<Option<(Option<Vec<u8>>, Vec<EncodedChange>)>, StoreError> {
+        let Some(snapshot) = self
             .conn
             .query_row(
                 "SELECT snapshot FROM documents WHERE id = ?1",
                 [id.as_str()],
-                |r| r.get(0),
+                |r| r.get::<_, Option<Vec<u8>>>(0),
             )
             .optional()?
-            .ok_or_else(|| StoreError::NoSuchDocument(id.clone()))?;
-        let bad = |source| StoreError::BadDocument {
-            doc: id.clone(),
-            source,
-        };
-        let mut doc = match snapshot {
-            Some(bytes) => Document::load(&bytes, self.device).map_err(bad)?,
-            None => Document::new(self.device),
+        else {
+            return Ok(None);
         };
         let mut stmt = self
             .conn
             .prepare("SELECT bytes FROM changes WHERE doc = ?1 ORDER BY ord")?;
         let rows = stmt.query_map([id.as_str()], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut changes = Vec::new();
         for row in rows {
-            let change = EncodedChange::decode(row?).map_err(bad)?;
+            changes.push(EncodedChange::decode(row?).map_err(|source| {
+                StoreError::BadDocument {
+                    doc: id.clone(),
+                    source,
+                }
+            })?);
+        }
+        Ok(Some((snapshot, changes)))
+    }
+
+    /// Loads a document: its snapshot, then the changes applied after it.
+    pub fn load(&self, id: &DocId) -> Result<Document, StoreError> {
+        let (snapshot, changes) = self
+            .load_parts(id)?
+            .ok_or_else(|| StoreError::NoSuchDocument(id.clone()))?;
+        let mut doc = match snapshot {
+            Some(bytes) => {
+                Document::load(&bytes, self.device).map_err(|source| StoreError::BadDocument {
+                    doc: id.clone(),
+                    source,
+                })?
+            }
+            None => Document::new(self.device),
+        };
+        for change in changes {
             if doc.version().contains(change.id()) {
                 continue;
             }
@@ -492,7 +515,7 @@ mod tests {
             let mut store = ReplicaStore::open(dir.path(), || ReplicaId(42)).unwrap();
             device = store.device();
             let mut doc = Document::new(device);
-            store.create(&id, &doc, "Notes", 1, None).unwrap();
+            store.create(&id, "Notes", 1, None).unwrap();
             let changes = typed(&mut doc, "hello");
             store.append(&id, &changes, Some("Notes"), 2).unwrap();
             assert_eq!(store.changes_after_snapshot(&id).unwrap(), 6);
@@ -565,7 +588,7 @@ mod tests {
         let id = doc_id("d");
         let mut store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
         let mut doc = Document::new(store.device());
-        store.create(&id, &doc, "", 0, None).unwrap();
+        store.create(&id, "", 0, None).unwrap();
         let first = typed(&mut doc, "ab");
         store.append(&id, &first, None, 1).unwrap();
         let old = doc.clone();

@@ -1,0 +1,720 @@
+//! The window: a document list, the open document (title and body), and
+//! what sync is doing.
+//!
+//! Every edit goes through the sync client (`Client::edit`), which applies it
+//! at once and saves it before the frame ends; nothing here waits on the
+//! network. Remote edits arrive in the client in the background; each frame
+//! the editor notices the new version, reloads the text, and puts the caret
+//! back on the characters it was on (`editor::Anchor`).
+
+use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
+use concord_core::{Access, DocId, VersionVector};
+use egui::{Color32, RichText};
+
+use crate::editor::{self, Anchor};
+use crate::note;
+use crate::replicas::{SharedStore, now_ms};
+use crate::share::{self, ShareLink};
+use crate::store::DocumentInfo;
+
+/// The body of the open document as the text field shows it.
+#[derive(Debug)]
+struct OpenDoc {
+    id: DocId,
+    /// The text field's contents.
+    buffer: String,
+    title: String,
+    /// The document version `buffer` and `title` reflect.
+    shown: VersionVector,
+    /// Caret and selection ends, riding on character ids.
+    anchors: Option<(Anchor, Anchor)>,
+    read_only: bool,
+    /// Where the caret must go before the field next draws (after a reload).
+    pending_caret: Option<(usize, usize)>,
+}
+
+/// The whole app. `relay` is `None` when this device works local-only.
+pub struct ConcordApp {
+    client: Client,
+    store: SharedStore,
+    relay: Option<String>,
+    events: tokio::sync::broadcast::Receiver<ClientEvent>,
+    docs: Vec<DocumentInfo>,
+    search: String,
+    open: Option<OpenDoc>,
+    share_link: Option<String>,
+    open_link: Option<(String, Option<String>)>,
+    confirm_delete: Option<DocId>,
+    /// The last error worth telling the user, shown until dismissed.
+    notice: Option<String>,
+    list_dirty: bool,
+}
+
+impl std::fmt::Debug for ConcordApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConcordApp")
+            .field("relay", &self.relay)
+            .field("docs", &self.docs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Id of the body text field (tests and the caret logic use it).
+pub const BODY_FIELD: &str = "body";
+
+impl ConcordApp {
+    pub fn new(client: Client, store: SharedStore, relay: Option<String>) -> Self {
+        let events = client.events();
+        let mut app = ConcordApp {
+            client,
+            store,
+            relay,
+            events,
+            docs: Vec::new(),
+            search: String::new(),
+            open: None,
+            share_link: None,
+            open_link: None,
+            confirm_delete: None,
+            notice: None,
+            list_dirty: true,
+        };
+        app.refresh_list();
+        // Sync every document this device holds, not only the open one.
+        if app.relay.is_some() {
+            for info in app.docs.clone() {
+                if let Err(e) = app
+                    .client
+                    .open(info.id.clone(), info.token.clone().unwrap_or_default())
+                {
+                    app.notice = Some(format!("cannot open {}: {e}", info.title));
+                }
+            }
+        }
+        if let Some(first) = app.docs.first().map(|d| d.id.clone()) {
+            app.select(&first);
+        }
+        app
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The open document's id.
+    pub fn open_document(&self) -> Option<&DocId> {
+        self.open.as_ref().map(|o| &o.id)
+    }
+
+    fn refresh_list(&mut self) {
+        match self.store.lock().list() {
+            Ok(docs) => self.docs = docs,
+            Err(e) => self.notice = Some(format!("cannot read the document list: {e}")),
+        }
+        self.list_dirty = false;
+    }
+
+    /// Opens a document in the editor.
+    pub fn select(&mut self, id: &DocId) {
+        let token = self
+            .docs
+            .iter()
+            .find(|d| &d.id == id)
+            .and_then(|d| d.token.clone())
+            .unwrap_or_default();
+        if let Err(e) = self.client.open(id.clone(), token.clone()) {
+            self.notice = Some(format!("cannot open the document: {e}"));
+            return;
+        }
+        let read_only = token_access(&token) == Some(Access::Read);
+        self.open = Some(OpenDoc {
+            id: id.clone(),
+            buffer: String::new(),
+            title: String::new(),
+            // Forces a load on the next frame.
+            shown: VersionVector::new(),
+            anchors: None,
+            read_only,
+            pending_caret: None,
+        });
+        self.reload_open(true);
+    }
+
+    /// Creates a document and opens it.
+    pub fn create_document(&mut self, title: &str) -> Option<DocId> {
+        let id = DocId::from_random(rand::random());
+        let result = self.client.create(id.clone(), "").and_then(|()| {
+            self.client
+                .edit(&id, |tx| note::create(tx, title))
+                .map(|_| ())
+        });
+        if let Err(e) = result {
+            self.notice = Some(format!("cannot create a document: {e}"));
+            return None;
+        }
+        self.save_title(&id, title);
+        self.refresh_list();
+        self.select(&id);
+        Some(id)
+    }
+
+    fn save_title(&mut self, id: &DocId, title: &str) {
+        if let Err(e) = self.store.lock().set_title(id, title) {
+            self.notice = Some(format!("cannot save the title: {e}"));
+        }
+    }
+
+    /// Reloads the open document's text if it changed (remote edits),
+    /// keeping the caret on its characters.
+    fn reload_open(&mut self, force: bool) {
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        let result = self.client.with_document(&open.id, |doc| {
+            if !force && doc.version() == &open.shown {
+                return None;
+            }
+            let text = note::body(doc).and_then(|b| doc.text(b).ok());
+            let caret = match (&open.anchors, text) {
+                (Some((a, b)), Some(t)) => Some((a.resolve(t), b.resolve(t))),
+                _ => None,
+            };
+            Some((
+                note::body_text(doc),
+                note::title(doc),
+                doc.version().clone(),
+                caret,
+            ))
+        });
+        match result {
+            Ok(Some((body, title, version, caret))) => {
+                open.buffer = body;
+                open.title = title;
+                open.shown = version;
+                open.pending_caret = caret;
+            }
+            Ok(None) => {}
+            Err(e) => self.notice = Some(format!("cannot read the document: {e}")),
+        }
+    }
+
+    fn status_line(&self) -> (String, Color32) {
+        let Some(open) = &self.open else {
+            return ("No document open".into(), Color32::GRAY);
+        };
+        if self.relay.is_none() {
+            return (
+                "Local only: no relay configured".into(),
+                Color32::from_rgb(120, 120, 120),
+            );
+        }
+        if !self.client.is_online() {
+            let n = self.client.unacked(&open.id).unwrap_or(0);
+            return (
+                if n == 0 {
+                    "Working offline".into()
+                } else {
+                    format!("Working offline: {n} changes not yet on the relay")
+                },
+                Color32::from_rgb(120, 120, 120),
+            );
+        }
+        match self.client.status(&open.id) {
+            Ok(SyncStatus::Synced) => ("Synced".into(), Color32::from_rgb(30, 140, 60)),
+            Ok(SyncStatus::Syncing { unacked: 0 }) => {
+                ("Syncing…".into(), Color32::from_rgb(200, 130, 0))
+            }
+            Ok(SyncStatus::Syncing { unacked }) => (
+                format!("Syncing: {unacked} changes not yet on the relay"),
+                Color32::from_rgb(200, 130, 0),
+            ),
+            Ok(SyncStatus::Connecting) => ("Connecting…".into(), Color32::from_rgb(200, 130, 0)),
+            Ok(SyncStatus::Offline) => {
+                let n = self.client.unacked(&open.id).unwrap_or(0);
+                let what = match self.client.connection() {
+                    ConnectionStatus::Connecting => "Connecting…",
+                    _ => "Offline",
+                };
+                if n == 0 {
+                    (what.into(), Color32::from_rgb(120, 120, 120))
+                } else {
+                    (
+                        format!("{what}: {n} changes not yet on the relay"),
+                        Color32::from_rgb(120, 120, 120),
+                    )
+                }
+            }
+            Ok(SyncStatus::Refused { code, detail }) => (
+                format!("The relay refused this document: {code} {detail}"),
+                Color32::from_rgb(190, 30, 30),
+            ),
+            Err(e) => (format!("{e}"), Color32::from_rgb(190, 30, 30)),
+        }
+    }
+
+    fn drain_events(&mut self) {
+        use tokio::sync::broadcast::error::TryRecvError;
+        loop {
+            match self.events.try_recv() {
+                Ok(ClientEvent::RemoteChange { doc }) => {
+                    self.list_dirty = true;
+                    // Keep the cached title in step with remote renames.
+                    if let Ok(title) = self.client.with_document(&doc, note::title) {
+                        self.save_title(&doc, &title);
+                    }
+                }
+                Ok(ClientEvent::StoreFailed { reason, .. }) => {
+                    self.notice = Some(format!("saving failed (will retry): {reason}"));
+                }
+                Ok(ClientEvent::ChangeRejected { reason, .. }) => {
+                    self.notice = Some(format!("a change from the relay was rejected: {reason}"));
+                }
+                Ok(_) => {}
+                Err(TryRecvError::Lagged(_)) => self.list_dirty = true,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+    }
+
+    /// One frame of the whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.drain_events();
+        if self.list_dirty {
+            self.refresh_list();
+        }
+        self.reload_open(false);
+
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::left("documents")
+            .default_size(240.0)
+            .show(ui, |ui| self.document_list(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.editor(ui));
+        self.dialogs(ui);
+        // Remote changes and status arrive in the background.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(250));
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Concord");
+            ui.separator();
+            let (text, colour) = self.status_line();
+            status_dot(ui, colour);
+            ui.label(text);
+            if let Some(open) = &self.open {
+                let others = self
+                    .client
+                    .presence(&open.id)
+                    .into_iter()
+                    .filter(|d| *d != self.client.device())
+                    .count();
+                if others > 0 {
+                    ui.separator();
+                    ui.label(format!(
+                        "{others} other device{} here",
+                        if others == 1 { " is" } else { "s are" }
+                    ));
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if self.relay.is_some() {
+                    let mut offline = !self.client.is_online();
+                    if ui.checkbox(&mut offline, "Work offline").changed() {
+                        self.client.set_online(!offline);
+                    }
+                }
+                if ui.button("Open shared document…").clicked() {
+                    self.open_link = Some((String::new(), None));
+                }
+                if self.open.is_some() && ui.button("Share…").clicked() {
+                    self.share_link = Some(self.share_text());
+                }
+            });
+        });
+        if let Some(notice) = self.notice.clone() {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(notice).color(Color32::from_rgb(190, 30, 30)));
+                if ui.small_button("Dismiss").clicked() {
+                    self.notice = None;
+                }
+            });
+        }
+    }
+
+    fn share_text(&self) -> String {
+        let (Some(open), Some(relay)) = (&self.open, &self.relay) else {
+            return "Sharing needs a relay: start Concord with --relay URL.".into();
+        };
+        let token = self
+            .docs
+            .iter()
+            .find(|d| d.id == open.id)
+            .and_then(|d| d.token.clone())
+            .unwrap_or_default();
+        ShareLink::new(relay, open.id.clone(), token).to_string()
+    }
+
+    fn document_list(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Search");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("title")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        });
+        if ui.button("New document").clicked() {
+            self.create_document("Untitled");
+        }
+        ui.separator();
+        let needle = self.search.to_lowercase();
+        let selected = self.open.as_ref().map(|o| o.id.clone());
+        let mut clicked = None;
+        let mut delete = None;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for info in &self.docs {
+                let title = if info.title.is_empty() {
+                    "Untitled"
+                } else {
+                    &info.title
+                };
+                if !needle.is_empty() && !title.to_lowercase().contains(&needle) {
+                    continue;
+                }
+                let is_open = selected.as_ref() == Some(&info.id);
+                let row = ui.selectable_label(is_open, title);
+                if row.clicked() {
+                    clicked = Some(info.id.clone());
+                }
+                row.context_menu(|ui| {
+                    if ui.button("Delete from this device…").clicked() {
+                        delete = Some(info.id.clone());
+                    }
+                });
+            }
+        });
+        if let Some(id) = clicked {
+            self.select(&id);
+        }
+        if delete.is_some() {
+            self.confirm_delete = delete;
+        }
+    }
+
+    fn editor(&mut self, ui: &mut egui::Ui) {
+        let Some(open) = self.open.as_mut() else {
+            ui.centered_and_justified(|ui| {
+                ui.label("No document yet: press \"New document\".");
+            });
+            return;
+        };
+        let id = open.id.clone();
+        let titles = self
+            .client
+            .with_document(&id, note::titles)
+            .unwrap_or_default();
+        let (new_title, delete) = title_section(open, &titles, ui);
+        let (before, caret) = body_section(open, ui);
+
+        let mut failed = None;
+        if let Some(splice) = editor::diff(&before, &open.buffer, caret.map(|c| c.0)) {
+            let shown = open.shown.clone();
+            let before_text = before.clone();
+            let result = self.client.edit(&id, |tx| {
+                let splice = if tx.doc().version() == &shown {
+                    splice
+                } else {
+                    // A remote change landed during this frame: move the
+                    // edit past it rather than lose it.
+                    rebase(&splice, &before_text, &note::body_text(tx.doc()))
+                };
+                note::splice(tx, splice.pos, splice.del, &splice.insert)
+            });
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = Some(format!("edit refused: {e}")),
+                Err(e) => failed = Some(format!("edit not saved yet: {e}")),
+            }
+            // Reflect exactly what the document now holds.
+            self.list_dirty = true;
+        }
+        if let Some(title) = new_title {
+            match self.client.edit(&id, |tx| note::set_title(tx, &title)) {
+                Ok(Ok(())) => {
+                    if let Err(e) = self.store.lock().set_title(&id, &title) {
+                        failed = Some(format!("cannot save the title: {e}"));
+                    }
+                    self.list_dirty = true;
+                }
+                Ok(Err(e)) => failed = Some(format!("rename refused: {e}")),
+                Err(e) => failed = Some(format!("rename not saved yet: {e}")),
+            }
+        }
+        // Re-anchor the caret on the text as it now stands.
+        let anchors = self.client.with_document(&id, |doc| {
+            let version = doc.version().clone();
+            let text = note::body(doc).and_then(|b| doc.text(b).ok());
+            let anchors = match (caret, text) {
+                (Some((a, b)), Some(t)) => Some((Anchor::at(t, a), Anchor::at(t, b))),
+                _ => None,
+            };
+            (version, anchors, note::body_text(doc))
+        });
+        if let (Ok((version, anchors, text)), Some(open)) = (anchors, self.open.as_mut()) {
+            open.anchors = anchors;
+            if text == open.buffer {
+                open.shown = version;
+            }
+        }
+        if failed.is_some() {
+            self.notice = failed;
+        }
+        if delete {
+            self.confirm_delete = Some(id);
+        }
+    }
+
+    fn dialogs(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if let Some(link) = self.share_link.clone() {
+            let mut keep = true;
+            egui::Window::new("Share")
+                .collapsible(false)
+                .open(&mut keep)
+                .show(&ctx, |ui| {
+                    ui.label("Anyone with this link can open the document:");
+                    let mut text = link.clone();
+                    ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0));
+                    if ui.button("Copy").clicked() {
+                        ui.ctx().copy_text(link.clone());
+                    }
+                });
+            if !keep {
+                self.share_link = None;
+            }
+        }
+        if let Some((mut text, error)) = self.open_link.clone() {
+            let mut keep = true;
+            let mut go = false;
+            egui::Window::new("Open shared document")
+                .collapsible(false)
+                .open(&mut keep)
+                .show(&ctx, |ui| {
+                    let label = ui.label("Link");
+                    ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0))
+                        .labelled_by(label.id);
+                    if let Some(e) = &error {
+                        ui.label(RichText::new(e).color(Color32::from_rgb(190, 30, 30)));
+                    }
+                    go = ui.button("Open").clicked();
+                });
+            self.open_link = keep.then(|| (text.clone(), error));
+            if go {
+                match self.open_shared(&text) {
+                    Ok(()) => self.open_link = None,
+                    Err(e) => self.open_link = Some((text, Some(e))),
+                }
+            }
+        }
+        if let Some(id) = self.confirm_delete.clone() {
+            let mut keep = true;
+            let mut yes = false;
+            egui::Window::new("Delete document?")
+                .collapsible(false)
+                .open(&mut keep)
+                .show(&ctx, |ui| {
+                    ui.label("This removes the document from this device. Other devices keep their copies.");
+                    yes = ui.button("Delete").clicked();
+                });
+            if yes {
+                self.delete_document(&id);
+                keep = false;
+            }
+            if !keep {
+                self.confirm_delete = None;
+            }
+        }
+    }
+
+    /// Opens a document from a share link.
+    pub fn open_shared(&mut self, link: &str) -> Result<(), String> {
+        let link = ShareLink::parse(link).map_err(|e| e.to_string())?;
+        if let Some(relay) = &self.relay
+            && share::sync_url(relay) != link.sync_url()
+        {
+            return Err(format!(
+                "this link is for the relay {}, but Concord syncs with {relay}; restart it with --relay {}",
+                link.relay, link.relay
+            ));
+        }
+        if self.relay.is_none() {
+            return Err(format!(
+                "Concord is local-only; restart it with --relay {} to open shared documents",
+                link.relay
+            ));
+        }
+        {
+            let mut store = self.store.lock();
+            let exists = store.contains(&link.doc).map_err(|e| e.to_string())?;
+            if exists {
+                store
+                    .set_token(&link.doc, Some(&link.token))
+                    .map_err(|e| e.to_string())?;
+            } else {
+                store
+                    .create(&link.doc, "Shared document", now_ms(), Some(&link.token))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        self.refresh_list();
+        self.select(&link.doc);
+        Ok(())
+    }
+
+    fn delete_document(&mut self, id: &DocId) {
+        if let Err(e) = self.client.close(id) {
+            self.notice = Some(format!("cannot close the document: {e}"));
+        }
+        if let Err(e) = self.store.lock().delete(id) {
+            self.notice = Some(format!("cannot delete the document: {e}"));
+        }
+        if self.open.as_ref().is_some_and(|o| &o.id == id) {
+            self.open = None;
+        }
+        self.refresh_list();
+    }
+}
+
+/// The title field, the delete button, and the pick-a-title row when two
+/// devices renamed concurrently. Returns a new title to save and whether
+/// delete was pressed.
+fn title_section(
+    open: &mut OpenDoc,
+    titles: &[String],
+    ui: &mut egui::Ui,
+) -> (Option<String>, bool) {
+    let mut new_title = None;
+    let mut delete = false;
+    ui.horizontal(|ui| {
+        let label = ui.label("Title");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            delete = ui
+                .button("Delete")
+                .on_hover_text("Delete this document from this device")
+                .clicked();
+            let response = ui
+                .add_enabled(
+                    !open.read_only,
+                    egui::TextEdit::singleline(&mut open.title).desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+            if response.changed() {
+                new_title = Some(open.title.clone());
+            }
+        });
+    });
+    if titles.len() > 1 {
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new("Renamed on two devices at the same time. Keep:")
+                    .color(Color32::from_rgb(200, 130, 0)),
+            );
+            for t in titles {
+                if ui.button(t).clicked() {
+                    new_title = Some(t.clone());
+                    open.title.clone_from(t);
+                }
+            }
+        });
+    }
+    if open.read_only {
+        ui.label(RichText::new("Read-only: this link lets you read, not edit.").italics());
+    }
+    ui.separator();
+
+    (new_title, delete)
+}
+
+/// The body text field, with the caret put back after a reload. Returns the
+/// text before this frame's typing and the caret (primary, secondary).
+fn body_section(open: &mut OpenDoc, ui: &mut egui::Ui) -> (String, Option<(usize, usize)>) {
+    let body_id = egui::Id::unique(BODY_FIELD);
+    if let Some((primary, secondary)) = open.pending_caret.take()
+        && let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), body_id)
+    {
+        state
+            .cursor
+            .set_char_range(Some(egui::text::CCursorRange::two(
+                egui::text::CCursor::new(secondary),
+                egui::text::CCursor::new(primary),
+            )));
+        state.store(ui.ctx(), body_id);
+    }
+    let before = open.buffer.clone();
+    let body_label = ui.label("Text");
+    let output = egui::ScrollArea::vertical()
+        .show(ui, |ui| {
+            egui::TextEdit::multiline(&mut open.buffer)
+                .id(body_id)
+                .interactive(!open.read_only)
+                .desired_width(f32::INFINITY)
+                .min_size(ui.available_size())
+                .show(ui)
+        })
+        .inner;
+    output.response.response.clone().labelled_by(body_label.id);
+    let caret = output
+        .cursor_range
+        .map(|r| (r.primary.index.0, r.secondary.index.0));
+    (before, caret)
+}
+
+/// A filled circle in the status colour (the default fonts have no "●").
+fn status_dot(ui: &mut egui::Ui, colour: Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 5.0, colour);
+}
+
+/// Moves `splice` (made against `base`) onto `now`, which is `base` plus
+/// concurrent remote edits: positions after the remote edit shift by its
+/// length; a position inside it moves to its end.
+fn rebase(splice: &editor::Splice, base: &str, now: &str) -> editor::Splice {
+    let Some(remote) = editor::diff(base, now, None) else {
+        return splice.clone();
+    };
+    let inserted = remote.insert.chars().count();
+    let shift = |p: usize| {
+        if p <= remote.pos {
+            p
+        } else if p >= remote.pos + remote.del {
+            p - remote.del + inserted
+        } else {
+            remote.pos + inserted
+        }
+    };
+    let start = shift(splice.pos);
+    let end = shift(splice.pos + splice.del).max(start);
+    editor::Splice {
+        pos: start,
+        del: end - start,
+        insert: splice.insert.clone(),
+    }
+}
+
+/// The access a token grants, read from its (unverified) payload; the relay
+/// has the last word.
+pub fn token_access(token: &str) -> Option<Access> {
+    use base64::Engine as _;
+    let payload = token.strip_prefix("v1.")?.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    match text.split(':').nth(1)? {
+        "r" => Some(Access::Read),
+        "rw" => Some(Access::ReadWrite),
+        _ => None,
+    }
+}
