@@ -144,7 +144,8 @@ impl Client {
     /// A local change: `f` edits through a transaction (each edit applies at
     /// once); the change is then saved and, once saved, sent. An `Err(Store)`
     /// means the edit is applied but not saved yet (it is retried, and sent
-    /// only once saved). Keep `f` short: it runs under the client's lock.
+    /// only once saved). Keep `f` short: it runs under the client's lock
+    /// (and must not call the client).
     pub fn edit<R>(
         &self,
         doc: &DocId,
@@ -155,7 +156,8 @@ impl Client {
         out
     }
 
-    /// Reads a document. Keep `f` short: it runs under the client's lock.
+    /// Reads a document. Keep `f` short: it runs under the client's lock
+    /// (and must not call the client).
     pub fn with_document<R>(
         &self,
         doc: &DocId,

@@ -25,7 +25,4 @@ pub enum ClientError {
     /// The configuration is unusable.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
-    /// The client was shut down.
-    #[error("the client is shut down")]
-    ShutDown,
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use concord_client::{Client, Config, MemoryStore, SyncStatus};
+use concord_client::{Client, ClientEvent, Config, MemoryStore, SyncStatus};
 use concord_core::{Access, DocId, Document, ObjId, ObjType, ReplicaId, Transaction, Value};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use rand::rngs::StdRng;
@@ -286,9 +286,32 @@ async fn five_clients_editing_the_same_documents_converge() {
         .map(|d| start_client(&relay.url(), d, &docs))
         .collect();
     create_bodies(&clients[0], &clients, &docs).await;
+    let mut events = clients[4].events();
 
     edit_concurrently(&clients, &docs, 60, 42).await;
     wait_until("convergence", CONVERGE, || converged(&clients, &docs)).await;
+
+    // The UI hears of remote changes and of who is there.
+    let mut remote = 0;
+    while let Ok(event) = events.try_recv() {
+        if matches!(event, ClientEvent::RemoteChange { .. }) {
+            remote += 1;
+        }
+    }
+    assert!(remote > 0, "no remote-change events");
+    let mut devices: Vec<ReplicaId> = clients.iter().map(Client::device).collect();
+    devices.sort();
+    wait_until("presence", CONVERGE, || {
+        for (i, c) in clients.iter().enumerate() {
+            for doc in &docs {
+                if c.presence(doc) != devices {
+                    return Err(format!("client {i} sees {:?} on {doc}", c.presence(doc)));
+                }
+            }
+        }
+        Ok(())
+    })
+    .await;
 
     // Every client's edits made it everywhere.
     for (i, c) in clients.iter().enumerate() {
@@ -311,4 +334,45 @@ async fn five_clients_editing_the_same_documents_converge() {
     for c in &clients {
         c.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_document_shows_refused_and_leaves_the_others_syncing() {
+    let (relay, _dir) = start_relay(&[]);
+    let good = doc_ids(1);
+    let writer = start_client(&relay.url(), 1, &good);
+    let client = start_client(&relay.url(), 2, &good);
+    let mut events = client.events();
+    let secret = DocId::new("secret").expect("a valid id");
+    // A token for another document is no token for this one.
+    let wrong = mint_token("other", Access::ReadWrite, Duration::from_hours(1));
+    client.open(secret.clone(), wrong).expect("open");
+    wait_until("the refusal", CONVERGE, || match client.status(&secret) {
+        Ok(SyncStatus::Refused { .. }) => Ok(()),
+        other => Err(format!("{other:?}")),
+    })
+    .await;
+    let refused_event = std::iter::from_fn(|| events.try_recv().ok())
+        .any(|e| matches!(e, ClientEvent::RelayError { doc: Some(d), .. } if d == secret));
+    assert!(refused_event, "the refusal is an event");
+
+    // The other document syncs on the same connection.
+    create_bodies(&writer, &[writer.clone(), client.clone()], &good).await;
+    wait_until("the good document", CONVERGE, || {
+        converged(&[writer.clone(), client.clone()], &good)
+    })
+    .await;
+
+    // A right token: the refused document syncs too.
+    let right = mint_token("secret", Access::ReadWrite, Duration::from_hours(1));
+    client.open(secret.clone(), right).expect("open");
+    wait_until("the retried subscription", CONVERGE, || {
+        match client.status(&secret) {
+            Ok(SyncStatus::Synced) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    writer.shutdown().await;
+    client.shutdown().await;
 }

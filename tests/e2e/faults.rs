@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use concord_client::Client;
+use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
 use concord_e2e::proxy::{Faults, Proxy};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
@@ -167,4 +167,63 @@ async fn the_proxy_repeats_its_decisions_for_a_seed() {
         ..Faults::none()
     };
     assert!(through_proxy(1, dropped_all).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_turned_away_with_try_again_later_gets_in_when_there_is_room() {
+    let (relay, _dir) = start_relay(&["--max-connections", "1"]);
+    let docs: Vec<DocId> = vec![DocId::new("crowded").expect("a valid id")];
+    let first = start_client(&relay.url(), 1, &docs);
+    wait_until("the first client", CONVERGE, || {
+        match first.status(&docs[0]) {
+            Ok(SyncStatus::Synced) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    first
+        .edit(&docs[0], |tx| {
+            tx.put(concord_core::ObjId::Root, "k", 1i64)
+                .expect("root is a map");
+        })
+        .expect("edit");
+
+    let second = start_client(&relay.url(), 2, &docs);
+    // Turned away (1013) again and again, with backoff, never subscribed.
+    let mut events = second.events();
+    let mut attempts = 0;
+    wait_until("a few refused connections", CONVERGE, || {
+        for e in std::iter::from_fn(|| events.try_recv().ok()) {
+            match e {
+                ClientEvent::Connection(ConnectionStatus::Connecting) => attempts += 1,
+                ClientEvent::Status {
+                    status: SyncStatus::Synced,
+                    ..
+                } => panic!("synced past the connection limit"),
+                _ => {}
+            }
+        }
+        if attempts >= 3 {
+            Ok(())
+        } else {
+            Err(format!("{attempts} attempts"))
+        }
+    })
+    .await;
+    assert!(second.version(&docs[0]).expect("open").is_empty());
+
+    first.shutdown().await;
+    wait_until("the second client to get in", CONVERGE, || {
+        match second.status(&docs[0]) {
+            Ok(SyncStatus::Synced) => {}
+            other => return Err(format!("{other:?}")),
+        }
+        if second.version(&docs[0]).expect("open").total() == 1 {
+            Ok(())
+        } else {
+            Err("the change has not arrived".into())
+        }
+    })
+    .await;
+    second.shutdown().await;
 }
