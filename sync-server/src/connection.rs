@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use concord_core::encoding::close;
 use concord_core::{
-    Access, CausalBuffer, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId, SyncPeer,
+    Access, CausalBuffer, ChangeSource, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId,
+    SyncPeer,
 };
 use futures_util::{SinkExt, StreamExt};
 
@@ -523,6 +524,7 @@ impl Connection {
             return Ok(());
         };
         let mut equivocations = 0usize;
+        let mut duplicates = 0usize;
         let mut invalid: Option<&'static str> = None;
         let mut overflow = false;
         let commit = {
@@ -561,7 +563,7 @@ impl Connection {
                             work.push_front(r);
                         }
                     }
-                    Verdict::Duplicate => {}
+                    Verdict::Duplicate => duplicates += 1,
                     Verdict::Equivocation => equivocations += 1,
                     Verdict::Invalid(why) => invalid = Some(why),
                     Verdict::NotReady => {
@@ -582,6 +584,16 @@ impl Connection {
                         }
                     }
                 }
+            }
+            if batch.is_empty() && duplicates > 0 {
+                // A re-send of what is already stored: acknowledge it again
+                // (the first Ack may have been lost).
+                self.outbox.push(Frame::Sync {
+                    doc: doc.clone(),
+                    message: Message::Ack {
+                        version: st.version(),
+                    },
+                });
             }
             (!batch.is_empty()).then(|| self.app.hubs.submit(&sub.hub, &mut st, batch))
         };

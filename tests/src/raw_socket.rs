@@ -174,7 +174,11 @@ impl RawSocket {
         for c in changes {
             want.observe(c.id().replica, c.id().seq);
         }
+        let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
+            if tokio::time::Instant::now() > deadline {
+                bail!("no Ack covering the upload before the deadline");
+            }
             match self.recv().await? {
                 Received::Frame(Frame::Sync {
                     doc: d,
