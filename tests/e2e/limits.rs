@@ -1,1 +1,218 @@
-//! (to be written)
+//! Every limit of the relay, each with its error or close code, plus the
+//! operational endpoints and graceful shutdown.
+
+use std::path::Path;
+use std::time::Duration;
+
+use concord_core::encoding::close;
+use concord_core::{Access, ErrorCode, Frame, Message, ReplicaId};
+use concord_e2e::raw_socket::{DEADLINE, RawSocket, Received, Refused, changes, doc, http_get};
+use concord_e2e::relay_process::{RelayProcess, mint_token};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn start(dir: &Path, args: &[&str]) -> RelayProcess {
+    RelayProcess::start(Path::new(env!("CARGO_BIN_EXE_relay-under-test")), dir, args)
+        .expect("relay starts")
+}
+
+fn token(d: &str) -> String {
+    mint_token(d, Access::ReadWrite, HOUR)
+}
+
+#[tokio::test]
+async fn documents_per_connection() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &["--max-docs-per-connection", "2"]);
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    for d in ["a", "b"] {
+        c.subscribe(&doc(d), &token(d), ReplicaId(1)).await??;
+    }
+    assert_eq!(
+        c.subscribe(&doc("c"), &token("c"), ReplicaId(1)).await?,
+        Err(Refused(ErrorCode::TooManyDocuments))
+    );
+    c.send(&Frame::Unsubscribe { doc: doc("a") }).await?;
+    assert_eq!(
+        c.subscribe(&doc("c"), &token("c"), ReplicaId(1)).await?,
+        Ok(Access::ReadWrite)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn changes_waiting_for_dependencies_per_connection() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &["--max-pending-per-connection", "3"]);
+    let d = doc("p");
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    c.subscribe(&d, &token("p"), ReplicaId(1)).await??;
+    let all = changes(1, 6);
+    // Five changes whose first dependency (seq 1) is missing.
+    assert_eq!(
+        c.upload(&d, &all[1..]).await?,
+        Err(Refused(ErrorCode::TooManyPending))
+    );
+    // The relay asks for a resend with its version (nothing stored)...
+    let hello = c
+        .recv_until(|f| {
+            matches!(f, Frame::Sync { message: Message::Hello { version }, .. } if version.is_empty())
+        })
+        .await?;
+    assert!(matches!(hello, Frame::Sync { .. }));
+    // ...and in causal order everything goes through.
+    let acked = c.upload(&d, &all).await??;
+    assert_eq!(acked.get(ReplicaId(1)), 6);
+    Ok(())
+}
+
+#[tokio::test]
+async fn changes_per_second_then_abuse_closes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(
+        dir.path(),
+        &["--max-changes-per-sec", "5", "--changes-burst", "5"],
+    );
+    let d = doc("r");
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    c.subscribe(&d, &token("r"), ReplicaId(1)).await??;
+    let all = changes(1, 300);
+    assert_eq!(
+        c.upload(&d, &all[..10]).await?,
+        Err(Refused(ErrorCode::RateLimited))
+    );
+    // The first five were stored; once the bucket refills the relay says
+    // what it has (Hello) so the rest can be resent, as a client would.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "never accepted");
+        c.recv_until(|f| {
+            matches!(f, Frame::Sync { message: Message::Hello { version }, .. }
+                if version.get(ReplicaId(1)) >= 5)
+        })
+        .await?;
+        match c.upload(&d, &all[5..10]).await? {
+            Ok(acked) => {
+                assert_eq!(acked.get(ReplicaId(1)), 10);
+                break;
+            }
+            Err(Refused(ErrorCode::RateLimited)) => {}
+            Err(other) => anyhow::bail!("{other}"),
+        }
+    }
+
+    // Ignoring the limit again and again: close 1008.
+    for i in 1..29 {
+        let batch = all[i * 10..(i + 1) * 10].to_vec();
+        let sent = c
+            .send(&Frame::Sync {
+                doc: d.clone(),
+                message: Message::Changes { changes: batch },
+            })
+            .await;
+        if sent.is_err() {
+            break;
+        }
+    }
+    assert_eq!(c.recv_close().await?, Some(close::POLICY_VIOLATION));
+    Ok(())
+}
+
+#[tokio::test]
+async fn message_size() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &["--max-message-bytes", "4096"]);
+    let d = doc("m");
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    c.subscribe(&d, &token("m"), ReplicaId(1)).await??;
+    let many = changes(1, 400);
+    let frame = Frame::Sync {
+        doc: d.clone(),
+        message: Message::Changes {
+            changes: many.clone(),
+        },
+    };
+    assert!(frame.encode().len() > 4096);
+    let _ = c.send(&frame).await;
+    assert_eq!(c.recv_close().await?, Some(close::MESSAGE_TOO_BIG));
+    // Smaller batches are fine.
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    c.subscribe(&d, &token("m"), ReplicaId(1)).await??;
+    c.upload(&d, &many[..20]).await??;
+    Ok(())
+}
+
+#[tokio::test]
+async fn connections_in_total_and_metrics() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &["--max-connections", "2"]);
+    let mut a = RawSocket::connect(&relay.url()).await?;
+    a.subscribe(&doc("x"), &token("x"), ReplicaId(1)).await??;
+    let mut b = RawSocket::connect(&relay.url()).await?;
+    b.subscribe(&doc("x"), &token("x"), ReplicaId(2)).await??;
+    let mut third = RawSocket::connect(&relay.url()).await?;
+    assert_eq!(third.recv_close().await?, Some(close::TRY_AGAIN_LATER));
+
+    // Once one leaves, a new connection is served (the relay notices the
+    // close asynchronously: retry until the deadline).
+    a.close().await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never accepted again"
+        );
+        let mut c = RawSocket::connect(&relay.url()).await?;
+        c.send(&Frame::Subscribe {
+            doc: doc("x"),
+            token: token("x"),
+            device: ReplicaId(3),
+        })
+        .await?;
+        match c.recv().await? {
+            Received::Frame(Frame::Subscribed { .. }) => break,
+            Received::Closed(Some(close::TRY_AGAIN_LATER)) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+    }
+
+    let (status, body) = http_get(relay.addr(), "/healthz").await?;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, metrics) = http_get(relay.addr(), "/metrics").await?;
+    assert_eq!(status, 200);
+    for needle in [
+        "concord_relay_connections ",
+        "concord_relay_active_documents ",
+        "concord_relay_changes_stored_total ",
+        "concord_relay_bytes_in_total ",
+        "concord_relay_bytes_out_total ",
+        "concord_relay_rejected_total{reason=\"too_many_connections\"} ",
+    ] {
+        assert!(metrics.contains(needle), "{needle} in\n{metrics}");
+    }
+    drop(b);
+    Ok(())
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_sockets_with_1001_and_keeps_data() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut relay = start(dir.path(), &[]);
+    let d = doc("s");
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    c.subscribe(&d, &token("s"), ReplicaId(1)).await??;
+    let all = changes(1, 5);
+    c.upload(&d, &all).await??;
+
+    let status = relay.terminate()?;
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(c.recv_close().await?, Some(close::GOING_AWAY));
+
+    relay.restart_same_port()?;
+    let mut after = RawSocket::connect(&relay.url()).await?;
+    after.subscribe(&d, &token("s"), ReplicaId(2)).await??;
+    assert_eq!(after.download(&d).await?, all);
+    Ok(())
+}
