@@ -96,22 +96,30 @@ impl TokenBucket {
     /// Takes up to `n` tokens; returns how many were granted.
     pub fn take_up_to(&mut self, n: usize, now: f64) -> usize {
         self.refill(now);
-        let whole = self.tokens.floor().max(0.0);
-        let granted = (n as f64).min(whole);
+        let whole = self.tokens.floor().clamp(0.0, f64::from(u32::MAX));
+        let granted = as_f64(n).min(whole);
         self.tokens -= granted;
+        // A whole number in 0..=u32::MAX (clamped above).
+        #[allow(clippy::cast_sign_loss)]
+        let granted = granted as u32;
         granted as usize
     }
 
     /// Seconds until at least `n` tokens (capped at the burst) are available.
     pub fn wait_for(&mut self, n: usize, now: f64) -> f64 {
         self.refill(now);
-        let want = (n as f64).min(self.burst);
+        let want = as_f64(n).min(self.burst);
         if self.tokens >= want || self.rate <= 0.0 {
             0.0
         } else {
             (want - self.tokens) / self.rate
         }
     }
+}
+
+/// A count as f64 (counts beyond u32 are far above any limit anyway).
+fn as_f64(n: usize) -> f64 {
+    f64::from(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use futures_util::{SinkExt, StreamExt};
 
 use crate::admission::Verdict;
 use crate::config::{Auth, TokenBucket};
-use crate::hub::{ConnId, DocHub, Signal};
+use crate::hub::{ConnId, DocHub, DocState, Signal};
 use crate::metrics::Metrics;
 use crate::server::AppState;
 use crate::token::{self, Grant, TokenError};
@@ -224,9 +224,7 @@ impl Connection {
                 if self.subs.get(&doc).is_some_and(|s| !s.pending.is_empty()) {
                     // Another connection may have stored what the held
                     // changes wait for.
-                    if let Err(end) = self.store_changes(&doc, Vec::new()).await {
-                        return Err(end);
-                    }
+                    self.store_changes(&doc, Vec::new()).await;
                 }
                 let Some(sub) = self.subs.get_mut(&doc) else {
                     continue;
@@ -239,10 +237,7 @@ impl Connection {
                         devices,
                     });
                 }
-                loop {
-                    let Some(sub) = self.subs.get_mut(&doc) else {
-                        break;
-                    };
+                while let Some(sub) = self.subs.get_mut(&doc) {
                     let msg = {
                         let st = sub.hub.lock();
                         sub.peer.poll_message(&*st)
@@ -377,21 +372,18 @@ impl Connection {
             );
             return;
         }
-        let hub = match self
+        let subscribed = self
             .app
             .hubs
             .subscribe(&doc, self.id, device, Arc::clone(&self.signal))
-            .await
-        {
-            Ok(hub) => hub,
-            Err(_) => {
-                self.error(
-                    Some(&doc),
-                    ErrorCode::Internal,
-                    "the document is unavailable",
-                );
-                return;
-            }
+            .await;
+        let Ok(hub) = subscribed else {
+            self.error(
+                Some(&doc),
+                ErrorCode::Internal,
+                "the document is unavailable",
+            );
+            return;
         };
         let access = grant.access;
         self.subs.insert(
@@ -480,7 +472,8 @@ impl Connection {
             changes.truncate(granted);
             self.rate_limited(&doc, wanted, now)?;
         }
-        self.store_changes(&doc, changes).await
+        self.store_changes(&doc, changes).await;
+        Ok(())
     }
 
     /// Drops a batch over the rate; the relay asks for it again (Hello) once
@@ -514,20 +507,12 @@ impl Connection {
 
     /// Admits `incoming` (and whatever held changes became ready), stores
     /// what is new, and acknowledges once committed.
-    async fn store_changes(
-        &mut self,
-        doc: &DocId,
-        incoming: Vec<EncodedChange>,
-    ) -> Result<(), End> {
+    async fn store_changes(&mut self, doc: &DocId, incoming: Vec<EncodedChange>) {
         let max_pending = self.app.config.limits.max_pending_per_connection;
         let Some(sub) = self.subs.get_mut(doc) else {
-            return Ok(());
+            return;
         };
-        let mut equivocations = 0usize;
-        let mut duplicates = 0usize;
-        let mut invalid: Option<&'static str> = None;
-        let mut overflow = false;
-        let commit = {
+        let (outcome, commit) = {
             let mut st = sub.hub.lock();
             if st.is_failed() {
                 drop(st);
@@ -536,56 +521,16 @@ impl Connection {
                     ErrorCode::Internal,
                     "the relay cannot store changes",
                 );
-                return Ok(());
+                return;
             }
-            let mut work: VecDeque<EncodedChange> = incoming.into();
-            if !sub.pending.is_empty() {
-                // Re-examine what is held: its dependencies may have arrived
-                // through another connection.
-                for id in sub.pending.pending_ids() {
-                    if let Some(c) = sub.pending.get(id) {
-                        work.push_back(c.clone());
-                    }
-                }
-                self.pending_total -= sub.pending.len();
-                sub.pending.clear();
-            }
-            let mut batch = Vec::new();
-            while let Some(c) = work.pop_front() {
-                match st.classify(&c) {
-                    Verdict::New => {
-                        let id = c.id();
-                        st.admit(c.clone());
-                        batch.push(c);
-                        let ready = sub.pending.take_ready_after(id, st.admitted());
-                        self.pending_total -= ready.len();
-                        for (_, r) in ready.into_iter().rev() {
-                            work.push_front(r);
-                        }
-                    }
-                    Verdict::Duplicate => duplicates += 1,
-                    Verdict::Equivocation => equivocations += 1,
-                    Verdict::Invalid(why) => invalid = Some(why),
-                    Verdict::NotReady => {
-                        if let Some(held) = sub.pending.get(c.id()) {
-                            if held.bytes() != c.bytes() {
-                                equivocations += 1;
-                            }
-                        } else if self.pending_total >= max_pending {
-                            overflow = true;
-                        } else if sub
-                            .pending
-                            .insert(c.header().clone(), c.clone(), st.admitted())
-                            .is_ok()
-                        {
-                            self.pending_total += 1;
-                        } else {
-                            overflow = true;
-                        }
-                    }
-                }
-            }
-            if batch.is_empty() && duplicates > 0 {
+            let mut outcome = admit_all(
+                &mut st,
+                &mut sub.pending,
+                &mut self.pending_total,
+                max_pending,
+                incoming,
+            );
+            if outcome.batch.is_empty() && outcome.duplicates > 0 {
                 // A re-send of what is already stored: acknowledge it again
                 // (the first Ack may have been lost).
                 self.outbox.push(Frame::Sync {
@@ -595,9 +540,12 @@ impl Connection {
                     },
                 });
             }
-            (!batch.is_empty()).then(|| self.app.hubs.submit(&sub.hub, &mut st, batch))
+            let batch = std::mem::take(&mut outcome.batch);
+            let commit =
+                (!batch.is_empty()).then(|| self.app.hubs.submit(&sub.hub, &mut st, batch));
+            (outcome, commit)
         };
-        if overflow {
+        if outcome.overflow {
             // Drop what is held for this document; the relay's Hello makes
             // the client resend from what the relay has, in causal order.
             self.pending_total -= sub.pending.len();
@@ -610,18 +558,21 @@ impl Connection {
                 format!("more than {max_pending} changes waiting for their dependencies"),
             );
         }
-        if equivocations > 0 {
+        if outcome.equivocations > 0 {
             self.error(
                 Some(doc),
                 ErrorCode::Equivocation,
-                format!("{equivocations} change ids already stored with other content"),
+                format!(
+                    "{} change ids already stored with other content",
+                    outcome.equivocations
+                ),
             );
         }
-        if let Some(why) = invalid {
+        if let Some(why) = outcome.invalid {
             self.error(Some(doc), ErrorCode::InvalidChange, why);
         }
         let Some(rx) = commit else {
-            return Ok(());
+            return;
         };
         match rx.await {
             Ok(Ok(version)) => {
@@ -646,6 +597,74 @@ impl Connection {
                 );
             }
         }
-        Ok(())
     }
+}
+
+/// What admitting a batch of incoming changes did.
+#[derive(Debug, Default)]
+struct Admitted {
+    /// New and ready: to be stored, in this (causal) order.
+    batch: Vec<EncodedChange>,
+    duplicates: usize,
+    equivocations: usize,
+    invalid: Option<&'static str>,
+    /// The connection's buffer of unready changes is full.
+    overflow: bool,
+}
+
+/// Admits `incoming` into `st`: new ready changes are appended (and returned
+/// to be stored), unready ones held in `pending`, and held ones that became
+/// ready released. Everything held is re-examined too: its dependencies may
+/// have arrived through another connection.
+fn admit_all(
+    st: &mut DocState,
+    pending: &mut CausalBuffer<EncodedChange>,
+    pending_total: &mut usize,
+    max_pending: usize,
+    incoming: Vec<EncodedChange>,
+) -> Admitted {
+    let mut out = Admitted::default();
+    let mut work: VecDeque<EncodedChange> = incoming.into();
+    if !pending.is_empty() {
+        for id in pending.pending_ids() {
+            if let Some(c) = pending.get(id) {
+                work.push_back(c.clone());
+            }
+        }
+        *pending_total -= pending.len();
+        pending.clear();
+    }
+    while let Some(c) = work.pop_front() {
+        match st.classify(&c) {
+            Verdict::New => {
+                let id = c.id();
+                st.admit(c.clone());
+                out.batch.push(c);
+                let ready = pending.take_ready_after(id, st.admitted());
+                *pending_total -= ready.len();
+                for (_, r) in ready.into_iter().rev() {
+                    work.push_front(r);
+                }
+            }
+            Verdict::Duplicate => out.duplicates += 1,
+            Verdict::Equivocation => out.equivocations += 1,
+            Verdict::Invalid(why) => out.invalid = Some(why),
+            Verdict::NotReady => {
+                if let Some(held) = pending.get(c.id()) {
+                    if held.bytes() != c.bytes() {
+                        out.equivocations += 1;
+                    }
+                } else if *pending_total < max_pending
+                    && pending
+                        .insert(c.header().clone(), c.clone(), st.admitted())
+                        .is_ok()
+                {
+                    *pending_total += 1;
+                } else {
+                    out.overflow = true;
+                }
+            }
+        }
+    }
+    out
 }

@@ -79,7 +79,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,7 +126,7 @@ impl Store {
                 reason: format!("application_id is {app_id:#x}"),
             });
         }
-        let known = MIGRATIONS.len() as i64;
+        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > known {
             return Err(StoreError::TooNew {
                 path,
@@ -253,13 +255,14 @@ impl Drop for Store {
 }
 
 fn migrate(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+    let from = usize::try_from(from).unwrap_or(0);
+    for (version, sql) in (1i64..).zip(MIGRATIONS).skip(from) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.pragma_update(None, "user_version", version)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.commit()?;
-        tracing::info!(version = i + 1, "database schema migrated");
+        tracing::info!(version, "database schema migrated");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use concord_core::{Access, ErrorCode, Frame, Message, ReplicaId};
 use concord_e2e::raw_socket::{DEADLINE, RawSocket, Received, Refused, changes, doc, http_get};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 
-const HOUR: Duration = Duration::from_secs(3600);
+const HOUR: Duration = Duration::from_hours(1);
 
 fn start(dir: &Path, args: &[&str]) -> RelayProcess {
     RelayProcess::start(Path::new(env!("CARGO_BIN_EXE_relay-under-test")), dir, args)

@@ -12,7 +12,7 @@ use concord_core::{Access, Document, ErrorCode, Frame, Message, ObjId, ReplicaId
 use concord_e2e::raw_socket::{RawSocket, Received, Refused, changes, doc};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 
-const HOUR: Duration = Duration::from_secs(3600);
+const HOUR: Duration = Duration::from_hours(1);
 
 fn start(dir: &Path) -> RelayProcess {
     RelayProcess::start(Path::new(env!("CARGO_BIN_EXE_relay-under-test")), dir, &[])

@@ -10,7 +10,7 @@ use concord_e2e::raw_socket::{RawSocket, Refused, changes, doc};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_relay::token::{self, Secret};
 
-const HOUR: Duration = Duration::from_secs(3600);
+const HOUR: Duration = Duration::from_hours(1);
 
 fn start(dir: &Path) -> RelayProcess {
     RelayProcess::start(Path::new(env!("CARGO_BIN_EXE_relay-under-test")), dir, &[])

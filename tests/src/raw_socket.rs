@@ -200,17 +200,19 @@ impl RawSocket {
     /// After a successful subscribe: asks for everything (Hello with an
     /// empty version) and collects changes until it has the relay's version.
     pub async fn download(&mut self, doc: &DocId) -> anyhow::Result<Vec<EncodedChange>> {
-        let relay_version = match self
+        let hello = self
             .recv_until(
                 |f| matches!(f, Frame::Sync { doc: d, message: Message::Hello { .. } } if d == doc),
             )
-            .await?
-        {
-            Frame::Sync {
-                message: Message::Hello { version },
-                ..
-            } => version,
-            _ => unreachable!("filtered"),
+            .await?;
+        let Frame::Sync {
+            message: Message::Hello {
+                version: relay_version,
+            },
+            ..
+        } = hello
+        else {
+            unreachable!("filtered")
         };
         self.send(&Frame::Sync {
             doc: doc.clone(),
@@ -247,7 +249,7 @@ pub fn changes(replica: u128, n: usize) -> Vec<EncodedChange> {
     (0..n)
         .map(|i| {
             let mut tx = doc.transaction();
-            tx.put(ObjId::Root, "k", i as i64)
+            tx.put(ObjId::Root, "k", i64::try_from(i).unwrap_or(i64::MAX))
                 .expect("a put on the root map");
             tx.commit().expect("a change")
         })

@@ -34,7 +34,7 @@ use concord_relay::token::{self, Secret};
 pub const TEST_SECRET: &str = "concord-e2e-test-secret-0123456789abcdef";
 
 /// How long a relay may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+const START_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// A running relay process.
 #[derive(Debug)]
@@ -98,18 +98,15 @@ impl RelayProcess {
                 }
             }
         });
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(addr) => {
-                self.addr = addr.parse().context("parsing the relay's address")?;
-                self.child = Some(child);
-                Ok(())
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().ok();
-                let log = std::fs::read_to_string(self.stderr_path()).unwrap_or_default();
-                bail!("the relay did not start (exit: {status:?}); stderr:\n{log}")
-            }
+        if let Ok(addr) = rx.recv_timeout(START_TIMEOUT) {
+            self.addr = addr.parse().context("parsing the relay's address")?;
+            self.child = Some(child);
+            Ok(())
+        } else {
+            let _ = child.kill();
+            let status = child.wait().ok();
+            let log = std::fs::read_to_string(self.stderr_path()).unwrap_or_default();
+            bail!("the relay did not start (exit: {status:?}); stderr:\n{log}")
         }
     }
 
