@@ -109,8 +109,11 @@ impl SyncPeer {
                 Vec::new()
             }
             Message::Changes { changes } => {
-                if let Some(theirs) = &mut self.their_version {
-                    for c in &changes {
+                for c in &changes {
+                    // The peer sent it, so it holds it: a change that came
+                    // from the relay is never "not yet on the relay".
+                    self.acked.observe(c.id().replica, c.id().seq);
+                    if let Some(theirs) = &mut self.their_version {
                         theirs.observe(c.id().replica, c.id().seq);
                     }
                 }
@@ -254,6 +257,28 @@ mod tests {
         two_huge.observe(ReplicaId(3), u64::MAX);
         two_huge.observe(ReplicaId(4), u64::MAX);
         assert_eq!(two_huge.count_missing_from(&VersionVector::new()), u64::MAX);
+    }
+
+    #[test]
+    fn regression_changes_received_from_the_peer_count_as_held_by_it() {
+        // Found in the desktop app: a device showed "3 changes not yet on the
+        // relay" for changes the relay had just sent it.
+        let mut theirs = Document::new(ReplicaId(2));
+        let mut tx = theirs.transaction();
+        tx.put(ObjId::Root, "k", 1i64).unwrap();
+        let change = tx.commit().unwrap();
+        let mut mine = Document::new(ReplicaId(1));
+        let mut peer = SyncPeer::new();
+        peer.poll_message(&mine);
+        peer.receive(Message::Hello {
+            version: VersionVector::new(),
+        });
+        for c in peer.receive(Message::Changes {
+            changes: vec![change],
+        }) {
+            mine.apply(c).unwrap();
+        }
+        assert_eq!(peer.unacked(mine.version()), 0);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use concord_core::{DocId, Document, ReplicaId};
 use concord_desktop::app::ConcordApp;
 use concord_desktop::note;
 use concord_desktop::replicas::{SharedStore, now_ms, start_client};
+use concord_desktop::share::ShareLink;
 use concord_desktop::store::ReplicaStore;
 
 #[derive(Debug, Parser)]
@@ -37,6 +38,15 @@ enum Command {
         #[command(subcommand)]
         command: DocCommand,
     },
+    /// Syncs every document with the relay, then exits.
+    Sync {
+        /// Sync until everything is exchanged, then exit (the only mode).
+        #[arg(long)]
+        once: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
     /// Appends one character per committed change, forever, printing
     /// `committed N` after each commit. For the crash-safety test.
     #[command(hide = true)]
@@ -53,6 +63,11 @@ enum DocCommand {
     Cat { id: String },
     /// Appends text to a document.
     Append { id: String, text: String },
+    /// Prints a document's share link (needs --relay).
+    Share { id: String },
+    /// Adds a shared document from its link; it syncs on the next
+    /// `concord sync --once` or in the window.
+    Open { link: String },
 }
 
 fn main() -> ExitCode {
@@ -78,7 +93,16 @@ fn run(cli: Cli) -> Result<()> {
         return window(store, cli.relay);
     };
     match command {
-        Command::Doc { command } => doc_command(&mut store, command),
+        Command::Doc { command } => doc_command(&mut store, command, cli.relay.as_deref()),
+        Command::Sync { once, timeout } => {
+            if !once {
+                bail!("only `concord sync --once` exists; the window syncs continuously");
+            }
+            let relay = cli
+                .relay
+                .context("no relay: pass --relay URL (or set CONCORD_RELAY)")?;
+            sync_once(store, &relay, std::time::Duration::from_secs(timeout))
+        }
         Command::CrashWriter { id } => crash_writer(&mut store, &id),
     }
 }
@@ -128,7 +152,7 @@ fn doc_id(id: &str) -> Result<DocId> {
     DocId::new(id).with_context(|| format!("{id:?} is not a document id"))
 }
 
-fn doc_command(store: &mut ReplicaStore, command: DocCommand) -> Result<()> {
+fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str>) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match command {
         DocCommand::List => {
@@ -159,7 +183,73 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand) -> Result<()> {
                 store.append(&id, &[change], Some(&note::title(&doc)), now_ms())?;
             }
         }
+        DocCommand::Share { id } => {
+            let id = doc_id(&id)?;
+            let relay = relay.context("sharing needs a relay: pass --relay URL")?;
+            let token = store.info(&id)?.token.unwrap_or_default();
+            writeln!(out, "{}", ShareLink::new(relay, id, token))?;
+        }
+        DocCommand::Open { link } => {
+            let link = ShareLink::parse(&link)?;
+            if store.contains(&link.doc)? {
+                store.set_token(&link.doc, Some(&link.token))?;
+            } else {
+                store.create(&link.doc, "Shared document", now_ms(), Some(&link.token))?;
+            }
+            writeln!(out, "{}", link.doc)?;
+        }
     }
+    Ok(())
+}
+
+/// Opens every document, waits until each is synced (or refused), exits.
+fn sync_once(store: ReplicaStore, relay: &str, timeout: std::time::Duration) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the sync runtime")?;
+    let store = SharedStore::new(store);
+    let docs = store.lock().list()?;
+    let client = start_client(&store, Some(relay), runtime.handle())?;
+    for info in &docs {
+        client.open(info.id.clone(), info.token.clone().unwrap_or_default())?;
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    let outcome = runtime.block_on(async {
+        loop {
+            let mut pending = Vec::new();
+            for info in &docs {
+                match client.status(&info.id)? {
+                    concord_client::SyncStatus::Synced => {}
+                    concord_client::SyncStatus::Refused { code, detail } => {
+                        eprintln!("{}: refused by the relay: {code} {detail}", info.id);
+                    }
+                    other => pending.push((info.id.clone(), other)),
+                }
+            }
+            if pending.is_empty() {
+                return Ok::<_, anyhow::Error>(None);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(Some(pending));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })?;
+    // Keep the cached titles in step with what arrived.
+    for info in &docs {
+        let title = client.with_document(&info.id, note::title)?;
+        store.lock().set_title(&info.id, &title)?;
+    }
+    runtime.block_on(client.shutdown());
+    if let Some(pending) = outcome {
+        let list: Vec<String> = pending
+            .iter()
+            .map(|(id, status)| format!("{id} ({status:?})"))
+            .collect();
+        bail!("not synced within {timeout:?}: {}", list.join(", "));
+    }
+    println!("synced {} documents with {relay}", docs.len());
     Ok(())
 }
 
