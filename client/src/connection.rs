@@ -126,7 +126,22 @@ async fn wait_out(shared: &Shared, delay: Duration) -> bool {
 async fn drive(shared: &Shared, socket: Socket) -> Ended {
     let config = &shared.config;
     let (mut sink, mut stream) = socket.split();
-    shared.lock().connected(Instant::now());
+    // Set offline (or shut down) while the connection was opening?
+    let (shutdown, online) = {
+        let mut engine = shared.lock();
+        if !engine.shutdown && engine.online {
+            engine.connected(Instant::now());
+        }
+        (engine.shutdown, engine.online)
+    };
+    if shutdown || !online {
+        let _ = sink.send(close_message(close::NORMAL, "")).await;
+        return if shutdown {
+            Ended::Shutdown
+        } else {
+            Ended::WentOffline
+        };
+    }
     let mut last_inbound = Instant::now();
     let mut heard = false;
     let gone = |why: String, heard: bool| Ended::Lost { why, worked: heard };

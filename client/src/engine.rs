@@ -248,20 +248,31 @@ impl Engine {
     fn refresh(&mut self, now: Instant) {
         for (doc, replica) in &self.replicas.0 {
             let status = self.session.status(doc, replica.doc.version());
-            let changed = self.tracked.get(doc).is_none_or(|t| t.status != status);
-            if changed {
-                self.tracked.insert(
-                    doc.clone(),
-                    Tracked {
-                        status: status.clone(),
-                        moved: now,
-                    },
-                );
-                self.emit(ClientEvent::Status {
-                    doc: doc.clone(),
-                    status,
-                });
+            match self.tracked.get_mut(doc) {
+                Some(t) if t.status == status => continue,
+                Some(t) => {
+                    // Starting to move starts the clock; moving on (more
+                    // local edits while Syncing) does not: only the relay
+                    // answering does (see `receive`).
+                    if !should_move(&t.status) {
+                        t.moved = now;
+                    }
+                    t.status.clone_from(&status);
+                }
+                None => {
+                    self.tracked.insert(
+                        doc.clone(),
+                        Tracked {
+                            status: status.clone(),
+                            moved: now,
+                        },
+                    );
+                }
             }
+            self.emit(ClientEvent::Status {
+                doc: doc.clone(),
+                status,
+            });
         }
     }
 
@@ -270,11 +281,7 @@ impl Engine {
     /// and nothing repaired it. The connection task reconnects.
     pub(crate) fn stalled(&self, now: Instant, timeout: Duration) -> Option<DocId> {
         self.tracked.iter().find_map(|(doc, t)| {
-            let moving = matches!(
-                t.status,
-                SyncStatus::Connecting | SyncStatus::Syncing { .. }
-            );
-            (moving && now.duration_since(t.moved) > timeout).then(|| doc.clone())
+            (should_move(&t.status) && now.duration_since(t.moved) > timeout).then(|| doc.clone())
         })
     }
 
@@ -428,6 +435,11 @@ impl Engine {
         }
         send(&self.events, ClientEvent::RemoteChange { doc: doc.clone() });
     }
+}
+
+/// Is the document waiting on the relay (subscribing or syncing)?
+fn should_move(status: &SyncStatus) -> bool {
+    matches!(status, SyncStatus::Connecting | SyncStatus::Syncing { .. })
 }
 
 fn send(events: &broadcast::Sender<ClientEvent>, event: ClientEvent) {

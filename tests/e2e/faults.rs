@@ -227,3 +227,62 @@ async fn a_client_turned_away_with_try_again_later_gets_in_when_there_is_room() 
     .await;
     second.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_gone_silent_is_given_up_and_sync_resumes() {
+    let (relay, _dir) = start_relay(&[]);
+    let proxy = Proxy::start(relay.addr(), 11, Faults::none())
+        .await
+        .expect("the proxy starts");
+    let docs: Vec<DocId> = (0..2)
+        .map(|i| DocId::new(format!("silent-{i}")).expect("a valid id"))
+        .collect();
+    let clients: Vec<Client> = (1..=3)
+        .map(|d| start_client(&proxy.url(), d, &docs))
+        .collect();
+    create_bodies(&clients[0], &clients, &docs).await;
+    let connections = || {
+        proxy
+            .stats()
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = connections();
+
+    // Every data message vanishes, both ways; the sockets stay open.
+    proxy.set_faults(Faults {
+        drop: 1.0,
+        ..Faults::none()
+    });
+    let editors = Editors::start(&clients, &docs, 5);
+    // Unacknowledged edits stall; the clients give the connections up and
+    // reconnect (into the same silence), each at least twice.
+    wait_until(
+        "the clients to give up silent connections",
+        CONVERGE,
+        || {
+            let n = connections() - before;
+            if n >= 6 {
+                Ok(())
+            } else {
+                Err(format!("{n} reconnections"))
+            }
+        },
+    )
+    .await;
+    proxy.set_faults(Faults::none());
+    editors.wait_for_more(20).await;
+    let made = editors.stop().await;
+    wait_until("convergence after the silence", CONVERGE, || {
+        converged(&clients, &docs)
+    })
+    .await;
+    let total: u64 = docs
+        .iter()
+        .map(|d| clients[0].version(d).expect("open").total())
+        .sum();
+    assert_eq!(total, made as u64 + 2, "every edit, plus the two bodies");
+    for c in &clients {
+        c.shutdown().await;
+    }
+}

@@ -428,3 +428,29 @@ fn regression_frames_for_an_unanswered_subscription_are_not_movement() {
         Some(doc_id())
     );
 }
+
+#[test]
+fn regression_typing_does_not_postpone_a_stall() {
+    // Seen through the fault proxy dropping every message: each local edit
+    // changed the status (Syncing{n} to Syncing{n+1}) and restarted the
+    // stall clock, so a client typing steadily never gave up a dead
+    // connection and nothing synced until the typing stopped.
+    let mut rig = Rig::new();
+    rig.engine.open(doc_id(), "tok".into(), rig.now).unwrap();
+    rig.engine.connected(rig.now);
+    rig.exchange();
+    assert_eq!(rig.status(), SyncStatus::Synced);
+    let timeout = Duration::from_secs(5);
+    for ms in (0..10_000).step_by(100) {
+        let at = rig.now + Duration::from_millis(ms);
+        rig.engine
+            .edit(&doc_id(), |tx| tx.put(ObjId::Root, "k", 1i64).unwrap(), at)
+            .unwrap();
+    }
+    assert!(matches!(rig.status(), SyncStatus::Syncing { .. }));
+    assert_eq!(
+        rig.engine
+            .stalled(rig.now + Duration::from_secs(10), timeout),
+        Some(doc_id())
+    );
+}
