@@ -2,14 +2,18 @@
 //! everything converges with nothing lost; also across a restart of the
 //! offline client (its edits come back from its store).
 
+use std::time::Duration;
+
 use concord_client::{Client, ConnectionStatus, MemoryStore, SyncStatus};
-use concord_core::DocId;
+use concord_core::{Access, DocId, ObjId, ObjType};
+use concord_e2e::relay_process::mint_token;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tokio::runtime::Handle;
 
 use crate::converge::{
-    CONVERGE, converged, create_bodies, doc_ids, edit_concurrently, random_edit, start_client,
-    start_client_with_store, start_relay, wait_until,
+    CONVERGE, body, converged, create_bodies, doc_ids, edit_concurrently, random_edit,
+    start_client, start_client_with_store, start_relay, test_config, wait_until,
 };
 
 /// `client` edits `n` times, alone.
@@ -118,6 +122,44 @@ async fn offline_edits_survive_a_restart_of_the_client() {
     })
     .await;
     assert_eq!(own_changes(&clients, &docs), vec![30 + 2, 30]);
+    for c in &clients {
+        c.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_offline_session_goes_up_in_bounded_batches() {
+    let (relay, _dir) = start_relay(&[]);
+    let docs = doc_ids(1);
+    let reader = start_client(&relay.url(), 1, &docs);
+    let mut config = test_config(&relay.url(), 2);
+    config.max_batch_bytes = 4 * 1024;
+    let writer =
+        Client::start(config, MemoryStore::new(), &Handle::current()).expect("the client starts");
+    writer.set_online(false);
+    let token = mint_token(docs[0].as_str(), Access::ReadWrite, Duration::from_hours(1));
+    writer.open(docs[0].clone(), token).expect("open");
+    writer
+        .edit(&docs[0], |tx| {
+            tx.put_object(ObjId::Root, "body", ObjType::Text)
+                .expect("root is a map");
+        })
+        .expect("edit");
+    let line = "a line of text typed while offline\n";
+    for _ in 0..1500 {
+        writer
+            .edit(&docs[0], |tx| {
+                let body = body(tx.doc()).expect("the body");
+                let end = tx.doc().text(body).map_or(0, concord_core::Text::len_chars);
+                tx.insert_text(body, end, line).expect("in bounds");
+            })
+            .expect("edit");
+    }
+    writer.set_online(true);
+    let clients = [reader, writer];
+    wait_until("the upload", CONVERGE, || converged(&clients, &docs)).await;
+    let text = clients[0].text(&docs[0], "body").expect("open");
+    assert_eq!(text.map(|t| t.len()), Some(1500 * line.len()));
     for c in &clients {
         c.shutdown().await;
     }
