@@ -66,15 +66,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(config.max_message_bytes))
             .max_frame_size(Some(config.max_message_bytes));
-        let attempt = tokio::time::timeout(
+        let connect = tokio::time::timeout(
             config.connect_timeout,
             tokio_tungstenite::connect_async_with_config(
                 config.relay_url.as_str(),
                 Some(ws_config),
                 true,
             ),
-        )
-        .await;
+        );
+        let attempt = tokio::select! {
+            attempt = connect => attempt,
+            // Shut down or set offline meanwhile: the loop's top decides.
+            () = until_stopped(&shared) => continue,
+        };
         let ended = match attempt {
             Ok(Ok((socket, _response))) => {
                 let ended = drive(&shared, socket).await;
@@ -105,19 +109,20 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 /// Sleeps `delay`, waking early only to shut down or go offline. Returns
 /// whether to shut down.
 async fn wait_out(shared: &Shared, delay: Duration) -> bool {
-    let deadline = Instant::now() + delay;
+    tokio::select! {
+        () = tokio::time::sleep(delay) => false,
+        () = until_stopped(shared) => shared.lock().shutdown,
+    }
+}
+
+/// Returns once the client is shut down or set offline. (Other wake-ups,
+/// for frames to send, are swallowed: a new connection sends everything.)
+async fn until_stopped(shared: &Shared) {
     loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return false,
-            () = shared.wake.notified() => {
-                let engine = shared.lock();
-                if engine.shutdown {
-                    return true;
-                }
-                if !engine.online {
-                    return false;
-                }
-            }
+        shared.wake.notified().await;
+        let engine = shared.lock();
+        if engine.shutdown || !engine.online {
+            return;
         }
     }
 }
