@@ -266,3 +266,150 @@ fn close_message(code: u16, reason: &str) -> Message {
         reason: reason.into(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The connection task against a scripted websocket server: close codes,
+    //! garbage, going offline, shutting down.
+
+    use std::time::Duration;
+
+    use concord_core::encoding::close;
+    use concord_core::{DocId, Frame, ReplicaId};
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::mpsc;
+    use tokio_tungstenite::WebSocketStream;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::close_message;
+    use crate::{Client, Config, ConnectionStatus, MemoryStore};
+
+    type ServerSocket = WebSocketStream<TcpStream>;
+
+    /// Accepts websockets and hands each to the test.
+    async fn server() -> (String, mpsc::Receiver<ServerSocket>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/v1/sync", listener.local_addr().unwrap());
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                    let _ = tx.send(ws).await;
+                }
+            }
+        });
+        (url, rx)
+    }
+
+    fn client(url: &str) -> Client {
+        let mut config = Config::new(url, ReplicaId(1));
+        config.backoff_base = Duration::from_millis(10);
+        config.backoff_max = Duration::from_millis(100);
+        config.anti_entropy_interval = Duration::from_millis(100);
+        config.stall_timeout = Duration::from_secs(30);
+        let client = Client::start(
+            config,
+            MemoryStore::new(),
+            &tokio::runtime::Handle::current(),
+        )
+        .unwrap();
+        client.open(DocId::new("d").unwrap(), "t").unwrap();
+        client
+    }
+
+    async fn next_socket(rx: &mut mpsc::Receiver<ServerSocket>) -> ServerSocket {
+        tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the client connects")
+            .unwrap()
+    }
+
+    /// The next data frame the client sends, skipping pings.
+    async fn next_frame(ws: &mut ServerSocket) -> Frame {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+                .await
+                .expect("a message")
+                .unwrap()
+                .unwrap();
+            if let Message::Binary(b) = msg {
+                return Frame::decode(&b).unwrap();
+            }
+        }
+    }
+
+    /// The close code the client sends next.
+    async fn close_code(ws: &mut ServerSocket) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(30), ws.next())
+                .await
+                .expect("a message");
+            match msg {
+                Some(Ok(Message::Close(f))) => return f.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resync_close_is_followed_by_a_new_connection() {
+        let (url, mut sockets) = server().await;
+        let client = client(&url);
+        let mut first = next_socket(&mut sockets).await;
+        assert!(matches!(
+            next_frame(&mut first).await,
+            Frame::Subscribe { .. }
+        ));
+        first
+            .send(close_message(close::RESYNC, "too slow"))
+            .await
+            .unwrap();
+        let mut second = next_socket(&mut sockets).await;
+        assert!(
+            matches!(next_frame(&mut second).await, Frame::Subscribe { .. }),
+            "subscribes again on the new connection"
+        );
+        client.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn garbage_from_the_relay_is_a_protocol_error_and_the_client_comes_back() {
+        let (url, mut sockets) = server().await;
+        let client = client(&url);
+        let mut first = next_socket(&mut sockets).await;
+        first
+            .send(Message::Binary(vec![0xde, 0xad].into()))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut first).await, Some(close::PROTOCOL_ERROR));
+        let mut second = next_socket(&mut sockets).await;
+        second.send(Message::Text("hello".into())).await.unwrap();
+        assert_eq!(close_code(&mut second).await, Some(close::UNSUPPORTED_DATA));
+        next_socket(&mut sockets).await;
+        client.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn going_offline_closes_normally_and_shutdown_says_going_away() {
+        let (url, mut sockets) = server().await;
+        let client = client(&url);
+        let mut first = next_socket(&mut sockets).await;
+        next_frame(&mut first).await; // connected: it subscribes
+        client.set_online(false);
+        assert_eq!(close_code(&mut first).await, Some(close::NORMAL));
+        assert_eq!(client.connection(), ConnectionStatus::Offline);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), sockets.recv())
+                .await
+                .is_err(),
+            "offline stays offline"
+        );
+        client.set_online(true);
+        let mut second = next_socket(&mut sockets).await;
+        next_frame(&mut second).await;
+        client.shutdown().await;
+        assert_eq!(close_code(&mut second).await, Some(close::GOING_AWAY));
+    }
+}
