@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use concord_core::{
-    ClientSession, DocId, Document, EncodedChange, Frame, ReplicaId, SessionEvent, SyncStatus,
-    Transaction, VersionVector,
+    ClientSession, DocId, Document, EncodedChange, ErrorCode, Frame, ReplicaId, SessionEvent,
+    SyncStatus, Transaction, VersionVector,
 };
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -339,6 +339,18 @@ impl Engine {
                 SessionEvent::Changes { doc, changes } => self.apply_remote(&doc, changes),
                 SessionEvent::Subscribed { doc, access } => {
                     tracing::debug!(%doc, ?access, "subscribed");
+                }
+                SessionEvent::Refused {
+                    doc,
+                    code: ErrorCode::NotSubscribed,
+                    detail,
+                } => {
+                    // The relay lost track of the subscription (not our
+                    // token's fault): subscribe again rather than give up.
+                    tracing::info!(%doc, %detail, "the relay forgot the subscription; resubscribing");
+                    if let Some(replica) = self.replicas.0.get(&doc) {
+                        self.session.subscribe(doc, replica.token.clone());
+                    }
                 }
                 SessionEvent::Refused { doc, code, detail } => {
                     tracing::warn!(%doc, %code, %detail, "subscription refused");

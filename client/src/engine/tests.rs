@@ -454,3 +454,24 @@ fn regression_typing_does_not_postpone_a_stall() {
         Some(doc_id())
     );
 }
+
+#[test]
+fn a_subscription_the_relay_forgot_is_made_again() {
+    let mut rig = Rig::new();
+    rig.engine.open(doc_id(), "tok".into(), rig.now).unwrap();
+    rig.engine.connected(rig.now);
+    rig.exchange();
+    assert_eq!(rig.status(), SyncStatus::Synced);
+    rig.engine.receive(
+        Frame::Error {
+            doc: Some(doc_id()),
+            code: ErrorCode::NotSubscribed,
+            detail: "not subscribed".into(),
+        },
+        rig.now,
+    );
+    assert!(matches!(
+        &rig.engine.poll_frames(usize::MAX)[..],
+        [Frame::Subscribe { token, .. }] if token == "tok"
+    ));
+}
