@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use concord_client::{Client, ConnectionStatus, SyncStatus};
+use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
 use concord_core::{DocId, VersionVector};
 use concord_e2e::proxy::{Faults, Proxy};
 
@@ -128,6 +128,46 @@ async fn no_acknowledged_change_is_lost_when_the_relay_is_killed() {
         .sum();
     assert_eq!(total, made as u64 + 2, "every edit, plus the two bodies");
     check_durable(&relay.url(), 200, &docs, &relay_acked(&clients, &docs)).await;
+    for c in &clients {
+        c.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_come_back_after_a_graceful_restart() {
+    let (mut relay, _dir) = start_relay(&[]);
+    let docs = doc_ids(1);
+    let clients: Vec<Client> = (1..=2)
+        .map(|d| start_client(&relay.url(), d, &docs))
+        .collect();
+    create_bodies(&clients[0], &clients, &docs).await;
+    let mut events = clients[1].events();
+
+    let editors = Editors::start(&clients, &docs, 77);
+    editors.wait_for_more(20).await;
+    // SIGTERM: the relay finishes its commits and closes sockets with 1001.
+    let status = tokio::task::block_in_place(|| relay.terminate()).expect("terminate");
+    assert!(status.success(), "a graceful exit: {status:?}");
+    wait_until("the clients to notice", CONVERGE, || {
+        let lost = std::iter::from_fn(|| events.try_recv().ok())
+            .any(|e| e == ClientEvent::Connection(ConnectionStatus::Offline));
+        if lost {
+            Ok(())
+        } else {
+            Err("still connected".into())
+        }
+    })
+    .await;
+    editors.wait_for_more(20).await;
+    tokio::task::block_in_place(|| relay.restart_same_port()).expect("the relay restarts");
+    editors.wait_for_more(20).await;
+    let made = editors.stop().await;
+    wait_until("convergence after the restart", CONVERGE, || {
+        converged(&clients, &docs)
+    })
+    .await;
+    let total = clients[0].version(&docs[0]).expect("open").total();
+    assert_eq!(total, made as u64 + 1, "every edit, plus the body");
     for c in &clients {
         c.shutdown().await;
     }
