@@ -22,9 +22,10 @@ use crate::store::ReplicaStore;
 #[derive(Debug)]
 struct Tracked {
     status: SyncStatus,
-    /// When the document last moved: its status changed or a frame for it
-    /// arrived. A document that is neither Synced nor Refused and has not
-    /// moved for a while is stalled.
+    /// When the document last moved: it started waiting on the relay
+    /// (subscribing or syncing), or a frame for its answered subscription
+    /// arrived. Local edits while syncing do not count. A document waiting
+    /// on the relay that has not moved for a while is stalled.
     moved: Instant,
 }
 
