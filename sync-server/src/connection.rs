@@ -18,6 +18,7 @@ use concord_core::{
     SyncPeer,
 };
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::oneshot;
 
 use crate::admission::Verdict;
 use crate::config::{Auth, TokenBucket};
@@ -28,6 +29,19 @@ use crate::token::{self, Grant, TokenError};
 
 /// How long the final frames and the close frame may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+type CommitResult = Result<concord_core::VersionVector, crate::error::CommitFailed>;
+
+/// What woke the connection loop.
+#[derive(Debug)]
+enum Event {
+    Shutdown,
+    Committed(Result<CommitResult, oneshot::error::RecvError>),
+    Incoming(Option<Result<WsMessage, axum::Error>>),
+    Dirty,
+    AntiEntropy,
+    Resync,
+}
 
 /// Why the loop ended.
 #[derive(Debug)]
@@ -60,6 +74,8 @@ struct Connection {
     /// Documents whose writes were rate limited, and when to ask for a resend.
     resync_at: Option<Instant>,
     rate_limited: BTreeSet<DocId>,
+    /// Commits in flight, in submission order (they complete in that order).
+    commits: VecDeque<(DocId, oneshot::Receiver<CommitResult>)>,
 }
 
 fn unix_now() -> u64 {
@@ -91,6 +107,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         violations: VecDeque::new(),
         resync_at: None,
         rate_limited: BTreeSet::new(),
+        commits: VecDeque::new(),
         app: Arc::clone(&app),
     };
     tracing::debug!(conn = conn.id, "connected");
@@ -155,12 +172,43 @@ impl Connection {
                 }
             };
             let signal = Arc::clone(&self.signal);
-            tokio::select! {
-                biased;
-                _ = shutdown.changed() => {
+            // While a commit is in flight, read nothing new (back-pressure)
+            // but keep sending: other documents' changes, presence, Hellos.
+            let mut front = self.commits.pop_front();
+            let reading = front.is_none();
+            let event = {
+                let committed = async {
+                    match front.as_mut() {
+                        Some((_, rx)) => rx.await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => Event::Shutdown,
+                    r = committed => Event::Committed(r),
+                    msg = stream.next(), if reading => Event::Incoming(msg),
+                    () = signal.notified() => Event::Dirty,
+                    _ = anti_entropy.tick() => Event::AntiEntropy,
+                    () = resync => Event::Resync,
+                }
+            };
+            if let Event::Committed(result) = event {
+                if let Some((doc, _)) = front {
+                    self.committed(&doc, result);
+                }
+                continue;
+            }
+            if let Some(f) = front {
+                self.commits.push_front(f);
+            }
+            match event {
+                Event::Shutdown => {
+                    self.finish_commits().await;
+                    let _ = self.flush(sink).await;
                     return End::Close(close::GOING_AWAY, "relay shutting down");
                 }
-                msg = stream.next() => {
+                Event::Incoming(msg) => {
                     let result = match msg {
                         None | Some(Ok(WsMessage::Close(_))) => Err(End::Gone),
                         Some(Err(e)) => Err(self.read_error(e)),
@@ -178,9 +226,9 @@ impl Connection {
                         return end;
                     }
                 }
-                () = signal.notified() => {}
-                _ = anti_entropy.tick() => self.anti_entropy(),
-                () = resync => {
+                Event::Committed(_) | Event::Dirty => {}
+                Event::AntiEntropy => self.anti_entropy(),
+                Event::Resync => {
                     self.resync_at = None;
                     for doc in std::mem::take(&mut self.rate_limited) {
                         if let Some(sub) = self.subs.get_mut(&doc) {
@@ -189,6 +237,44 @@ impl Connection {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Waits for the commits in flight (shutdown: acknowledge what was
+    /// stored before closing).
+    async fn finish_commits(&mut self) {
+        while let Some((doc, rx)) = self.commits.pop_front() {
+            match tokio::time::timeout(CLOSE_TIMEOUT, rx).await {
+                Ok(result) => self.committed(&doc, result),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// A commit of `doc` ended: acknowledge, or report the failure.
+    fn committed(&mut self, doc: &DocId, result: Result<CommitResult, oneshot::error::RecvError>) {
+        match result {
+            Ok(Ok(version)) => {
+                if let Some(sub) = self.subs.get_mut(doc) {
+                    sub.peer.stored(&version);
+                    self.signal.mark(doc);
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::error!(conn = self.id, doc = %doc, error = %e, "commit failed");
+                self.error(
+                    Some(doc),
+                    ErrorCode::Internal,
+                    "the relay could not store the changes",
+                );
+            }
+            Err(_) => {
+                self.error(
+                    Some(doc),
+                    ErrorCode::Internal,
+                    "the relay could not store the changes",
+                );
             }
         }
     }
@@ -224,7 +310,7 @@ impl Connection {
                 if self.subs.get(&doc).is_some_and(|s| !s.pending.is_empty()) {
                     // Another connection may have stored what the held
                     // changes wait for.
-                    self.store_changes(&doc, Vec::new()).await;
+                    self.store_changes(&doc, Vec::new());
                 }
                 let Some(sub) = self.subs.get_mut(&doc) else {
                     continue;
@@ -315,7 +401,7 @@ impl Connection {
                 }
                 Ok(())
             }
-            Frame::Sync { doc, message } => self.sync(doc, message).await,
+            Frame::Sync { doc, message } => self.sync(&doc, message),
             Frame::Subscribed { .. } | Frame::Error { .. } | Frame::Presence { .. } => {
                 self.error(None, ErrorCode::Malformed, "a relay-to-client frame");
                 Err(End::Close(close::PROTOCOL_ERROR, "malformed frame"))
@@ -444,24 +530,24 @@ impl Connection {
         }
     }
 
-    async fn sync(&mut self, doc: DocId, message: Message) -> Result<(), End> {
-        if !self.subs.contains_key(&doc) {
-            self.error(Some(&doc), ErrorCode::NotSubscribed, "not subscribed");
+    fn sync(&mut self, doc: &DocId, message: Message) -> Result<(), End> {
+        if !self.subs.contains_key(doc) {
+            self.error(Some(doc), ErrorCode::NotSubscribed, "not subscribed");
             return Ok(());
         }
-        if self.expire(&doc) {
+        if self.expire(doc) {
             return Ok(());
         }
-        let Some(sub) = self.subs.get_mut(&doc) else {
+        let Some(sub) = self.subs.get_mut(doc) else {
             return Ok(());
         };
         let is_write = matches!(&message, Message::Changes { changes } if !changes.is_empty());
         if is_write && !sub.grant.access.can_write() {
-            self.error(Some(&doc), ErrorCode::ReadOnly, "read-only token");
+            self.error(Some(doc), ErrorCode::ReadOnly, "read-only token");
             return Ok(());
         }
         let mut changes = sub.peer.receive(message);
-        self.signal.mark(&doc);
+        self.signal.mark(doc);
         if changes.is_empty() {
             return Ok(());
         }
@@ -470,9 +556,9 @@ impl Connection {
         if granted < changes.len() {
             let wanted = changes.len() - granted;
             changes.truncate(granted);
-            self.rate_limited(&doc, wanted, now)?;
+            self.rate_limited(doc, wanted, now)?;
         }
-        self.store_changes(&doc, changes).await;
+        self.store_changes(doc, changes);
         Ok(())
     }
 
@@ -507,7 +593,7 @@ impl Connection {
 
     /// Admits `incoming` (and whatever held changes became ready), stores
     /// what is new, and acknowledges once committed.
-    async fn store_changes(&mut self, doc: &DocId, incoming: Vec<EncodedChange>) {
+    fn store_changes(&mut self, doc: &DocId, incoming: Vec<EncodedChange>) {
         let max_pending = self.app.config.limits.max_pending_per_connection;
         let Some(sub) = self.subs.get_mut(doc) else {
             return;
@@ -571,31 +657,8 @@ impl Connection {
         if let Some(why) = outcome.invalid {
             self.error(Some(doc), ErrorCode::InvalidChange, why);
         }
-        let Some(rx) = commit else {
-            return;
-        };
-        match rx.await {
-            Ok(Ok(version)) => {
-                if let Some(sub) = self.subs.get_mut(doc) {
-                    sub.peer.stored(&version);
-                    self.signal.mark(doc);
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::error!(conn = self.id, doc = %doc, error = %e, "commit failed");
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay could not store the changes",
-                );
-            }
-            Err(_) => {
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay could not store the changes",
-                );
-            }
+        if let Some(rx) = commit {
+            self.commits.push_back((doc.clone(), rx));
         }
     }
 }

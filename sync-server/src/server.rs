@@ -12,6 +12,7 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -23,6 +24,9 @@ use crate::store::Store;
 
 /// How long shutdown waits for connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Initial read and write buffer of each websocket.
+const SOCKET_BUFFER: usize = 16 * 1024;
 
 /// Shared by every request and connection.
 #[derive(Debug)]
@@ -84,8 +88,12 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 async fn sync(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> Response {
     let max = app.config.limits.max_message_bytes;
+    // Buffers start small (a relay holds thousands of sockets) and grow
+    // for large messages.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| crate::connection::run(socket, app))
 }
 
@@ -100,7 +108,7 @@ async fn healthz(State(app): State<Arc<AppState>>) -> Response {
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
+        app.metrics.render(app.hubs.store().commits()),
     )
         .into_response()
 }
@@ -162,6 +170,12 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     let router = app(Arc::clone(&state));
+    // Small frames, latency matters: no Nagle delay (40 ms with delayed ACKs).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             stop.await;

@@ -24,7 +24,7 @@
 //! the failed transaction, breaking causal closure.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
@@ -75,6 +75,7 @@ pub struct Store {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     poisoned: Arc<AtomicBool>,
+    commits: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -162,12 +163,14 @@ impl Store {
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
 
         let poisoned = Arc::new(AtomicBool::new(false));
+        let commits = Arc::new(AtomicU64::new(0));
         let (tx, rx) = mpsc::channel();
         let writer = {
             let poisoned = Arc::clone(&poisoned);
+            let commits = Arc::clone(&commits);
             std::thread::Builder::new()
                 .name("store-writer".into())
-                .spawn(move || run_writer(conn, &rx, &poisoned))
+                .spawn(move || run_writer(conn, &rx, &poisoned, &commits))
                 .map_err(|e| StoreError::NotOurs {
                     path: path.clone(),
                     reason: format!("cannot start the writer thread: {e}"),
@@ -179,11 +182,17 @@ impl Store {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             poisoned,
+            commits,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Transactions committed since the store was opened.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Can the store still take writes?
@@ -267,7 +276,12 @@ fn migrate(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn run_writer(mut conn: Connection, rx: &mpsc::Receiver<Job>, poisoned: &AtomicBool) {
+fn run_writer(
+    mut conn: Connection,
+    rx: &mpsc::Receiver<Job>,
+    poisoned: &AtomicBool,
+    commits: &AtomicU64,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_JOBS_PER_COMMIT {
@@ -279,11 +293,15 @@ fn run_writer(mut conn: Connection, rx: &mpsc::Receiver<Job>, poisoned: &AtomicB
         let result = if poisoned.load(Ordering::Acquire) {
             Err(CommitFailed(StoreError::Poisoned.to_string()))
         } else {
-            commit(&mut conn, &batch).map_err(|e| {
-                tracing::error!(error = %e, "commit failed; refusing further writes");
-                poisoned.store(true, Ordering::Release);
-                CommitFailed(e.to_string())
-            })
+            commit(&mut conn, &batch)
+                .inspect(|()| {
+                    commits.fetch_add(1, Ordering::Relaxed);
+                })
+                .map_err(|e| {
+                    tracing::error!(error = %e, "commit failed; refusing further writes");
+                    poisoned.store(true, Ordering::Release);
+                    CommitFailed(e.to_string())
+                })
         };
         for job in batch {
             (job.done)(result.clone());
