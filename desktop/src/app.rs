@@ -484,9 +484,10 @@ impl ConcordApp {
                 .collapsible(false)
                 .open(&mut keep)
                 .show(&ctx, |ui| {
-                    ui.label("Anyone with this link can open the document:");
+                    let label = ui.label("Anyone with this link can open the document:");
                     let mut text = link.clone();
-                    ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0));
+                    ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0))
+                        .labelled_by(label.id);
                     if ui.button("Copy").clicked() {
                         ui.ctx().copy_text(link.clone());
                     }
