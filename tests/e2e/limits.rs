@@ -216,3 +216,68 @@ async fn graceful_shutdown_closes_sockets_with_1001_and_keeps_data() -> anyhow::
     assert_eq!(after.download(&d).await?, all);
     Ok(())
 }
+
+#[tokio::test]
+async fn presence_follows_subscribers() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &[]);
+    let d = doc("room");
+    let presence = |want: Vec<ReplicaId>| move |f: &Frame| matches!(f, Frame::Presence { devices, .. } if *devices == want);
+    let mut a = RawSocket::connect(&relay.url()).await?;
+    a.subscribe(&d, &token("room"), ReplicaId(1)).await??;
+    a.recv_until(presence(vec![ReplicaId(1)])).await?;
+    let mut b = RawSocket::connect(&relay.url()).await?;
+    b.subscribe(&d, &token("room"), ReplicaId(2)).await??;
+    b.recv_until(presence(vec![ReplicaId(1), ReplicaId(2)]))
+        .await?;
+    a.recv_until(presence(vec![ReplicaId(1), ReplicaId(2)]))
+        .await?;
+    b.close().await;
+    a.recv_until(presence(vec![ReplicaId(1)])).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_subscriber_that_reads_nothing_is_closed_for_resync() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &["--send-timeout-secs", "1"]);
+    let d = doc("big");
+    let mut writer = RawSocket::connect(&relay.url()).await?;
+    writer.subscribe(&d, &token("big"), ReplicaId(1)).await??;
+    let mut stalled = RawSocket::connect(&relay.url()).await?;
+    stalled.subscribe(&d, &token("big"), ReplicaId(2)).await??;
+    stalled
+        .send(&Frame::Sync {
+            doc: d.clone(),
+            message: Message::Hello {
+                version: concord_core::VersionVector::new(),
+            },
+        })
+        .await?;
+    // From here on `stalled` reads nothing. The writer pushes far more than
+    // the socket buffers hold (8 changes of 100 KB per message).
+    let mut doc_a = concord_core::Document::new(ReplicaId(1));
+    let payload = "x".repeat(100_000);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "never closed");
+        let batch: Vec<_> = (0..8)
+            .map(|_| {
+                let mut tx = doc_a.transaction();
+                tx.put(concord_core::ObjId::Root, "k", payload.as_str())
+                    .expect("put");
+                tx.commit().expect("a change")
+            })
+            .collect();
+        writer.upload(&d, &batch).await??;
+        let (_, metrics) = http_get(relay.addr(), "/metrics").await?;
+        if metrics.contains("concord_relay_rejected_total{reason=\"too_slow\"} 1") {
+            break;
+        }
+    }
+    // The writer was never held up, and the relay still serves.
+    let mut fresh = RawSocket::connect(&relay.url()).await?;
+    fresh.subscribe(&d, &token("big"), ReplicaId(3)).await??;
+    drop(stalled);
+    Ok(())
+}
