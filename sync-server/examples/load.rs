@@ -143,6 +143,33 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// The relay's counters from `/metrics` (name -> value).
+async fn relay_metrics(ws_url: &str) -> BTreeMap<String, f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(addr) = ws_url
+        .strip_prefix("ws://")
+        .and_then(|r| r.split('/').next())
+    else {
+        return BTreeMap::new();
+    };
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return BTreeMap::new();
+    };
+    let mut body = String::new();
+    if s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").await.is_err()
+        || s.read_to_string(&mut body).await.is_err()
+    {
+        return BTreeMap::new();
+    }
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The send time carried by a change, if it is one of ours.
 fn sent_at(change: &concord_core::EncodedChange) -> Option<u64> {
     let decoded = change.decode_change().ok()?;
@@ -402,6 +429,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let rss_idle = rss_kib(relay.pid);
     let cpu_before = cpu_ticks(relay.pid);
+    let metrics_before = relay_metrics(&relay.url).await;
     let self_cpu_before = cpu_ticks(std::process::id());
     println!(
         "all {} clients subscribed; relay RSS {:?} KiB; load starts",
@@ -432,6 +460,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let acked_in_window = shared.totals.acked.load(Ordering::Relaxed) - acked_at_start;
     let cpu_after = cpu_ticks(relay.pid);
+    let metrics_after = relay_metrics(&relay.url).await;
     let self_cpu_after = cpu_ticks(std::process::id());
     let mut errors = 0;
     while let Some(r) = tasks.join_next().await {
@@ -491,6 +520,18 @@ async fn main() -> anyhow::Result<()> {
             ""
         }
     );
+    let delta = |k: &str| {
+        metrics_after.get(k).copied().unwrap_or(0.0) - metrics_before.get(k).copied().unwrap_or(0.0)
+    };
+    let commits = delta("concord_relay_commits_total");
+    if commits > 0.0 {
+        println!(
+            "relay store: {:.0} commits/s, {:.1} changes per commit, {:.2} ms per commit (writes + fsync)",
+            commits / args.secs as f64,
+            delta("concord_relay_changes_stored_total") / commits,
+            delta("concord_relay_commit_seconds_total") * 1000.0 / commits
+        );
+    }
     println!("client errors: {errors}");
     Ok(())
 }

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::store::CommitStats;
+
 /// The relay's metrics. Shared by every connection.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -40,8 +42,8 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    /// The Prometheus text exposition (`commits`: the store's count).
-    pub fn render(&self, commits: u64) -> String {
+    /// The Prometheus text exposition, with the store's commit statistics.
+    pub fn render(&self, store: &CommitStats) -> String {
         let mut out = String::new();
         let mut one = |name: &str, kind: &str, help: &str, value: String| {
             let _ = writeln!(out, "# HELP {name} {help}");
@@ -72,7 +74,13 @@ impl Metrics {
             "concord_relay_commits_total",
             "counter",
             "Store transactions (group commits).",
-            commits.to_string(),
+            c(&store.commits),
+        );
+        one(
+            "concord_relay_commit_seconds_total",
+            "counter",
+            "Time spent in store transactions (writes and fsync).",
+            format!("{:.6}", store.micros.load(Ordering::Relaxed) as f64 / 1e6),
         );
         one(
             "concord_relay_bytes_in_total",
@@ -116,7 +124,7 @@ mod tests {
         Metrics::add(&m.changes_stored, 5);
         m.reject("rate_limited");
         m.reject("rate_limited");
-        let text = m.render(3);
+        let text = m.render(&CommitStats::default());
         assert!(text.contains("concord_relay_connections 2\n"));
         assert!(text.contains("concord_relay_changes_stored_total 5\n"));
         assert!(text.contains("concord_relay_rejected_total{reason=\"rate_limited\"} 2\n"));

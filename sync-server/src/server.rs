@@ -108,7 +108,7 @@ async fn healthz(State(app): State<Arc<AppState>>) -> Response {
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(app.hubs.store().commits()),
+        app.metrics.render(app.hubs.store().stats()),
     )
         .into_response()
 }

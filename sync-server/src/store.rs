@@ -75,7 +75,16 @@ pub struct Store {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     poisoned: Arc<AtomicBool>,
-    commits: Arc<AtomicU64>,
+    stats: Arc<CommitStats>,
+}
+
+/// What the writer has done, for metrics.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Microseconds spent in them (writes and fsync).
+    pub micros: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -163,14 +172,14 @@ impl Store {
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
 
         let poisoned = Arc::new(AtomicBool::new(false));
-        let commits = Arc::new(AtomicU64::new(0));
+        let stats = Arc::new(CommitStats::default());
         let (tx, rx) = mpsc::channel();
         let writer = {
             let poisoned = Arc::clone(&poisoned);
-            let commits = Arc::clone(&commits);
+            let stats = Arc::clone(&stats);
             std::thread::Builder::new()
                 .name("store-writer".into())
-                .spawn(move || run_writer(conn, &rx, &poisoned, &commits))
+                .spawn(move || run_writer(conn, &rx, &poisoned, &stats))
                 .map_err(|e| StoreError::NotOurs {
                     path: path.clone(),
                     reason: format!("cannot start the writer thread: {e}"),
@@ -182,7 +191,7 @@ impl Store {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             poisoned,
-            commits,
+            stats,
         })
     }
 
@@ -190,9 +199,9 @@ impl Store {
         &self.path
     }
 
-    /// Transactions committed since the store was opened.
-    pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+    /// Commits so far and the time they took.
+    pub fn stats(&self) -> &CommitStats {
+        &self.stats
     }
 
     /// Can the store still take writes?
@@ -280,7 +289,7 @@ fn run_writer(
     mut conn: Connection,
     rx: &mpsc::Receiver<Job>,
     poisoned: &AtomicBool,
-    commits: &AtomicU64,
+    stats: &CommitStats,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -293,9 +302,13 @@ fn run_writer(
         let result = if poisoned.load(Ordering::Acquire) {
             Err(CommitFailed(StoreError::Poisoned.to_string()))
         } else {
-            commit(&mut conn, &batch)
+            let started = std::time::Instant::now();
+            let result = commit(&mut conn, &batch);
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            result
                 .inspect(|()| {
-                    commits.fetch_add(1, Ordering::Relaxed);
+                    stats.commits.fetch_add(1, Ordering::Relaxed);
+                    stats.micros.fetch_add(micros, Ordering::Relaxed);
                 })
                 .map_err(|e| {
                     tracing::error!(error = %e, "commit failed; refusing further writes");
