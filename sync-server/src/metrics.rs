@@ -80,7 +80,10 @@ impl Metrics {
             "concord_relay_commit_seconds_total",
             "counter",
             "Time spent in store transactions (writes and fsync).",
-            format!("{:.6}", store.micros.load(Ordering::Relaxed) as f64 / 1e6),
+            {
+                let us = store.micros.load(Ordering::Relaxed);
+                format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+            },
         );
         one(
             "concord_relay_bytes_in_total",
