@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use concord_core::encoding::close;
 use concord_core::{Access, ErrorCode, Frame, Message, ReplicaId};
-use concord_e2e::raw_socket::{DEADLINE, RawSocket, Received, Refused, changes, doc, http_get};
+use concord_e2e::raw_socket::{
+    DEADLINE, RawSocket, Received, Refused, changes, doc, http_get, http_get_with_head,
+};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 
 const HOUR: Duration = Duration::from_hours(1);
@@ -279,5 +281,35 @@ async fn a_subscriber_that_reads_nothing_is_closed_for_resync() -> anyhow::Resul
     let mut fresh = RawSocket::connect(&relay.url()).await?;
     fresh.subscribe(&d, &token("big"), ReplicaId(3)).await??;
     drop(stalled);
+    Ok(())
+}
+
+#[tokio::test]
+async fn static_files_for_the_web_demo() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let web = tempfile::tempdir()?;
+    std::fs::write(web.path().join("index.html"), "<h1>concord</h1>")?;
+    std::fs::create_dir(web.path().join("pkg"))?;
+    std::fs::write(web.path().join("pkg/app.wasm"), b"\0asm\x01\0\0\0")?;
+    let web_dir = web.path().to_str().expect("utf-8 temp path");
+    let relay = start(dir.path(), &["--web", web_dir]);
+    let (status, head, body) = http_get_with_head(relay.addr(), "/").await?;
+    assert_eq!((status, body.as_str()), (200, "<h1>concord</h1>"));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{head}"
+    );
+    let (status, head, _) = http_get_with_head(relay.addr(), "/pkg/app.wasm").await?;
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/wasm"),
+        "{head}"
+    );
+    assert_eq!(http_get(relay.addr(), "/../etc/passwd").await?.0, 404);
+    assert_eq!(http_get(relay.addr(), "/missing.js").await?.0, 404);
+    // The relay's own routes still win.
+    assert_eq!(http_get(relay.addr(), "/healthz").await?.1, "ok");
     Ok(())
 }

@@ -263,6 +263,15 @@ pub fn doc(id: &str) -> DocId {
 
 /// `GET path` over plain HTTP/1.0: (status, body).
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let (status, _, body) = http_get_with_head(addr, path).await?;
+    Ok((status, body))
+}
+
+/// `GET path` over plain HTTP/1.0: (status, head (status line and headers), body).
+pub async fn http_get_with_head(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> anyhow::Result<(u16, String, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::time::timeout(DEADLINE, TcpStream::connect(addr)).await??;
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: relay\r\n\r\n").as_bytes())
@@ -275,9 +284,6 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("no HTTP status")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, head.to_owned(), body.to_owned()))
 }
