@@ -57,7 +57,8 @@ struct Sub {
     peer: SyncPeer,
     grant: Grant,
     pending: CausalBuffer<EncodedChange>,
-    presence_sent: Option<Vec<ReplicaId>>,
+    /// The presence last sent, and the hub's generation it was taken at.
+    presence_sent: Option<(u64, Vec<ReplicaId>)>,
 }
 
 struct Connection {
@@ -315,13 +316,26 @@ impl Connection {
                 let Some(sub) = self.subs.get_mut(&doc) else {
                     continue;
                 };
-                let devices = sub.hub.lock().devices();
-                if sub.presence_sent.as_ref() != Some(&devices) {
-                    sub.presence_sent = Some(devices.clone());
-                    self.outbox.push(Frame::Presence {
-                        doc: doc.clone(),
-                        devices,
-                    });
+                let presence = {
+                    let st = sub.hub.lock();
+                    let generation = st.presence_generation();
+                    match &sub.presence_sent {
+                        Some((g, _)) if *g == generation => None,
+                        _ => Some((generation, st.devices())),
+                    }
+                };
+                if let Some((generation, devices)) = presence {
+                    let changed = sub
+                        .presence_sent
+                        .as_ref()
+                        .is_none_or(|(_, d)| *d != devices);
+                    sub.presence_sent = Some((generation, devices.clone()));
+                    if changed {
+                        self.outbox.push(Frame::Presence {
+                            doc: doc.clone(),
+                            devices,
+                        });
+                    }
                 }
                 while let Some(sub) = self.subs.get_mut(&doc) {
                     let msg = {

@@ -88,6 +88,8 @@ pub struct DocState {
     /// Per replica, the log positions of its seq 1, 2, 3, ...
     index: BTreeMap<ReplicaId, Vec<usize>>,
     subscribers: BTreeMap<ConnId, Subscriber>,
+    /// Bumped whenever the subscribers change (presence is resent).
+    presence_gen: u64,
     /// Commits submitted and not yet reported.
     inflight: usize,
     /// A commit failed: refuse writes (the store is poisoned anyway).
@@ -103,6 +105,7 @@ impl DocState {
             admitted: VersionVector::new(),
             index: BTreeMap::new(),
             subscribers: BTreeMap::new(),
+            presence_gen: 0,
             inflight: 0,
             failed: false,
         }
@@ -145,6 +148,11 @@ impl DocState {
     /// Has a commit failed for this document?
     pub fn is_failed(&self) -> bool {
         self.failed
+    }
+
+    /// Changes whenever the set of subscribers changes.
+    pub fn presence_generation(&self) -> u64 {
+        self.presence_gen
     }
 
     /// The devices subscribed, sorted and distinct.
@@ -301,9 +309,10 @@ impl Hubs {
                     })
                 })
                 .clone();
-            hub.lock()
-                .subscribers
-                .insert(conn, Subscriber { device, signal });
+            let mut st = hub.lock();
+            st.subscribers.insert(conn, Subscriber { device, signal });
+            st.presence_gen += 1;
+            drop(st);
             hub
         };
         let loaded = hub
@@ -320,7 +329,10 @@ impl Hubs {
             .await;
         if let Err(e) = loaded {
             tracing::error!(doc = %doc, error = %e, "document failed to load; not serving it");
-            hub.lock().subscribers.remove(&conn);
+            let mut st = hub.lock();
+            st.subscribers.remove(&conn);
+            st.presence_gen += 1;
+            drop(st);
             // Drop the failed hub so a later subscribe tries again.
             let mut docs = lock(&self.docs);
             if docs.get(doc).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
@@ -341,6 +353,7 @@ impl Hubs {
         let idle = {
             let mut st = hub.lock();
             st.subscribers.remove(&conn);
+            st.presence_gen += 1;
             st.mark_all(&hub.doc);
             st.subscribers.is_empty() && st.inflight == 0
         };
