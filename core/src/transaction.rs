@@ -176,7 +176,8 @@ impl<'a> Transaction<'a> {
         };
         let encoded = change.encode();
         let width = self.next_op - self.first_op;
-        self.doc.record(&encoded, self.first_op, width);
+        self.doc
+            .record(&change, Some(encoded.shared_bytes()), self.first_op, width);
         Some(encoded)
     }
 }

@@ -78,6 +78,19 @@ impl<'a> Reader<'a> {
         self.data.len() - self.pos
     }
 
+    /// Bytes read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The next byte, not consumed.
+    pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
+        self.data
+            .get(self.pos)
+            .copied()
+            .ok_or(DecodeError::Truncated)
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         let b = *self.data.get(self.pos).ok_or(DecodeError::Truncated)?;
         self.pos += 1;
