@@ -1,7 +1,7 @@
 //! A document: nested objects (maps, sets, texts) plus the history that made
 //! them, causal delivery of remote changes and anti-entropy queries.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crate::causal::CausalBuffer;
@@ -70,7 +70,9 @@ pub struct Document {
     pub(crate) replica: ReplicaId,
     pub(crate) objects: BTreeMap<ObjId, Object>,
     pub(crate) version: VersionVector,
-    pub(crate) heads: BTreeSet<ChangeId>,
+    /// Changes no other applied change depends on: sorted, at most one per
+    /// replica (a sorted `Vec`: it is small, and typing replaces one entry).
+    pub(crate) heads: Vec<ChangeId>,
     pub(crate) max_lamport: u64,
     pub(crate) log: ChangeLog,
     pub(crate) pending: CausalBuffer<EncodedChange>,
@@ -93,7 +95,7 @@ impl Document {
             replica,
             objects,
             version: VersionVector::new(),
-            heads: BTreeSet::new(),
+            heads: Vec::new(),
             max_lamport: 0,
             log: ChangeLog::default(),
             pending: CausalBuffer::new(DEFAULT_PENDING_CAPACITY),
@@ -164,7 +166,7 @@ impl Document {
 
     /// Changes no other applied change depends on.
     pub fn heads(&self) -> Vec<ChangeId> {
-        self.heads.iter().copied().collect()
+        self.heads.clone()
     }
 
     /// Changes held because their dependencies have not arrived.
@@ -484,9 +486,9 @@ impl Document {
     ) -> Option<Arc<[u8]>> {
         let header = &change.header;
         for dep in header.all_deps() {
-            self.heads.remove(&dep);
+            self.remove_head(dep);
         }
-        self.heads.insert(header.id);
+        self.insert_head(header.id);
         self.version.observe(header.id.replica, header.id.seq);
         self.max_lamport = self.max_lamport.max(header.lamport);
         self.log.push(change, bytes, first_op, width)
@@ -496,17 +498,27 @@ impl Document {
     /// loader) to the history and the clocks.
     pub(crate) fn record_run(&mut self, run: TextRun) {
         for dep in &run.deps {
-            self.heads.remove(dep);
+            self.remove_head(*dep);
         }
         if run.first_seq > 1 {
-            self.heads
-                .remove(&ChangeId::new(run.replica, run.first_seq - 1));
+            self.remove_head(ChangeId::new(run.replica, run.first_seq - 1));
         }
-        self.heads
-            .insert(ChangeId::new(run.replica, run.last_seq()));
+        self.insert_head(ChangeId::new(run.replica, run.last_seq()));
         self.version.observe(run.replica, run.last_seq());
         self.max_lamport = self.max_lamport.max(run.last_lamport());
         self.log.push_run(run);
+    }
+
+    fn remove_head(&mut self, id: ChangeId) {
+        if let Ok(i) = self.heads.binary_search(&id) {
+            self.heads.remove(i);
+        }
+    }
+
+    fn insert_head(&mut self, id: ChangeId) {
+        if let Err(i) = self.heads.binary_search(&id) {
+            self.heads.insert(i, id);
+        }
     }
 
     fn object(&self, obj: ObjId) -> Result<&Object, EditError> {
