@@ -146,6 +146,12 @@ impl TextRun {
                 op: self.end_op,
             });
         }
+        // A run grows by an eighth, not by doubling: it lives as long as the
+        // document, and copying it now and then costs far less than keeping
+        // up to half of it spare.
+        if self.data.capacity() - self.data.len() < 64 {
+            self.data.reserve_exact(self.data.len() / 8 + 256);
+        }
         let mut w = Writer {
             buf: std::mem::take(&mut self.data),
         };
