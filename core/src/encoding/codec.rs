@@ -83,6 +83,17 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The byte `k` places ahead, not consumed.
+    pub(crate) fn peek_at(&self, k: usize) -> Option<u8> {
+        self.data.get(self.pos + k).copied()
+    }
+
+    /// Skips `n` bytes the caller has checked are there.
+    pub(crate) fn skip(&mut self, n: usize) {
+        assert!(n <= self.remaining(), "skipping past the end");
+        self.pos += n;
+    }
+
     /// The next byte, not consumed.
     pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
         self.data

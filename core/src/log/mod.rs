@@ -621,6 +621,12 @@ mod tests {
             "multi of one"
         );
         assert!(load(&[0x05, 0xff], 1, vec![]).is_err(), "bad UTF-8");
+        // Typing one ASCII char after the previous (the loader's fast path)
+        // needs a previous op; a non-ASCII char takes the general path.
+        assert!(load(&[0x05, b'a'], 1, vec![]).is_err(), "no op before op 1");
+        let typed = [0x01, b'a', 0x05, b'b', 0x05, 0xc3, 0xa9, 0x05, b'c'];
+        assert!(load(&typed, 4, vec![]).is_ok());
+        assert!(load(&typed[..8], 3, vec![]).is_err(), "cut inside a char");
         assert!(load(&[0x0f, 0x00, 0x05], 1, vec![r1]).is_ok());
         assert!(
             load(&[0x1f, 0x00, 0x05, 0x01, 0x00], 1, vec![r1]).is_err(),

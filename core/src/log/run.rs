@@ -36,6 +36,9 @@ const SPANS: u8 = 0x10;
 const INSERT_BITS: u8 = 0x7f;
 const DELETE_BITS: u8 = 0x1f;
 
+/// The flags of a whole change inserting one char after the previous one.
+const TYPED_AFTER_PREV: u8 = LAST | REF_PREV << 2;
+
 const REF_NONE: u8 = 0;
 const REF_PREV: u8 = 1;
 const REF_OWN: u8 = 2;
@@ -247,6 +250,18 @@ impl TextRun {
                     offset: reader.offset(),
                     op: c,
                 });
+            }
+            // Fast path for what most of a run is: a change typing one ASCII
+            // char right after the previous one (flags, char). Exactly what
+            // `read` would accept for these two bytes.
+            if let (Some(TYPED_AFTER_PREV), Some(0..=0x7f)) =
+                (reader.r.peek_at(0), reader.r.peek_at(1))
+                && (2..u64::MAX).contains(&c)
+            {
+                reader.r.skip(2);
+                c += 1;
+                changes += 1;
+                continue;
             }
             loop {
                 let (op, last) = reader.read(c, &mut spans)?;
