@@ -61,11 +61,6 @@ impl Record {
         }
     }
 
-    /// Lamport of the `index`-th change of the record: a run counts up by one.
-    fn lamport_at(&self, index: u64) -> u64 {
-        self.first_lamport() + index
-    }
-
     fn start(&self) -> Option<Cursor> {
         match self {
             Record::Single(_) => None,
@@ -87,6 +82,10 @@ struct Pos {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ReplicaLog {
     records: Vec<Record>,
+    /// Per record, the seq and Lamport counter of its first change: what
+    /// finding a change searches, kept apart from the (boxed) records so the
+    /// search does not chase a pointer per step.
+    starts: Vec<(u64, u64)>,
     /// Number of changes.
     changes: u64,
     /// Counter for the replica's next operation.
@@ -97,6 +96,7 @@ impl ReplicaLog {
     fn new() -> Self {
         ReplicaLog {
             records: Vec::new(),
+            starts: Vec::new(),
             changes: 0,
             next_op: 1,
         }
@@ -106,8 +106,8 @@ impl ReplicaLog {
         if seq == 0 || seq > self.changes {
             return None;
         }
-        let rec = self.records.partition_point(|r| r.first_seq() <= seq) - 1;
-        Some((rec, seq - self.records[rec].first_seq()))
+        let rec = self.starts.partition_point(|&(first, _)| first <= seq) - 1;
+        Some((rec, seq - self.starts[rec].0))
     }
 
     fn pos(&self, seq: u64) -> Option<Pos> {
@@ -120,7 +120,13 @@ impl ReplicaLog {
     }
 
     fn lamport(&self, pos: Pos) -> u64 {
-        self.records[pos.rec].lamport_at(pos.index)
+        self.starts[pos.rec].1 + pos.index
+    }
+
+    fn push(&mut self, record: Record) {
+        self.starts
+            .push((record.first_seq(), record.first_lamport()));
+        self.records.push(record);
     }
 
     /// The change at `pos`, and the position of the next one.
@@ -199,7 +205,7 @@ impl ChangeLog {
     pub(crate) fn lamport(&self, id: ChangeId) -> Option<u64> {
         let list = self.replicas.get(&id.replica)?;
         let (rec, index) = list.record_of(id.seq)?;
-        Some(list.records[rec].lamport_at(index))
+        Some(list.starts[rec].1 + index)
     }
 
     /// Appends the next change of its replica, whose ops use counters
@@ -241,7 +247,7 @@ impl ChangeLog {
                     bytes,
                 })
             };
-            list.records.push(record);
+            list.push(record);
         }
         list.changes += 1;
         list.next_op = first_op + width;
@@ -259,7 +265,7 @@ impl ChangeLog {
         assert_eq!(list.next_op, run.first_op, "op counters must stay gap-free");
         list.changes += run.len;
         list.next_op = run.end_op;
-        list.records.push(Record::Run(Box::new(run)));
+        list.push(Record::Run(Box::new(run)));
     }
 
     /// The replica's last record, if it is a run.
