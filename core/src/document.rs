@@ -1,7 +1,8 @@
 //! A document: nested objects (maps, sets, texts) plus the history that made
 //! them, causal delivery of remote changes and anti-entropy queries.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use crate::causal::CausalBuffer;
 use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
@@ -9,7 +10,7 @@ use crate::clock::Lamport;
 use crate::encoding::EncodedChange;
 use crate::error::{ApplyError, EditError};
 use crate::id::{OpId, ReplicaId};
-use crate::log::{ChangeLog, LogEntry};
+use crate::log::{ChangeLog, TextRun};
 use crate::map::{LwwMap, MapEntry};
 use crate::set::OrSet;
 use crate::text::{IdSpan, Text, TextError};
@@ -69,7 +70,9 @@ pub struct Document {
     pub(crate) replica: ReplicaId,
     pub(crate) objects: BTreeMap<ObjId, Object>,
     pub(crate) version: VersionVector,
-    pub(crate) heads: BTreeSet<ChangeId>,
+    /// Changes no other applied change depends on: sorted, at most one per
+    /// replica (a sorted `Vec`: it is small, and typing replaces one entry).
+    pub(crate) heads: Vec<ChangeId>,
     pub(crate) max_lamport: u64,
     pub(crate) log: ChangeLog,
     pub(crate) pending: CausalBuffer<EncodedChange>,
@@ -92,7 +95,7 @@ impl Document {
             replica,
             objects,
             version: VersionVector::new(),
-            heads: BTreeSet::new(),
+            heads: Vec::new(),
             max_lamport: 0,
             log: ChangeLog::default(),
             pending: CausalBuffer::new(DEFAULT_PENDING_CAPACITY),
@@ -163,7 +166,7 @@ impl Document {
 
     /// Changes no other applied change depends on.
     pub fn heads(&self) -> Vec<ChangeId> {
-        self.heads.iter().copied().collect()
+        self.heads.clone()
     }
 
     /// Changes held because their dependencies have not arrived.
@@ -178,7 +181,7 @@ impl Document {
 
     /// Exactly the changes `since` lacks, in causal order.
     pub fn changes_since(&self, since: &VersionVector) -> Vec<EncodedChange> {
-        self.log.since(since).map(|(_, e)| e.change()).collect()
+        self.log.since(since).collect()
     }
 
     /// Like `changes_since`, but stops before the total encoded size would
@@ -190,19 +193,19 @@ impl Document {
     ) -> Vec<EncodedChange> {
         let mut total = 0;
         let mut out = Vec::new();
-        for (_, entry) in self.log.since(since) {
-            total += entry.bytes.len();
+        for change in self.log.since(since) {
+            total += change.bytes().len();
             if total > max_bytes && !out.is_empty() {
                 break;
             }
-            out.push(entry.change());
+            out.push(change);
         }
         out
     }
 
     /// One applied change.
     pub fn change(&self, id: ChangeId) -> Option<EncodedChange> {
-        self.log.get(id).map(LogEntry::change)
+        self.log.get(id)
     }
 
     /// Number of changes in the history.
@@ -229,13 +232,13 @@ impl Document {
     pub fn apply(&mut self, change: EncodedChange) -> Result<ApplyOutcome, ApplyError> {
         let id = change.id();
         let mut outcome = ApplyOutcome::default();
-        let known = self
-            .log
-            .get(id)
-            .map(|e| &*e.bytes)
-            .or_else(|| self.pending.get(id).map(EncodedChange::bytes));
-        if let Some(known) = known {
-            if known != change.bytes() {
+        let equal = |known: &EncodedChange| known.bytes() == change.bytes();
+        let known = match self.log.get(id) {
+            Some(applied) => Some(equal(&applied)),
+            None => self.pending.get(id).map(equal),
+        };
+        if let Some(equal) = known {
+            if !equal {
                 return Err(ApplyError::Equivocation(id));
             }
             outcome.duplicate = true;
@@ -320,7 +323,7 @@ impl Document {
                 .expect("a validated operation applies");
             counter += op.width();
         }
-        self.record(encoded, first_op, width);
+        self.record(&change, Some(encoded.shared_bytes()), first_op, width);
         Ok(())
     }
 
@@ -331,8 +334,8 @@ impl Document {
         header.lamport <= MAX_LAMPORT
             && header.all_deps().all(|dep| {
                 self.log
-                    .get(dep)
-                    .is_some_and(|e| header.lamport > e.lamport)
+                    .lamport(dep)
+                    .is_some_and(|lamport| header.lamport > lamport)
             })
     }
 
@@ -470,17 +473,52 @@ impl Document {
         Ok(())
     }
 
-    /// Adds an applied change to the history and the clocks.
-    pub(crate) fn record(&mut self, change: &EncodedChange, first_op: u64, width: u64) {
-        let header = change.header();
+    /// Adds an applied change, whose ops use counters `first_op ..
+    /// first_op + width`, to the history and the clocks. `bytes`: its
+    /// encoding, if there is one already. Returns the bytes the history keeps
+    /// when it keeps the change as bytes.
+    pub(crate) fn record(
+        &mut self,
+        change: &Change,
+        bytes: Option<&Arc<[u8]>>,
+        first_op: u64,
+        width: u64,
+    ) -> Option<Arc<[u8]>> {
+        let header = &change.header;
         for dep in header.all_deps() {
-            self.heads.remove(&dep);
+            self.remove_head(dep);
         }
-        self.heads.insert(header.id);
+        self.insert_head(header.id);
         self.version.observe(header.id.replica, header.id.seq);
         self.max_lamport = self.max_lamport.max(header.lamport);
-        self.log
-            .push(header.id, LogEntry::new(change, first_op, width));
+        self.log.push(change, bytes, first_op, width)
+    }
+
+    /// Adds a run of changes read from a saved document (checked by the
+    /// loader) to the history and the clocks.
+    pub(crate) fn record_run(&mut self, run: TextRun) {
+        for dep in &run.deps {
+            self.remove_head(*dep);
+        }
+        if run.first_seq > 1 {
+            self.remove_head(ChangeId::new(run.replica, run.first_seq - 1));
+        }
+        self.insert_head(ChangeId::new(run.replica, run.last_seq()));
+        self.version.observe(run.replica, run.last_seq());
+        self.max_lamport = self.max_lamport.max(run.last_lamport());
+        self.log.push_run(run);
+    }
+
+    fn remove_head(&mut self, id: ChangeId) {
+        if let Ok(i) = self.heads.binary_search(&id) {
+            self.heads.remove(i);
+        }
+    }
+
+    fn insert_head(&mut self, id: ChangeId) {
+        if let Err(i) = self.heads.binary_search(&id) {
+            self.heads.insert(i, id);
+        }
     }
 
     fn object(&self, obj: ObjId) -> Result<&Object, EditError> {

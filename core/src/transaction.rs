@@ -174,10 +174,13 @@ impl<'a> Transaction<'a> {
             header,
             ops: std::mem::take(&mut self.ops),
         };
-        let encoded = change.encode();
         let width = self.next_op - self.first_op;
-        self.doc.record(&encoded, self.first_op, width);
-        Some(encoded)
+        // The history keeps typing without its bytes; the change is encoded
+        // when someone asks for its bytes, if ever.
+        Some(match self.doc.record(&change, None, self.first_op, width) {
+            Some(bytes) => EncodedChange::from_parts(change.header, bytes),
+            None => EncodedChange::lazy(change),
+        })
     }
 }
 
@@ -213,5 +216,28 @@ mod tests {
         assert_eq!(doc.history_len(), 1, "dropped, yet committed");
         let change = doc.changes_since(&crate::VersionVector::new()).remove(0);
         assert_eq!(change.decode_change().unwrap().ops.len(), 2);
+    }
+
+    #[test]
+    fn a_typed_change_is_encoded_once_when_asked_and_like_any_other() {
+        let mut doc = Document::new(ReplicaId(1));
+        let mut tx = doc.transaction();
+        let t = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+        let first = tx.commit().unwrap();
+        let mut tx = doc.transaction();
+        tx.insert_text(t, 0, "é").unwrap();
+        let typed = tx.commit().unwrap();
+        let copy = typed.clone();
+        let bytes = typed.shared_bytes();
+        assert!(
+            std::sync::Arc::ptr_eq(bytes, copy.shared_bytes()),
+            "clones share one encoding"
+        );
+        assert_eq!(typed.decode_change().unwrap().encode(), typed);
+        assert_eq!(doc.change(typed.id()).as_ref(), Some(&typed));
+        assert_ne!(first, typed);
+        let mut other = Document::new(ReplicaId(2));
+        other.apply_all([first, copy]).unwrap();
+        assert_eq!(other.text(t).unwrap().to_string(), "é");
     }
 }

@@ -13,7 +13,7 @@
 //! dependencies, every table entry used), so it never needs to re-encode.
 
 use std::cell::Cell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::codec::{Reader, Writer};
 use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_obj, write_opt_id};
@@ -30,12 +30,37 @@ const VERSION: u8 = 1;
 /// A change as bytes, with its header decoded. This is what travels between
 /// peers and what a relay stores; the operations are only decoded by
 /// documents (`decode_change`).
-/// Cloning is cheap: the bytes are shared.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Cloning is cheap: the bytes are shared. A change committed locally starts
+/// without bytes: they are encoded the first time they are asked for, as most
+/// local changes never travel one by one.
+#[derive(Clone, Debug)]
 pub struct EncodedChange {
-    header: ChangeHeader,
-    bytes: Arc<[u8]>,
+    repr: Repr,
 }
+
+#[derive(Clone, Debug)]
+enum Repr {
+    Encoded {
+        header: ChangeHeader,
+        bytes: Arc<[u8]>,
+    },
+    Lazy(Arc<Unencoded>),
+}
+
+#[derive(Debug)]
+struct Unencoded {
+    change: Change,
+    bytes: OnceLock<Arc<[u8]>>,
+}
+
+/// Equal when the bytes are (a change has exactly one encoding).
+impl PartialEq for EncodedChange {
+    fn eq(&self, other: &Self) -> bool {
+        self.header() == other.header() && self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for EncodedChange {}
 
 impl EncodedChange {
     /// Decodes and validates the header only; the ops block is kept opaque
@@ -50,33 +75,59 @@ impl EncodedChange {
         let (header, _table) = read_header(&mut r)?;
         let _ops = r.bytes()?;
         r.finish()?;
-        Ok(EncodedChange { header, bytes })
+        Ok(EncodedChange {
+            repr: Repr::Encoded { header, bytes },
+        })
+    }
+
+    /// A change made here, encoded when its bytes are first asked for. Only
+    /// for changes built canonically (by a transaction).
+    pub(crate) fn lazy(change: Change) -> Self {
+        EncodedChange {
+            repr: Repr::Lazy(Arc::new(Unencoded {
+                change,
+                bytes: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// A change and its canonical bytes, encoded already.
+    pub(crate) fn from_parts(header: ChangeHeader, bytes: Arc<[u8]>) -> Self {
+        EncodedChange {
+            repr: Repr::Encoded { header, bytes },
+        }
     }
 
     pub fn header(&self) -> &ChangeHeader {
-        &self.header
+        match &self.repr {
+            Repr::Encoded { header, .. } => header,
+            Repr::Lazy(u) => &u.change.header,
+        }
     }
 
     pub fn id(&self) -> ChangeId {
-        self.header.id
+        self.header().id
     }
 
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        self.shared_bytes()
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes.to_vec()
+        self.bytes().to_vec()
     }
 
     /// The shared bytes.
     pub fn shared_bytes(&self) -> &Arc<[u8]> {
-        &self.bytes
+        match &self.repr {
+            Repr::Encoded { bytes, .. } => bytes,
+            Repr::Lazy(u) => u.bytes.get_or_init(|| encode(&u.change).into()),
+        }
     }
 
     /// Decodes the operations too.
     pub fn decode_change(&self) -> Result<Change, DecodeError> {
-        let mut r = Reader::new(&self.bytes);
+        let mut r = Reader::new(self.bytes());
         let (header, table) = read_header(&mut r)?;
         let ops_bytes = r.bytes()?;
         r.finish()?;
@@ -94,10 +145,7 @@ impl EncodedChange {
 
 impl Change {
     pub fn encode(&self) -> EncodedChange {
-        EncodedChange {
-            header: self.header.clone(),
-            bytes: encode(self).into(),
-        }
+        EncodedChange::from_parts(self.header.clone(), encode(self).into())
     }
 }
 

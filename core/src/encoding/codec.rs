@@ -78,6 +78,30 @@ impl<'a> Reader<'a> {
         self.data.len() - self.pos
     }
 
+    /// Bytes read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The byte `k` places ahead, not consumed.
+    pub(crate) fn peek_at(&self, k: usize) -> Option<u8> {
+        self.data.get(self.pos + k).copied()
+    }
+
+    /// Skips `n` bytes the caller has checked are there.
+    pub(crate) fn skip(&mut self, n: usize) {
+        assert!(n <= self.remaining(), "skipping past the end");
+        self.pos += n;
+    }
+
+    /// The next byte, not consumed.
+    pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
+        self.data
+            .get(self.pos)
+            .copied()
+            .ok_or(DecodeError::Truncated)
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         let b = *self.data.get(self.pos).ok_or(DecodeError::Truncated)?;
         self.pos += 1;

@@ -1,28 +1,40 @@
 //! Saving and loading a whole document: snapshot + history.
 //!
 //! ```text
-//! "CCDOC" version(2)
+//! "CCDOC" version(3)
 //! replicas: n, replica[16]*n              -- table for every OpId below
 //! version:  n, (replica_index seq)*n
 //! objects:  n, (obj type body)*n         -- the snapshot, in ObjId order
-//! history:  n, (width change_bytes)*n    -- canonical order (lamport, id);
-//!                                           width = op counters the change
-//!                                           uses, so loading never decodes ops
+//! history:  n, record*n                  -- in order of (lamport, id) of
+//!                                           each record's first change
 //! crc32 of all the above, little-endian
+//!
+//! record:   0 change_bytes               -- one change, any kind
+//!         | 1 replica_index lamport n    -- a text run (`log/run.rs`): n
+//!           obj deps others run_bytes       changes; seq and op counters
+//!                                           follow the replica's previous
+//! deps:     n, (replica_index seq)*n     -- sorted, other replicas
+//! others:   n, replica_index*n           -- in order of first mention
 //! ```
-//! The bytes depend only on the set of changes applied, never on delivery
-//! order or on which replica saves.
+//! The history is stored as the in-memory log keeps it: every change that a
+//! text run can hold is in one, runs are maximal, and the loader rejects
+//! anything else. So the bytes depend only on the set of changes applied,
+//! never on delivery order or on which replica saves. Loading checks every
+//! run's bytes but builds no change.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::EncodedChange;
 use super::change::{obj_type_from_tag, obj_type_tag, read_scalar, write_scalar};
 use super::codec::{Reader, Writer};
 use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_obj, write_opt_id};
+use crate::change::{ChangeHeader, ChangeId};
 use crate::clock::Lamport;
-use crate::document::{Document, Object};
+use crate::document::{Document, MAX_LAMPORT, Object};
 use crate::error::{ApplyError, DecodeError};
 use crate::id::ReplicaId;
+use crate::log::{Record, TextRun};
 use crate::map::{LwwMap, MapEntry};
 use crate::set::{Element, OrSet};
 use crate::text::{SpanRecord, Text};
@@ -30,8 +42,11 @@ use crate::value::{ObjId, ObjType, Value};
 use crate::version::VersionVector;
 
 const MAGIC: &[u8; 5] = b"CCDOC";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 const OBJECT_REF: u8 = 16;
+// History record tags.
+const SINGLE: u8 = 0;
+const TEXT_RUN: u8 = 1;
 
 struct Table(Vec<ReplicaId>);
 
@@ -77,10 +92,32 @@ impl Document {
                 Object::Text(t) => write_text(&mut w, t, &table),
             }
         }
-        w.len(self.log.len());
-        for (_, entry) in self.log.since(&VersionVector::new()) {
-            w.uvarint(entry.width);
-            w.bytes(&entry.bytes);
+        let records = self.log.records();
+        w.len(records.len());
+        for (replica, record) in records {
+            match record {
+                Record::Single(single) => {
+                    w.u8(SINGLE);
+                    w.bytes(single.bytes());
+                }
+                Record::Run(run) => {
+                    w.u8(TEXT_RUN);
+                    w.uvarint(table.index(replica));
+                    w.uvarint(run.first_lamport);
+                    w.uvarint(run.len);
+                    write_obj(&mut w, run.obj, &table);
+                    w.len(run.deps.len());
+                    for d in &run.deps {
+                        w.uvarint(table.index(d.replica));
+                        w.uvarint(d.seq);
+                    }
+                    w.len(run.others.len());
+                    for r in &run.others {
+                        w.uvarint(table.index(*r));
+                    }
+                    w.bytes(run.data());
+                }
+            }
         }
         let crc = crc32fast::hash(&w.buf);
         w.raw(&crc.to_le_bytes());
@@ -144,22 +181,17 @@ impl Document {
         }
         check_references(&doc)?;
         let n = r.count(2)?;
+        let mut last_key = None;
         for _ in 0..n {
-            let width = r.uvarint()?;
-            let change = EncodedChange::decode(r.bytes()?.to_vec())?;
-            if !change.header().is_ready(&doc.version) {
-                return Err(DecodeError::Invalid("history is not causally complete"));
+            let key = match r.u8()? {
+                SINGLE => load_single(&mut doc, r.bytes()?)?,
+                TEXT_RUN => load_run(&mut doc, &mut r, &table)?,
+                other => return Err(DecodeError::UnknownTag(other)),
+            };
+            if last_key.is_some_and(|last| last >= key) {
+                return Err(DecodeError::Invalid("history records out of order"));
             }
-            if !doc.lamport_follows_deps(change.header()) {
-                return Err(DecodeError::Invalid(
-                    "history has a lamport out of causal order",
-                ));
-            }
-            let first_op = doc.log.next_op(change.id().replica);
-            if first_op.checked_add(width).is_none() {
-                return Err(DecodeError::Invalid("change width out of range"));
-            }
-            doc.record(&change, first_op, width);
+            last_key = Some(key);
         }
         r.finish()?;
         if doc.version != snapshot_version {
@@ -178,6 +210,14 @@ impl Document {
 
     fn replicas_mentioned(&self) -> BTreeSet<ReplicaId> {
         let mut set: BTreeSet<ReplicaId> = self.version.iter().map(|(r, _)| r).collect();
+        for run in self.log.runs() {
+            set.insert(run.replica);
+            set.extend(run.deps.iter().map(|d| d.replica));
+            set.extend(run.others.iter().copied());
+            if let ObjId::Op(id) = run.obj {
+                set.insert(id.replica);
+            }
+        }
         for (obj, object) in &self.objects {
             if let ObjId::Op(id) = obj {
                 set.insert(id.replica);
@@ -205,6 +245,121 @@ impl Document {
         }
         set
     }
+}
+
+/// Where a history record sorts: Lamport, replica and seq of its first change.
+type RecordKey = (u64, ReplicaId, u64);
+
+/// Checks a change kept as bytes and adds it to the history.
+fn load_single(doc: &mut Document, bytes: &[u8]) -> Result<RecordKey, DecodeError> {
+    let encoded = EncodedChange::decode_shared(Arc::from(bytes))?;
+    let change = encoded.decode_change()?;
+    let header = &change.header;
+    check_header(doc, header)?;
+    let first_op = doc.log.next_op(header.id.replica);
+    let width = change
+        .ops
+        .iter()
+        .try_fold(0u64, |acc, op| acc.checked_add(op.width()))
+        .filter(|w| first_op.checked_add(*w).is_some())
+        .ok_or(DecodeError::Invalid("change width out of range"))?;
+    if TextRun::can_hold(&change, first_op) {
+        return Err(DecodeError::Invalid(
+            "history keeps a change outside the text run that must hold it",
+        ));
+    }
+    let key = (header.lamport, header.id.replica, header.id.seq);
+    doc.record(&change, Some(encoded.shared_bytes()), first_op, width);
+    Ok(key)
+}
+
+/// Reads, checks and adds a text run to the history.
+fn load_run(doc: &mut Document, r: &mut Reader<'_>, t: &Table) -> Result<RecordKey, DecodeError> {
+    let replica = t.get(r.uvarint()?)?;
+    let lamport = r.uvarint()?;
+    let len = r.uvarint()?;
+    let obj = read_obj(r, t)?;
+    let n = r.count(2)?;
+    let mut deps: Vec<ChangeId> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let dep = ChangeId::new(t.get(r.uvarint()?)?, r.uvarint()?);
+        if dep.replica == replica
+            || dep.seq == 0
+            || deps.last().is_some_and(|last| last.replica >= dep.replica)
+        {
+            return Err(DecodeError::Invalid(
+                "text run dependencies not sorted, distinct, other replicas",
+            ));
+        }
+        deps.push(dep);
+    }
+    let n = r.count(1)?;
+    let mut others = Vec::with_capacity(n);
+    let mut distinct = BTreeSet::new();
+    for _ in 0..n {
+        let other = t.get(r.uvarint()?)?;
+        if other == replica || !distinct.insert(other) {
+            return Err(DecodeError::Invalid(
+                "text run replica table not distinct, other replicas",
+            ));
+        }
+        others.push(other);
+    }
+    let data = r.bytes()?;
+    let seq = doc
+        .version
+        .get(replica)
+        .checked_add(1)
+        .ok_or(DecodeError::Invalid("seq out of range"))?;
+    let last = len
+        .checked_sub(1)
+        .ok_or(DecodeError::Invalid("empty text run"))?;
+    if lamport == 0
+        || seq.checked_add(last).is_none()
+        || lamport.checked_add(last).is_none_or(|l| l > MAX_LAMPORT)
+    {
+        return Err(DecodeError::Invalid("text run out of range"));
+    }
+    let header = ChangeHeader {
+        id: ChangeId::new(replica, seq),
+        deps,
+        lamport,
+    };
+    check_header(doc, &header)?;
+    if doc
+        .log
+        .last_run(replica)
+        .is_some_and(|prev| prev.continued_by(lamport, obj, &header.deps))
+    {
+        return Err(DecodeError::Invalid("history text runs not maximal"));
+    }
+    let first_op = doc.log.next_op(replica);
+    let run = TextRun::from_saved(
+        replica,
+        seq,
+        lamport,
+        first_op,
+        obj,
+        header.deps,
+        others,
+        len,
+        data,
+    )?;
+    doc.record_run(run);
+    Ok((lamport, replica, seq))
+}
+
+/// A change (or a run's first) may follow what is loaded so far.
+fn check_header(doc: &Document, header: &ChangeHeader) -> Result<(), DecodeError> {
+    if !header.is_ready(&doc.version) {
+        return Err(DecodeError::Invalid("history is not causally complete"));
+    }
+    if !doc.lamport_follows_deps(header) {
+        return Err(DecodeError::Invalid(
+            "history has a lamport out of causal order",
+        ));
+    }
+    Ok(())
 }
 
 /// Every object a map points at exists with the type the map claims.

@@ -3,7 +3,7 @@
 //! has not checked against the input.
 
 mod change;
-mod codec;
+pub(crate) mod codec;
 mod document;
 mod frame;
 mod ids;

@@ -53,27 +53,37 @@ fn check_leaves(tree: &Tree, leaves: &[usize]) {
         assert_eq!(agg, leaf.agg, "leaf {l} aggregate");
         for s in &leaf.spans {
             span_count += 1;
-            assert!(s.len > 0, "empty span {:?}", s.id);
+            assert!(s.len > 0, "empty span {:?}", s.id());
             assert!(
-                s.id.counter.checked_add(s.len).is_some(),
+                s.id().counter.checked_add(s.len).is_some(),
                 "span ids overflow"
             );
             match &s.content {
                 Some(c) => {
-                    assert_eq!(c.chars().count() as u64, s.len, "content length {:?}", s.id);
-                    assert_eq!(utf16_len(c), s.utf16, "utf16 length {:?}", s.id);
+                    assert_eq!(
+                        c.chars().count() as u64,
+                        s.len,
+                        "content length {:?}",
+                        s.id()
+                    );
+                    assert_eq!(utf16_len(c), s.utf16(), "utf16 length {:?}", s.id());
                     assert!(s.len <= MAX_VISIBLE_RUN, "visible span too long");
                 }
-                None => assert_eq!(s.utf16, 0, "deleted span has utf16 {:?}", s.id),
+                None => assert_eq!(s.utf16(), 0, "deleted span has utf16 {:?}", s.id()),
             }
-            assert_eq!(tree.index.get(&s.id), Some(&l), "id index for {:?}", s.id);
+            assert_eq!(
+                tree.index.get(&s.key()),
+                Some(&l),
+                "id index for {:?}",
+                s.id()
+            );
         }
         for w in leaf.spans.windows(2) {
             assert!(
                 !w[0].can_append(&w[1]),
                 "runs {:?} and {:?} should be one span",
-                w[0].id,
-                w[1].id
+                w[0].id(),
+                w[1].id()
             );
         }
     }
@@ -88,11 +98,12 @@ fn check_leaves(tree: &Tree, leaves: &[usize]) {
 fn check_index(tree: &Tree) {
     let mut max_end = std::collections::BTreeMap::new();
     let mut prev: Option<(crate::id::OpId, u64)> = None;
-    for (&id, &leaf) in &tree.index {
+    for (&key, &leaf) in &tree.index {
+        let id = key.get();
         let s = tree.leaves[leaf]
             .spans
             .iter()
-            .find(|s| s.id == id)
+            .find(|s| s.key() == key)
             .expect("indexed span");
         if let Some((p, end)) = prev {
             assert!(
@@ -111,31 +122,31 @@ fn check_index(tree: &Tree) {
 fn check_origins(tree: &Tree) {
     let mut item = 0u64;
     for s in tree.iter() {
-        if let Some(l) = s.origin_left {
+        if let Some(l) = s.origin_left() {
             let loc = tree.locate(l).expect("origin_left exists");
             assert!(
                 tree.item_index(loc) < item,
                 "origin_left of {:?} is not before it",
-                s.id
+                s.id()
             );
         }
-        if let Some(r) = s.right_parent {
+        if let Some(r) = s.right_parent() {
             let loc = tree.locate(r).expect("right_parent exists");
             assert!(
                 tree.item_index(loc) > item,
                 "right_parent of {:?} is not after it",
-                s.id
+                s.id()
             );
             let rs = tree.span_at(loc);
             assert_eq!(
                 rs.origins_at(loc.off).0,
-                s.origin_left,
+                s.origin_left(),
                 "right_parent of {:?}",
-                s.id
+                s.id()
             );
         }
-        let loc = tree.locate(s.id).expect("every span is found by id");
-        assert_eq!(tree.item_index(loc), item, "item index of {:?}", s.id);
+        let loc = tree.locate(s.id()).expect("every span is found by id");
+        assert_eq!(tree.item_index(loc), item, "item index of {:?}", s.id());
         item += s.len;
     }
     assert_eq!(item, tree.total.items, "items");

@@ -34,7 +34,7 @@ pub(super) fn to_char(tree: &Tree, unit: usize, m: Metric) -> Option<usize> {
 
 pub(super) fn id_at(tree: &Tree, pos: usize) -> Option<OpId> {
     let (loc, _) = tree.find_char(pos)?;
-    Some(tree.span_at(loc).id.offset(loc.off))
+    Some(tree.span_at(loc).id().offset(loc.off))
 }
 
 /// The visible position of `id`; for a deleted char, the position of the

@@ -29,7 +29,7 @@ pub(super) fn prepare_delete(
         let s = tree.span(leaf, span);
         if !s.is_deleted() {
             let take = remaining.min(s.len - off);
-            let start = s.id.offset(off);
+            let start = s.id().offset(off);
             match out.last_mut() {
                 Some(last)
                     if last.start.replica == start.replica
@@ -136,21 +136,21 @@ fn extend_tombstone(tree: &mut Tree, loc: Loc, n: u64) -> Option<usize> {
         let removed = spans[idx].truncate(loc.off);
         let (id, left) = (spans[idx].end(), spans[idx].last_id());
         let d = &mut spans[idx + 1];
-        let old = d.id;
-        d.id.counter = id;
-        d.origin_left = Some(left);
+        let old = d.key();
+        d.set_id(OpId::new(d.id().replica, id));
+        d.set_origins(Some(left), None);
         d.len += n;
-        (removed, old, d.id)
+        (removed, old, d.key())
     } else if loc.off == 0
         && n < len
         && idx > 0
         && spans[idx - 1].is_deleted()
         && spans[idx - 1].continues_into(&spans[idx])
     {
-        let old = spans[idx].id;
+        let old = spans[idx].key();
         let removed = spans[idx].drop_front(n);
         spans[idx - 1].len += n;
-        (removed, old, spans[idx].id)
+        (removed, old, spans[idx].key())
     } else {
         return None;
     };

@@ -44,13 +44,13 @@ pub(super) fn prepare_insert(
     } else {
         let (loc, _) = tree.find_char(pos - 1).expect("pos - 1 < len");
         (
-            Some(tree.span_at(loc).id.offset(loc.off)),
+            Some(tree.span_at(loc).id().offset(loc.off)),
             tree.item_after(loc),
         )
     };
     let right_parent = next.and_then(|loc| {
         let span = tree.span_at(loc);
-        (span.origins_at(loc.off).0 == origin_left).then(|| span.id.offset(loc.off))
+        (span.origins_at(loc.off).0 == origin_left).then(|| span.id().offset(loc.off))
     });
     Ok(TextInsert {
         origin_left,
@@ -118,7 +118,7 @@ fn find_slot(tree: &Tree, id: OpId, ins: &TextInsert) -> Slot {
 
     while let Some(c) = cur {
         let span = tree.span_at(c);
-        let oid = span.id.offset(c.off);
+        let oid = span.id().offset(c.off);
         if Some(oid) == right {
             break;
         }
@@ -203,7 +203,7 @@ fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: &TextInsert, n: u64) -> usi
         let span = &mut tree.leaves[leaf].spans[idx - 1];
         let utf16 = utf16_len(&ins.content);
         span.len += n;
-        span.utf16 += utf16;
+        span.set_utf16(span.utf16() + utf16);
         span.content
             .as_mut()
             .expect("extends a visible span")
@@ -238,7 +238,7 @@ fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: &TextInsert, n: u64) -> usi
 fn extends(span: &Span, id: OpId, ins: &TextInsert, n: u64) -> bool {
     !span.is_deleted()
         && ins.right_parent.is_none()
-        && span.id.replica == id.replica
+        && span.id().replica == id.replica
         && span.end() == id.counter
         && ins.origin_left == Some(span.last_id())
         && span.len + n <= MAX_VISIBLE_RUN

@@ -25,10 +25,10 @@ pub(super) fn spans(tree: &Tree) -> Vec<SpanRecord> {
             continue;
         }
         out.push(SpanRecord {
-            id: s.id,
+            id: s.id(),
             len: s.len,
-            origin_left: s.origin_left,
-            right_parent: s.right_parent,
+            origin_left: s.origin_left(),
+            right_parent: s.right_parent(),
             content: s.content.clone(),
         });
     }
@@ -38,10 +38,9 @@ pub(super) fn spans(tree: &Tree) -> Vec<SpanRecord> {
 /// Whether span `s` continues the run `r` (without the length cap the tree
 /// puts on visible spans).
 fn continues(r: &SpanRecord, s: &Span) -> bool {
-    s.id.replica == r.id.replica
-        && s.id.counter == r.id.counter + r.len
-        && s.origin_left == Some(r.id.offset(r.len - 1))
-        && s.right_parent.is_none()
+    s.id() == r.id.offset(r.len)
+        && s.origin_left() == Some(r.id.offset(r.len - 1))
+        && s.right_parent().is_none()
         && s.content.is_some() == r.content.is_some()
 }
 
@@ -127,14 +126,7 @@ fn build(records: Vec<SpanRecord>) -> Tree {
             None => push(
                 &mut tree,
                 &mut leaf,
-                Span {
-                    id: r.id,
-                    len: r.len,
-                    origin_left: r.origin_left,
-                    right_parent: r.right_parent,
-                    content: None,
-                    utf16: 0,
-                },
+                Span::deleted(r.id, r.len, r.origin_left, r.right_parent),
             ),
             Some(content) => {
                 let runs = visible_runs(r.id, r.origin_left, r.right_parent, &content, r.len);
@@ -149,7 +141,7 @@ fn build(records: Vec<SpanRecord>) -> Tree {
 
 /// Appends a span at the end of the sequence; `leaf` is the last leaf.
 fn push(tree: &mut Tree, leaf: &mut usize, span: Span) {
-    tree.note_ids(span.id.replica, span.end());
+    tree.note_ids(span.id().replica, span.end());
     let spans = &mut tree.leaves[*leaf].spans;
     if let Some(last) = spans.last_mut()
         && last.can_append(&span)

@@ -5,7 +5,7 @@
 //! they stay adjacent in the document and share their deleted state they are one
 //! `Span`, which stores only its first character's origins.
 
-use crate::id::OpId;
+use crate::id::{OpId, ReplicaId};
 
 /// Longest visible span, in chars. Bounds the work to split a span or to
 /// convert a position inside one, whatever was pasted. (Tiny in unit tests, so
@@ -62,6 +62,37 @@ impl Agg {
     }
 }
 
+/// An `OpId` in 24 bytes. A `u128` field aligns a struct to 16 bytes, which
+/// pads an `OpId` to 32 bytes and an `Option<OpId>` to 48; a span holds
+/// three. Ordered like `OpId`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct PackedId {
+    hi: u64,
+    lo: u64,
+    counter: u64,
+}
+
+impl PackedId {
+    pub fn new(id: OpId) -> Self {
+        PackedId {
+            hi: (id.replica.0 >> 64) as u64,
+            lo: id.replica.0 as u64,
+            counter: id.counter,
+        }
+    }
+
+    pub fn same_replica(self, other: PackedId) -> bool {
+        self.hi == other.hi && self.lo == other.lo
+    }
+
+    pub fn get(self) -> OpId {
+        OpId::new(
+            ReplicaId(u128::from(self.hi) << 64 | u128::from(self.lo)),
+            self.counter,
+        )
+    }
+}
+
 /// A unit in which visible positions are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Metric {
@@ -70,21 +101,30 @@ pub(super) enum Metric {
     Utf16,
 }
 
+/// Spans are most of a text's memory: ids are packed (`PackedId`), the
+/// origins' presence is two bits, and the UTF-16 length of at most
+/// `MAX_VISIBLE_RUN` chars fits in a `u32` (112 bytes instead of 176).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Span {
     /// Id of the first character; character `k` has `id.offset(k)`.
-    pub id: OpId,
+    id: PackedId,
     /// Number of characters, always > 0.
     pub len: u64,
-    /// Origins of the first character. Character `k > 0` has origin_left
-    /// `id.offset(k - 1)` and no right_parent.
-    pub origin_left: Option<OpId>,
-    pub right_parent: Option<OpId>,
+    /// Origins of the first character (zero when absent, see `origins`).
+    /// Character `k > 0` has origin_left `id.offset(k - 1)` and no
+    /// right_parent.
+    origin_left: PackedId,
+    right_parent: PackedId,
     /// The characters, or None once deleted.
     pub content: Option<String>,
     /// UTF-16 length of `content` (0 when deleted).
-    pub utf16: usize,
+    utf16: u32,
+    /// `HAS_LEFT | HAS_RIGHT`: which origins are present.
+    origins: u8,
 }
+
+const HAS_LEFT: u8 = 1;
+const HAS_RIGHT: u8 = 2;
 
 impl Span {
     pub fn visible(
@@ -95,14 +135,69 @@ impl Span {
         len: u64,
     ) -> Span {
         let utf16 = utf16_len(&content);
-        Span {
-            id,
+        let mut span = Span::deleted(id, len, origin_left, right_parent);
+        span.content = Some(content);
+        span.set_utf16(utf16);
+        span
+    }
+
+    pub fn deleted(
+        id: OpId,
+        len: u64,
+        origin_left: Option<OpId>,
+        right_parent: Option<OpId>,
+    ) -> Span {
+        let mut span = Span {
+            id: PackedId::new(id),
             len,
-            origin_left,
-            right_parent,
-            content: Some(content),
-            utf16,
-        }
+            origin_left: PackedId::default(),
+            right_parent: PackedId::default(),
+            content: None,
+            utf16: 0,
+            origins: 0,
+        };
+        span.set_origins(origin_left, right_parent);
+        span
+    }
+
+    pub fn id(&self) -> OpId {
+        self.id.get()
+    }
+
+    /// The id as the id index keys it.
+    pub fn key(&self) -> PackedId {
+        self.id
+    }
+
+    pub fn set_id(&mut self, id: OpId) {
+        self.id = PackedId::new(id);
+    }
+
+    pub fn origin_left(&self) -> Option<OpId> {
+        (self.origins & HAS_LEFT != 0).then(|| self.origin_left.get())
+    }
+
+    pub fn right_parent(&self) -> Option<OpId> {
+        (self.origins & HAS_RIGHT != 0).then(|| self.right_parent.get())
+    }
+
+    /// Sets the first character's origins (absent ones stored as zero, so
+    /// that equal spans compare equal).
+    pub fn set_origins(&mut self, origin_left: Option<OpId>, right_parent: Option<OpId>) {
+        self.origin_left = origin_left.map(PackedId::new).unwrap_or_default();
+        self.right_parent = right_parent.map(PackedId::new).unwrap_or_default();
+        self.origins = (u8::from(origin_left.is_some()) * HAS_LEFT)
+            | (u8::from(right_parent.is_some()) * HAS_RIGHT);
+    }
+
+    pub fn utf16(&self) -> usize {
+        self.utf16 as usize
+    }
+
+    /// Sets the UTF-16 length: at most `2 * MAX_VISIBLE_RUN` for a visible
+    /// span.
+    pub fn set_utf16(&mut self, utf16: usize) {
+        self.utf16 = u32::try_from(utf16).expect("a visible span is short");
     }
 
     pub fn is_deleted(&self) -> bool {
@@ -115,19 +210,21 @@ impl Span {
     }
 
     pub fn last_id(&self) -> OpId {
-        self.id.offset(self.len - 1)
+        self.id().offset(self.len - 1)
     }
 
     pub fn contains(&self, id: OpId) -> bool {
-        id.replica == self.id.replica && id.counter >= self.id.counter && id.counter < self.end()
+        id.counter >= self.id.counter
+            && id.counter < self.end()
+            && PackedId::new(id).same_replica(self.id)
     }
 
     /// The origins of the character at offset `off`.
     pub fn origins_at(&self, off: u64) -> (Option<OpId>, Option<OpId>) {
         if off == 0 {
-            (self.origin_left, self.right_parent)
+            (self.origin_left(), self.right_parent())
         } else {
-            (Some(self.id.offset(off - 1)), None)
+            (Some(self.id().offset(off - 1)), None)
         }
     }
 
@@ -144,17 +241,17 @@ impl Span {
             items: self.len,
             chars: self.chars(),
             utf8: self.content.as_ref().map_or(0, String::len),
-            utf16: self.utf16,
+            utf16: self.utf16(),
         }
     }
 
     /// Whether `next`'s ids and origins continue this run (whatever the
     /// deleted states).
     pub fn continues_into(&self, next: &Span) -> bool {
-        next.id.replica == self.id.replica
-            && next.id.counter == self.end()
-            && next.origin_left == Some(self.last_id())
-            && next.right_parent.is_none()
+        next.id.counter == self.end()
+            && next.origins == HAS_LEFT
+            && next.origin_left == PackedId::new(self.last_id())
+            && next.id.same_replica(self.id)
     }
 
     /// Whether `next`, placed right after `self`, can be one span with it.
@@ -186,19 +283,15 @@ impl Span {
                 let byte = byte_of_char(s, self.len, at as usize);
                 let right = s.split_off(byte);
                 let right_utf16 = utf16_len(&right);
-                self.utf16 -= right_utf16;
+                self.set_utf16(self.utf16() - right_utf16);
                 (Some(right), right_utf16)
             }
             None => (None, 0),
         };
-        let right = Span {
-            id: self.id.offset(at),
-            len: self.len - at,
-            origin_left: Some(self.id.offset(at - 1)),
-            right_parent: None,
-            content,
-            utf16,
-        };
+        let id = self.id();
+        let mut right = Span::deleted(id.offset(at), self.len - at, Some(id.offset(at - 1)), None);
+        right.content = content;
+        right.set_utf16(utf16);
         self.len = at;
         right
     }
@@ -206,10 +299,12 @@ impl Span {
     /// Drops the visible chars `at..` (`0 < at < len`); returns their size.
     pub fn truncate(&mut self, at: u64) -> Agg {
         let before = self.agg();
+        let utf16 = self.utf16();
         let s = self.content.as_mut().expect("a visible span");
         let byte = byte_of_char(s, self.len, at as usize);
-        self.utf16 -= utf16_len(&s[byte..]);
+        let utf16 = utf16 - utf16_len(&s[byte..]);
         s.truncate(byte);
+        self.set_utf16(utf16);
         self.len = at;
         Agg {
             items: 0,
@@ -221,13 +316,15 @@ impl Span {
     /// `n` ids later; returns their size.
     pub fn drop_front(&mut self, n: u64) -> Agg {
         let before = self.agg();
+        let utf16 = self.utf16();
         let s = self.content.as_mut().expect("a visible span");
         let byte = byte_of_char(s, self.len, n as usize);
-        self.utf16 -= utf16_len(&s[..byte]);
+        let utf16 = utf16 - utf16_len(&s[..byte]);
         s.drain(..byte);
-        self.origin_left = Some(self.id.offset(n - 1));
-        self.right_parent = None;
-        self.id = self.id.offset(n);
+        self.set_utf16(utf16);
+        let id = self.id();
+        self.set_origins(Some(id.offset(n - 1)), None);
+        self.set_id(id.offset(n));
         self.len -= n;
         Agg {
             items: 0,

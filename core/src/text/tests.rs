@@ -557,3 +557,28 @@ proptest! {
         sim::run_replicas(3, &steps)?;
     }
 }
+
+#[test]
+fn spans_and_their_ids_stay_small() {
+    // Spans are most of a text's memory (see `Span`).
+    assert_eq!(std::mem::size_of::<super::span::PackedId>(), 24);
+    assert_eq!(std::mem::size_of::<super::span::Span>(), 112);
+}
+
+#[test]
+fn packed_ids_order_like_op_ids() {
+    use super::span::PackedId;
+    let ids = [
+        OpId::new(ReplicaId(0), 0),
+        OpId::new(ReplicaId(1), u64::MAX),
+        OpId::new(ReplicaId(u128::from(u64::MAX)), 3),
+        OpId::new(ReplicaId(1 << 64), 0),
+        OpId::new(ReplicaId(u128::MAX), 7),
+    ];
+    for a in ids {
+        assert_eq!(PackedId::new(a).get(), a);
+        for b in ids {
+            assert_eq!(PackedId::new(a).cmp(&PackedId::new(b)), a.cmp(&b));
+        }
+    }
+}

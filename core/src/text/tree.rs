@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use super::span::{Agg, Metric, Span};
+use super::span::{Agg, Metric, PackedId, Span};
 use crate::id::{OpId, ReplicaId};
 
 /// Most spans a leaf holds between operations. (Unit tests use tiny nodes so
@@ -73,7 +73,7 @@ pub(super) struct Tree {
     pub height: usize,
     pub total: Agg,
     /// First id of each span -> its leaf.
-    pub index: BTreeMap<OpId, usize>,
+    pub index: BTreeMap<PackedId, usize>,
     /// Per replica, one past the highest counter stored: ids from there on are
     /// new without a look at the index.
     pub max_end: BTreeMap<ReplicaId, u64>,
@@ -84,7 +84,7 @@ impl Default for Tree {
     fn default() -> Self {
         Tree {
             leaves: vec![Leaf {
-                spans: Vec::with_capacity(LEAF_CAP + 2),
+                spans: Vec::new(),
                 agg: Agg::ZERO,
                 parent: 0,
                 next: NONE,
@@ -108,7 +108,7 @@ fn span_metric(s: &Span, m: Metric) -> usize {
     match m {
         Metric::Chars => s.chars(),
         Metric::Utf8 => s.content.as_ref().map_or(0, String::len),
-        Metric::Utf16 => s.utf16,
+        Metric::Utf16 => s.utf16(),
     }
 }
 
@@ -237,7 +237,7 @@ impl Tree {
                 if let Some(s) = spans.get(span)
                     && s.contains(id)
                 {
-                    let off = id.counter - s.id.counter;
+                    let off = id.counter - s.id().counter;
                     return Some(Loc {
                         leaf: c.leaf,
                         span,
@@ -246,8 +246,9 @@ impl Tree {
                 }
             }
         }
-        let (start, &leaf) = self.index.range(..=id).next_back()?;
-        if start.replica != id.replica {
+        let key = PackedId::new(id);
+        let (start, &leaf) = self.index.range(..=key).next_back()?;
+        if !start.same_replica(key) {
             return None;
         }
         let span = self.span_index(leaf, *start);
@@ -255,16 +256,16 @@ impl Tree {
         (id.counter < s.end()).then(|| Loc {
             leaf,
             span,
-            off: id.counter - s.id.counter,
+            off: id.counter - s.id().counter,
         })
     }
 
     /// Position in `leaf` of the span starting with `start`.
-    fn span_index(&self, leaf: usize, start: OpId) -> usize {
+    fn span_index(&self, leaf: usize, start: PackedId) -> usize {
         self.leaves[leaf]
             .spans
             .iter()
-            .position(|s| s.id == start)
+            .position(|s| s.key() == start)
             .expect("the id index names the leaf of each span")
     }
 
@@ -277,13 +278,13 @@ impl Tree {
         {
             return None;
         }
-        let end = OpId::new(id.replica, id.counter + n);
+        let end = PackedId::new(OpId::new(id.replica, id.counter + n));
         let (start, &leaf) = self.index.range(..end).next_back()?;
-        if start.replica != id.replica {
+        if !start.same_replica(end) {
             return None;
         }
         let s = &self.leaves[leaf].spans[self.span_index(leaf, *start)];
-        (s.end() > id.counter).then(|| (*start).max(id))
+        (s.end() > id.counter).then(|| start.get().max(id))
     }
 
     /// The first span of the sequence.
@@ -373,7 +374,8 @@ impl Tree {
     pub fn split_span(&mut self, leaf: usize, span: usize, at: u64) {
         let spans = &mut self.leaves[leaf].spans;
         let right = spans[span].split_off(at);
-        self.index.insert(right.id, leaf);
+        self.index.insert(right.key(), leaf);
+        reserve_one(spans);
         spans.insert(span + 1, right);
     }
 
@@ -385,10 +387,12 @@ impl Tree {
 
     /// Inserts a new span at `idx` of `leaf`.
     pub fn insert_span(&mut self, leaf: usize, idx: usize, span: Span) {
-        self.note_ids(span.id.replica, span.end());
+        self.note_ids(span.id().replica, span.end());
         let agg = span.agg();
-        self.index.insert(span.id, leaf);
-        self.leaves[leaf].spans.insert(idx, span);
+        self.index.insert(span.key(), leaf);
+        let spans = &mut self.leaves[leaf].spans;
+        reserve_one(spans);
+        spans.insert(idx, span);
         self.adjust(leaf, agg, Agg::ZERO);
     }
 
@@ -399,7 +403,7 @@ impl Tree {
             return false;
         }
         let next = spans.remove(i + 1);
-        self.index.remove(&next.id);
+        self.index.remove(&next.key());
         spans[i].append(next);
         true
     }
@@ -422,14 +426,16 @@ impl Tree {
     /// Moves spans `at..` of `leaf` to a new leaf right after it.
     fn split_leaf(&mut self, leaf: usize, at: usize) {
         let new = self.leaves.len();
-        let mut spans = Vec::with_capacity(LEAF_CAP + 2);
-        spans.extend(self.leaves[leaf].spans.drain(at..));
+        // Both halves keep only the room they use: a leaf that stops
+        // growing (most do, as edits move on) wastes nothing.
+        let spans: Vec<Span> = self.leaves[leaf].spans.drain(at..).collect();
+        self.leaves[leaf].spans.shrink_to_fit();
         let mut agg = Agg::ZERO;
         for s in &spans {
             agg = agg.plus(s.agg());
             *self
                 .index
-                .get_mut(&s.id)
+                .get_mut(&s.key())
                 .expect("every span is in the id index") = new;
         }
         let parent = self.leaves[leaf].parent;
@@ -505,6 +511,17 @@ impl Tree {
             leaf = self.leaves[leaf].next;
         }
         self.cursor = Some(Cursor { leaf, start, span });
+    }
+}
+
+/// Makes room for one more span in a leaf: doubling, but never past what a
+/// leaf holds between operations (spans are big; a leaf splits past
+/// `LEAF_CAP`, so doubling 17 to 34 is the last step).
+fn reserve_one(spans: &mut Vec<Span>) {
+    let len = spans.len();
+    if len == spans.capacity() {
+        let target = (2 * len).clamp(4, LEAF_CAP + 2).max(len + 1);
+        spans.reserve_exact(target - len);
     }
 }
 

@@ -1,0 +1,617 @@
+//! A text run: consecutive changes of one replica that hold only text inserts
+//! and deletes on one object, share their dependencies and count their Lamport
+//! clock up by one — what typing produces. The run stores what its changes
+//! share once and each change's operations in a few bytes; a change's
+//! canonical encoding is rebuilt from them when someone asks for it.
+//!
+//! Per operation, `c` being the operation's own counter:
+//! ```text
+//! flags(u8)  bit 0: last op of its change; bit 1: 0 insert, 1 delete
+//!   insert:  bits 2-3 origin_left ref kind, bits 4-5 right_parent ref kind,
+//!            bit 6 content of several chars
+//!            [origin_left ref] [right_parent ref]
+//!            one char as UTF-8 | (bit 6) len + UTF-8 of two or more chars
+//!   delete:  bits 2-3 ref kind of the first span's start (never "none"),
+//!            bit 4 anything but one span of one char
+//!            start_ref [(bit 4) first_len n_more (kind(u8) ref len)*n_more]
+//! ref kinds: 0 none | 1 own c-1 | 2 own c-2-d: d | 3 other: index counter
+//! ```
+//! `index` points into the run's table of other replicas, in the order they
+//! are first mentioned. Every change has exactly one encoding in a run and a
+//! run's changes are always the maximal sequence that fits, so a run's bytes
+//! depend only on the history: the saved format stores them as they are, and
+//! the loader checks them with the same decoder.
+
+use crate::change::{Change, ChangeHeader, ChangeId, Op};
+use crate::encoding::codec::{Reader, Writer};
+use crate::error::DecodeError;
+use crate::id::{OpId, ReplicaId};
+use crate::text::{IdSpan, TextInsert};
+use crate::value::ObjId;
+
+const LAST: u8 = 0x01;
+const DELETE: u8 = 0x02;
+const MULTI_CHAR: u8 = 0x40;
+const SPANS: u8 = 0x10;
+const INSERT_BITS: u8 = 0x7f;
+const DELETE_BITS: u8 = 0x1f;
+
+/// The flags of a whole change inserting one char after the previous one.
+const TYPED_AFTER_PREV: u8 = LAST | REF_PREV << 2;
+
+const REF_NONE: u8 = 0;
+const REF_PREV: u8 = 1;
+const REF_OWN: u8 = 2;
+const REF_OTHER: u8 = 3;
+
+/// A cursor is kept every this many changes, so finding one change decodes
+/// at most this many.
+const CHECKPOINT_EVERY: u64 = 64;
+
+/// Where a change starts in a run: its byte offset and its first op counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    offset: usize,
+    op: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TextRun {
+    pub(crate) replica: ReplicaId,
+    pub(crate) first_seq: u64,
+    pub(crate) first_lamport: u64,
+    pub(crate) first_op: u64,
+    pub(crate) obj: ObjId,
+    /// Dependencies of every change of the run (besides its predecessor).
+    pub(crate) deps: Vec<ChangeId>,
+    /// Replicas other than `replica` the ops mention, in order of mention.
+    pub(crate) others: Vec<ReplicaId>,
+    /// Number of changes, > 0.
+    pub(crate) len: u64,
+    /// Op counter after the run's last op.
+    pub(crate) end_op: u64,
+    data: Vec<u8>,
+    /// `checkpoints[k]`: where change `(k + 1) * CHECKPOINT_EVERY` starts.
+    checkpoints: Vec<Cursor>,
+}
+
+impl TextRun {
+    /// A run holding just `change`, if it is a change a run can hold.
+    pub(crate) fn start(change: &Change, first_op: u64) -> Option<TextRun> {
+        let obj = text_obj(change, first_op)?;
+        let mut run = TextRun {
+            replica: change.header.id.replica,
+            first_seq: change.header.id.seq,
+            first_lamport: change.header.lamport,
+            first_op,
+            obj,
+            deps: change.header.deps.clone(),
+            others: Vec::new(),
+            len: 0,
+            end_op: first_op,
+            data: Vec::new(),
+            checkpoints: Vec::new(),
+        };
+        run.append(change);
+        Some(run)
+    }
+
+    /// Can a run hold `change` (whatever came before it)?
+    pub(crate) fn can_hold(change: &Change, first_op: u64) -> bool {
+        text_obj(change, first_op).is_some()
+    }
+
+    /// Appends `change` if it continues this run: the next change of the
+    /// replica, Lamport one more, the same dependencies and text object.
+    pub(crate) fn try_push(&mut self, change: &Change, first_op: u64) -> bool {
+        let h = &change.header;
+        let fits = h.id.replica == self.replica
+            && h.id.seq == self.first_seq + self.len
+            && h.lamport == self.first_lamport + self.len
+            && first_op == self.end_op
+            && h.deps == self.deps
+            && text_obj(change, first_op) == Some(self.obj);
+        if fits {
+            self.append(change);
+        }
+        fits
+    }
+
+    /// Would a run of `replica` starting at `lamport` with these deps and
+    /// object have continued this one? (Saved runs must be maximal.)
+    pub(crate) fn continued_by(&self, lamport: u64, obj: ObjId, deps: &[ChangeId]) -> bool {
+        lamport == self.first_lamport + self.len && obj == self.obj && deps == self.deps
+    }
+
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.first_seq + self.len - 1
+    }
+
+    pub(crate) fn last_lamport(&self) -> u64 {
+        self.first_lamport + self.len - 1
+    }
+
+    /// No change will join the run any more: give back spare capacity.
+    pub(crate) fn finish(&mut self) {
+        self.data.shrink_to_fit();
+        self.checkpoints.shrink_to_fit();
+    }
+
+    /// The run's bytes, as saved.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    fn append(&mut self, change: &Change) {
+        if self.len > 0 && self.len.is_multiple_of(CHECKPOINT_EVERY) {
+            self.checkpoints.push(Cursor {
+                offset: self.data.len(),
+                op: self.end_op,
+            });
+        }
+        // A run grows by an eighth, not by doubling: it lives as long as the
+        // document, and copying it now and then costs far less than keeping
+        // up to half of it spare.
+        if self.data.capacity() - self.data.len() < 64 {
+            self.data.reserve_exact(self.data.len() / 8 + 256);
+        }
+        let mut w = Writer {
+            buf: std::mem::take(&mut self.data),
+        };
+        let mut c = self.end_op;
+        let n = change.ops.len();
+        for (i, op) in change.ops.iter().enumerate() {
+            let last = if i + 1 == n { LAST } else { 0 };
+            match op {
+                Op::TextInsert { insert, .. } => {
+                    let chars = insert.content.chars().count() as u64;
+                    let ol = ref_kind(self.replica, c, insert.origin_left);
+                    let rp = ref_kind(self.replica, c, insert.right_parent);
+                    let multi = if chars > 1 { MULTI_CHAR } else { 0 };
+                    w.u8(last | ol << 2 | rp << 4 | multi);
+                    self.write_ref(&mut w, c, insert.origin_left);
+                    self.write_ref(&mut w, c, insert.right_parent);
+                    if chars > 1 {
+                        w.str(&insert.content);
+                    } else {
+                        w.raw(insert.content.as_bytes());
+                    }
+                    c += chars;
+                }
+                Op::TextDelete { spans, .. } => {
+                    let first = spans[0];
+                    let kind = ref_kind(self.replica, c, Some(first.start));
+                    let general = spans.len() > 1 || first.len != 1;
+                    let bits = if general { SPANS } else { 0 };
+                    w.u8(last | DELETE | kind << 2 | bits);
+                    self.write_ref(&mut w, c, Some(first.start));
+                    if general {
+                        w.uvarint(first.len);
+                        w.len(spans.len() - 1);
+                        for s in &spans[1..] {
+                            w.u8(ref_kind(self.replica, c, Some(s.start)));
+                            self.write_ref(&mut w, c, Some(s.start));
+                            w.uvarint(s.len);
+                        }
+                    }
+                    c += 1;
+                }
+                _ => unreachable!("a run holds only text ops (checked by text_obj)"),
+            }
+        }
+        self.data = w.into_inner();
+        self.end_op = c;
+        self.len += 1;
+    }
+
+    fn write_ref(&mut self, w: &mut Writer, c: u64, id: Option<OpId>) {
+        let Some(id) = id else { return };
+        if id.replica == self.replica {
+            if id.counter + 1 != c {
+                w.uvarint(c - 2 - id.counter);
+            }
+            return;
+        }
+        let index = if let Some(i) = self.others.iter().position(|&r| r == id.replica) {
+            i
+        } else {
+            self.others.push(id.replica);
+            self.others.len() - 1
+        };
+        w.len(index);
+        w.uvarint(id.counter);
+    }
+
+    /// Rebuilds a run read from a saved document, checking `data` fully:
+    /// well formed, canonical, exactly `len` changes, counters in range.
+    #[expect(clippy::too_many_arguments, reason = "the fields of a saved run")]
+    pub(crate) fn from_saved(
+        replica: ReplicaId,
+        first_seq: u64,
+        first_lamport: u64,
+        first_op: u64,
+        obj: ObjId,
+        deps: Vec<ChangeId>,
+        others: Vec<ReplicaId>,
+        len: u64,
+        data: &[u8],
+    ) -> Result<TextRun, DecodeError> {
+        if len == 0 || data.is_empty() {
+            return Err(DecodeError::Invalid("empty text run"));
+        }
+        let mut reader = OpReader::new(data, replica, &others);
+        let mut checkpoints = Vec::new();
+        let mut c = first_op;
+        let mut changes = 0u64;
+        let mut spans = Vec::new();
+        while reader.r.remaining() > 0 {
+            if changes > 0 && changes.is_multiple_of(CHECKPOINT_EVERY) {
+                checkpoints.push(Cursor {
+                    offset: reader.offset(),
+                    op: c,
+                });
+            }
+            // Fast path for what most of a run is: a change typing one ASCII
+            // char right after the previous one (flags, char). Exactly what
+            // `read` would accept for these two bytes.
+            if let (Some(TYPED_AFTER_PREV), Some(0..=0x7f)) =
+                (reader.r.peek_at(0), reader.r.peek_at(1))
+                && (2..u64::MAX).contains(&c)
+            {
+                reader.r.skip(2);
+                c += 1;
+                changes += 1;
+                continue;
+            }
+            loop {
+                let (op, last) = reader.read(c, &mut spans)?;
+                c = c
+                    .checked_add(op.width())
+                    .ok_or(DecodeError::Invalid("op counter overflow in a text run"))?;
+                if last {
+                    break;
+                }
+                if reader.r.remaining() == 0 {
+                    return Err(DecodeError::Truncated);
+                }
+            }
+            changes += 1;
+        }
+        if changes != len {
+            return Err(DecodeError::Invalid(
+                "text run length does not match its changes",
+            ));
+        }
+        if reader.seen != others.len() {
+            return Err(DecodeError::Invalid("text run lists an unused replica"));
+        }
+        Ok(TextRun {
+            replica,
+            first_seq,
+            first_lamport,
+            first_op,
+            obj,
+            deps,
+            others,
+            len,
+            end_op: c,
+            data: data.to_vec(),
+            checkpoints,
+        })
+    }
+
+    /// Where the `index`-th change (from 0) starts.
+    pub(crate) fn cursor(&self, index: u64) -> Cursor {
+        debug_assert!(index < self.len);
+        let k = index / CHECKPOINT_EVERY;
+        let mut at = match k {
+            0 => Cursor {
+                offset: 0,
+                op: self.first_op,
+            },
+            k => self.checkpoints[k as usize - 1],
+        };
+        let mut spans = Vec::new();
+        let mut reader = self.reader_at(at);
+        for _ in 0..index % CHECKPOINT_EVERY {
+            at = reader
+                .skip_change(at.op, &mut spans)
+                .expect("a run holds only what it wrote or checked");
+        }
+        at
+    }
+
+    /// The change starting at `at` (the `index`-th), and where the next
+    /// one starts.
+    pub(crate) fn change(&self, index: u64, at: Cursor) -> (Change, Cursor) {
+        let mut reader = self.reader_at(at);
+        let mut ops = Vec::new();
+        let mut c = at.op;
+        let mut spans = Vec::new();
+        loop {
+            let (op, last) = reader
+                .read(c, &mut spans)
+                .expect("a run holds only what it wrote or checked");
+            c += op.width();
+            ops.push(match op {
+                RunOp::Insert {
+                    origin_left,
+                    right_parent,
+                    content,
+                    ..
+                } => Op::TextInsert {
+                    obj: self.obj,
+                    insert: TextInsert {
+                        origin_left,
+                        right_parent,
+                        content: content.to_owned(),
+                    },
+                },
+                RunOp::Delete => Op::TextDelete {
+                    obj: self.obj,
+                    spans: spans.clone(),
+                },
+            });
+            if last {
+                break;
+            }
+        }
+        let change = Change {
+            header: ChangeHeader {
+                id: ChangeId::new(self.replica, self.first_seq + index),
+                deps: self.deps.clone(),
+                lamport: self.first_lamport + index,
+            },
+            ops,
+        };
+        let next = Cursor {
+            offset: reader.offset(),
+            op: c,
+        };
+        (change, next)
+    }
+
+    fn reader_at(&self, at: Cursor) -> OpReader<'_> {
+        let mut reader = OpReader::new(&self.data, self.replica, &self.others);
+        reader.r = Reader::new(&self.data[at.offset..]);
+        reader.base = at.offset;
+        // Checking first-mention order needs the whole run from its start.
+        reader.seen = self.others.len();
+        reader
+    }
+}
+
+/// The object a run holding `change` would have: every op is a text insert
+/// or delete on one object, and every id it mentions can be written in a run
+/// (own ids only before the op mentioning them).
+fn text_obj(change: &Change, first_op: u64) -> Option<ObjId> {
+    let own = change.header.id.replica;
+    let obj = change.ops.first()?.obj();
+    let mut c = first_op;
+    for op in &change.ops {
+        if op.obj() != obj {
+            return None;
+        }
+        match op {
+            Op::TextInsert { insert, .. } => {
+                if insert.content.is_empty()
+                    || !writable(own, c, insert.origin_left)
+                    || !writable(own, c, insert.right_parent)
+                {
+                    return None;
+                }
+                c = c.checked_add(insert.content.chars().count() as u64)?;
+            }
+            Op::TextDelete { spans, .. } => {
+                if spans.is_empty()
+                    || spans.iter().any(|s| {
+                        s.len == 0
+                            || s.start.counter == 0
+                            || s.start.counter.checked_add(s.len).is_none()
+                            || !writable(own, c, Some(s.start))
+                    })
+                {
+                    return None;
+                }
+                c = c.checked_add(1)?;
+            }
+            _ => return None,
+        }
+    }
+    Some(obj)
+}
+
+/// Can a run write `id` in an op with counter `c`?
+fn writable(own: ReplicaId, c: u64, id: Option<OpId>) -> bool {
+    id.is_none_or(|id| id.counter >= 1 && (id.replica != own || id.counter < c))
+}
+
+fn ref_kind(own: ReplicaId, c: u64, id: Option<OpId>) -> u8 {
+    match id {
+        None => REF_NONE,
+        Some(id) if id.replica != own => REF_OTHER,
+        Some(id) if id.counter + 1 == c => REF_PREV,
+        Some(_) => REF_OWN,
+    }
+}
+
+/// One op read from a run (a delete's spans go to a buffer).
+enum RunOp<'a> {
+    Insert {
+        origin_left: Option<OpId>,
+        right_parent: Option<OpId>,
+        content: &'a str,
+        chars: u64,
+    },
+    Delete,
+}
+
+impl RunOp<'_> {
+    fn width(&self) -> u64 {
+        match self {
+            RunOp::Insert { chars, .. } => *chars,
+            RunOp::Delete => 1,
+        }
+    }
+}
+
+struct OpReader<'a> {
+    r: Reader<'a>,
+    /// Offset of `r`'s start in the run's data.
+    base: usize,
+    own: ReplicaId,
+    others: &'a [ReplicaId],
+    /// How many of `others` have been mentioned so far.
+    seen: usize,
+}
+
+impl<'a> OpReader<'a> {
+    fn new(data: &'a [u8], own: ReplicaId, others: &'a [ReplicaId]) -> Self {
+        OpReader {
+            r: Reader::new(data),
+            base: 0,
+            own,
+            others,
+            seen: 0,
+        }
+    }
+
+    fn offset(&self) -> usize {
+        self.base + self.r.position()
+    }
+
+    /// Skips one change starting at op counter `c`; returns where the next
+    /// starts.
+    fn skip_change(&mut self, mut c: u64, spans: &mut Vec<IdSpan>) -> Result<Cursor, DecodeError> {
+        loop {
+            let (op, last) = self.read(c, spans)?;
+            c += op.width();
+            if last {
+                return Ok(Cursor {
+                    offset: self.offset(),
+                    op: c,
+                });
+            }
+        }
+    }
+
+    /// Reads one op with counter `c`; also says whether it ends its change.
+    fn read(&mut self, c: u64, spans: &mut Vec<IdSpan>) -> Result<(RunOp<'a>, bool), DecodeError> {
+        let flags = self.r.u8()?;
+        let last = flags & LAST != 0;
+        let op = if flags & DELETE == 0 {
+            if flags & !INSERT_BITS != 0 {
+                return Err(DecodeError::UnknownTag(flags));
+            }
+            let origin_left = self.read_ref((flags >> 2) & 3, c)?;
+            let right_parent = self.read_ref((flags >> 4) & 3, c)?;
+            let (content, chars) = if flags & MULTI_CHAR == 0 {
+                let n = match self.r.peek()? {
+                    0x00..=0x7f => 1,
+                    0xc0..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    0xf0..=0xf7 => 4,
+                    _ => return Err(DecodeError::BadUtf8),
+                };
+                let bytes = self.r.raw(n)?;
+                (
+                    std::str::from_utf8(bytes).map_err(|_| DecodeError::BadUtf8)?,
+                    1,
+                )
+            } else {
+                let s = self.r.str()?;
+                let chars = s.chars().count() as u64;
+                if chars < 2 {
+                    return Err(DecodeError::Invalid("text run insert not canonical"));
+                }
+                (s, chars)
+            };
+            if c.checked_add(chars).is_none() {
+                return Err(DecodeError::Invalid("op counter overflow in a text run"));
+            }
+            RunOp::Insert {
+                origin_left,
+                right_parent,
+                content,
+                chars,
+            }
+        } else {
+            if flags & !DELETE_BITS != 0 {
+                return Err(DecodeError::UnknownTag(flags));
+            }
+            spans.clear();
+            let start = self.read_span_start((flags >> 2) & 3, c)?;
+            if flags & SPANS == 0 {
+                spans.push(IdSpan { start, len: 1 });
+            } else {
+                let first = self.read_span(start)?;
+                let more = self.r.count(2)?;
+                if more == 0 && first.len == 1 {
+                    return Err(DecodeError::Invalid("text run delete not canonical"));
+                }
+                spans.push(first);
+                for _ in 0..more {
+                    let kind = self.r.u8()?;
+                    if kind > REF_OTHER {
+                        return Err(DecodeError::UnknownTag(kind));
+                    }
+                    let start = self.read_span_start(kind, c)?;
+                    spans.push(self.read_span(start)?);
+                }
+            }
+            RunOp::Delete
+        };
+        Ok((op, last))
+    }
+
+    fn read_span_start(&mut self, kind: u8, c: u64) -> Result<OpId, DecodeError> {
+        self.read_ref(kind, c)?
+            .ok_or(DecodeError::Invalid("text run delete without a start"))
+    }
+
+    fn read_span(&mut self, start: OpId) -> Result<IdSpan, DecodeError> {
+        let len = self.r.uvarint()?;
+        if len == 0 || start.counter.checked_add(len).is_none() {
+            return Err(DecodeError::Invalid("bad delete span"));
+        }
+        Ok(IdSpan { start, len })
+    }
+
+    fn read_ref(&mut self, kind: u8, c: u64) -> Result<Option<OpId>, DecodeError> {
+        let out_of_range = DecodeError::Invalid("text run id out of range");
+        Ok(match kind {
+            REF_NONE => None,
+            REF_PREV => {
+                if c < 2 {
+                    return Err(out_of_range);
+                }
+                Some(OpId::new(self.own, c - 1))
+            }
+            REF_OWN => {
+                let d = self.r.uvarint()?;
+                let counter = c
+                    .checked_sub(2)
+                    .and_then(|x| x.checked_sub(d))
+                    .filter(|&x| x >= 1)
+                    .ok_or(out_of_range)?;
+                Some(OpId::new(self.own, counter))
+            }
+            _ => {
+                let index = usize::try_from(self.r.uvarint()?).unwrap_or(usize::MAX);
+                if index > self.seen || index >= self.others.len() {
+                    return Err(DecodeError::Invalid(
+                        "text run replica table not in order of mention",
+                    ));
+                }
+                if index == self.seen {
+                    self.seen += 1;
+                }
+                let counter = self.r.uvarint()?;
+                if counter == 0 {
+                    return Err(DecodeError::Invalid("op counters start at 1"));
+                }
+                Some(OpId::new(self.others[index], counter))
+            }
+        })
+    }
+}
