@@ -118,6 +118,7 @@ struct Shared {
     url: String,
     totals: Totals,
     fanout: Samples,
+    lag: Samples,
     ack: Samples,
     /// Load runs between these (µs since `base`); outside, clients idle.
     start_us: AtomicU64,
@@ -170,6 +171,38 @@ async fn relay_metrics(ws_url: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// The bucket bound (ms) below which fraction `q` of the observations of
+/// histogram `name` made between two scrapes fall.
+fn bucket_quantile(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+    name: &str,
+    q: f64,
+) -> Option<f64> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let mut buckets: Vec<(f64, f64)> = after
+        .iter()
+        .filter_map(|(k, v)| {
+            let bound = k.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let bound = if bound == "+Inf" {
+                f64::INFINITY
+            } else {
+                bound.parse().ok()?
+            };
+            Some((bound, v - before.get(k).copied().unwrap_or(0.0)))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    buckets
+        .iter()
+        .find(|(_, n)| *n >= q * total)
+        .map(|(b, _)| b * 1000.0)
+}
+
 /// The send time carried by a change, if it is one of ours.
 fn sent_at(change: &concord_core::EncodedChange) -> Option<u64> {
     let decoded = change.decode_change().ok()?;
@@ -206,6 +239,7 @@ async fn client(
     let mut subscribed = false;
     let mut fanout = Vec::new();
     let mut acks = Vec::new();
+    let mut lag = Vec::new();
     loop {
         let mut sent = false;
         while let Some(f) = session.poll_frame(&docs) {
@@ -270,10 +304,13 @@ async fn client(
                     }
                 }
             }
-            _ = tick.tick() => {
+            due = tick.tick() => {
                 let now = shared.now_us();
                 let running = now >= shared.start_us.load(Ordering::Relaxed)
                     && now < shared.stop_us.load(Ordering::Relaxed);
+                if running {
+                    lag.push(due.elapsed().as_micros() as u64);
+                }
                 if running && subscribed && let Some(d) = docs.get_mut(&doc) {
                     let mut tx = d.transaction();
                     tx.put(ObjId::Root, "t", i64::try_from(now).unwrap_or(i64::MAX))?;
@@ -288,6 +325,7 @@ async fn client(
     }
     shared.fanout.add(&fanout);
     shared.ack.add(&acks);
+    shared.lag.add(&lag);
     let _ = sink.close().await;
     Ok(())
 }
@@ -388,6 +426,7 @@ async fn main() -> anyhow::Result<()> {
         url: relay.url.clone(),
         totals: Totals::default(),
         fanout: Samples::default(),
+        lag: Samples::default(),
         ack: Samples::default(),
         start_us: AtomicU64::new(u64::MAX),
         stop_us: AtomicU64::new(u64::MAX - 10_000_000),
@@ -484,6 +523,12 @@ async fn main() -> anyhow::Result<()> {
         acked_in_window as f64 / args.secs as f64,
         args.secs
     );
+    println!(
+        "{}",
+        shared
+            .lag
+            .report("load generator timer lag (its own scheduling delay)")
+    );
     println!("{}", shared.ack.report("ack latency (send -> Ack)"));
     println!(
         "{}",
@@ -531,6 +576,22 @@ async fn main() -> anyhow::Result<()> {
             delta("concord_relay_changes_stored_total") / commits,
             delta("concord_relay_commit_seconds_total") * 1000.0 / commits
         );
+    }
+    for (name, what) in [
+        (
+            "concord_relay_commit_wait_seconds",
+            "relay-side commit wait (frame read -> commit reported)",
+        ),
+        (
+            "concord_relay_fanout_delay_seconds",
+            "relay-side fan-out delay (commit -> written to a subscriber)",
+        ),
+    ] {
+        let q = |q| {
+            bucket_quantile(&metrics_before, &metrics_after, name, q)
+                .map_or("?".to_owned(), |ms| format!("<= {ms} ms"))
+        };
+        println!("{what}: p50 {} p99 {}", q(0.5), q(0.99));
     }
     println!("client errors: {errors}");
     Ok(())

@@ -76,7 +76,7 @@ struct Connection {
     resync_at: Option<Instant>,
     rate_limited: BTreeSet<DocId>,
     /// Commits in flight, in submission order (they complete in that order).
-    commits: VecDeque<(DocId, oneshot::Receiver<CommitResult>)>,
+    commits: VecDeque<(DocId, Instant, oneshot::Receiver<CommitResult>)>,
 }
 
 fn unix_now() -> u64 {
@@ -180,7 +180,7 @@ impl Connection {
             let event = {
                 let committed = async {
                     match front.as_mut() {
-                        Some((_, rx)) => rx.await,
+                        Some((_, _, rx)) => rx.await,
                         None => std::future::pending().await,
                     }
                 };
@@ -195,7 +195,8 @@ impl Connection {
                 }
             };
             if let Event::Committed(result) = event {
-                if let Some((doc, _)) = front {
+                if let Some((doc, read_at, _)) = front {
+                    self.app.metrics.commit_wait.observe(read_at.elapsed());
                     self.committed(&doc, result);
                 }
                 continue;
@@ -245,7 +246,7 @@ impl Connection {
     /// Waits for the commits in flight (shutdown: acknowledge what was
     /// stored before closing).
     async fn finish_commits(&mut self) {
-        while let Some((doc, rx)) = self.commits.pop_front() {
+        while let Some((doc, _, rx)) = self.commits.pop_front() {
             match tokio::time::timeout(CLOSE_TIMEOUT, rx).await {
                 Ok(result) => self.committed(&doc, result),
                 Err(_) => break,
@@ -338,10 +339,13 @@ impl Connection {
                     }
                 }
                 while let Some(sub) = self.subs.get_mut(&doc) {
-                    let msg = {
+                    let (msg, last_commit) = {
                         let st = sub.hub.lock();
-                        sub.peer.poll_message(&*st)
+                        (sub.peer.poll_message(&*st), st.last_commit())
                     };
+                    if let (Some(Message::Changes { .. }), Some(at)) = (&msg, last_commit) {
+                        self.app.metrics.fanout_delay.observe(at.elapsed());
+                    }
                     let Some(message) = msg else {
                         break;
                     };
@@ -672,7 +676,7 @@ impl Connection {
             self.error(Some(doc), ErrorCode::InvalidChange, why);
         }
         if let Some(rx) = commit {
-            self.commits.push_back((doc.clone(), rx));
+            self.commits.push_back((doc.clone(), Instant::now(), rx));
         }
     }
 }

@@ -94,6 +94,8 @@ pub struct DocState {
     inflight: usize,
     /// A commit failed: refuse writes (the store is poisoned anyway).
     failed: bool,
+    /// When the last commit completed (for the fan-out delay metric).
+    last_commit: Option<std::time::Instant>,
 }
 
 impl DocState {
@@ -108,6 +110,7 @@ impl DocState {
             presence_gen: 0,
             inflight: 0,
             failed: false,
+            last_commit: None,
         }
     }
 
@@ -148,6 +151,11 @@ impl DocState {
     /// Has a commit failed for this document?
     pub fn is_failed(&self) -> bool {
         self.failed
+    }
+
+    /// When the last commit of this document completed.
+    pub fn last_commit(&self) -> Option<std::time::Instant> {
+        self.last_commit
     }
 
     /// Changes whenever the set of subscribers changes.
@@ -407,6 +415,7 @@ impl Hubs {
                                 st.version.observe(id.replica, id.seq);
                             }
                             st.committed = end;
+                            st.last_commit = Some(std::time::Instant::now());
                             st.mark_all(&hub2.doc);
                         }
                         Metrics::add(&hubs.metrics.changes_stored, n);

@@ -16,8 +16,58 @@ pub struct Metrics {
     pub changes_stored: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// From a Changes frame read to its commit reported to the connection.
+    pub commit_wait: Histogram,
+    /// From a commit to its changes written to a subscriber's socket.
+    pub fanout_delay: Histogram,
     /// Rejected messages by reason: an `ErrorCode` name or a close reason.
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// Upper bounds of the latency histograms' buckets, in microseconds.
+const BUCKETS_US: [u64; 12] = [
+    500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
+    5_000_000,
+];
+
+/// A latency histogram with fixed buckets (Prometheus semantics: each
+/// bucket counts the observations at most its bound).
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: std::time::Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        if let Some(i) = BUCKETS_US.iter().position(|&b| us <= b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS_US.iter().zip(&self.buckets) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}.{:06}\"}} {cumulative}",
+                bound / 1_000_000,
+                bound % 1_000_000
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_us.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}.{:06}", sum / 1_000_000, sum % 1_000_000);
+        let _ = writeln!(out, "{name}_count {count}");
+    }
 }
 
 impl Metrics {
@@ -97,6 +147,16 @@ impl Metrics {
             "Websocket payload bytes sent.",
             c(&self.bytes_out),
         );
+        self.commit_wait.render(
+            &mut out,
+            "concord_relay_commit_wait_seconds",
+            "From a Changes frame read to its commit (what a writer waits for its Ack).",
+        );
+        self.fanout_delay.render(
+            &mut out,
+            "concord_relay_fanout_delay_seconds",
+            "From a commit to its changes written to another subscriber's socket.",
+        );
         let _ = writeln!(
             out,
             "# HELP concord_relay_rejected_total Messages rejected, by reason."
@@ -132,5 +192,10 @@ mod tests {
         assert!(text.contains("concord_relay_changes_stored_total 5\n"));
         assert!(text.contains("concord_relay_rejected_total{reason=\"rate_limited\"} 2\n"));
         assert_eq!(m.rejected("rate_limited"), 2);
+        m.commit_wait.observe(std::time::Duration::from_millis(3));
+        let text = m.render(&CommitStats::default());
+        assert!(text.contains("concord_relay_commit_wait_seconds_bucket{le=\"0.002000\"} 0\n"));
+        assert!(text.contains("concord_relay_commit_wait_seconds_bucket{le=\"0.005000\"} 1\n"));
+        assert!(text.contains("concord_relay_commit_wait_seconds_count 1\n"));
     }
 }
