@@ -48,6 +48,7 @@ pub struct ConcordApp {
     /// The last error worth telling the user, shown until dismissed.
     notice: Option<String>,
     list_dirty: bool,
+    last_compaction: std::time::Instant,
 }
 
 impl std::fmt::Debug for ConcordApp {
@@ -58,6 +59,11 @@ impl std::fmt::Debug for ConcordApp {
             .finish_non_exhaustive()
     }
 }
+
+/// How often the open document's change count is looked at.
+const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+/// Changes after the snapshot that trigger a new snapshot.
+const COMPACT_AFTER: u64 = 1000;
 
 /// Id of the body text field (tests and the caret logic use it).
 pub const BODY_FIELD: &str = "body";
@@ -78,6 +84,7 @@ impl ConcordApp {
             confirm_delete: None,
             notice: None,
             list_dirty: true,
+            last_compaction: std::time::Instant::now(),
         };
         app.refresh_list();
         // Sync every document this device holds, not only the open one.
@@ -198,6 +205,31 @@ impl ConcordApp {
         }
     }
 
+    /// Folds the open document's recent changes into a new snapshot once
+    /// there are enough of them, so it opens from the snapshot plus a few
+    /// changes rather than by replaying its history.
+    fn compact_now_and_then(&mut self) {
+        if self.last_compaction.elapsed() < COMPACTION_CHECK {
+            return;
+        }
+        self.last_compaction = std::time::Instant::now();
+        let Some(id) = self.open.as_ref().map(|o| o.id.clone()) else {
+            return;
+        };
+        let after = self.store.lock().changes_after_snapshot(&id).unwrap_or(0);
+        if after < COMPACT_AFTER {
+            return;
+        }
+        let result = self
+            .client
+            .with_document(&id, |doc| self.store.lock().compact(&id, doc));
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.notice = Some(format!("cannot compact the document: {e}")),
+            Err(e) => self.notice = Some(format!("cannot compact the document: {e}")),
+        }
+    }
+
     fn status_line(&self) -> (String, Color32) {
         let Some(open) = &self.open else {
             return ("No document open".into(), Color32::GRAY);
@@ -290,6 +322,7 @@ impl ConcordApp {
             .show(ui, |ui| self.document_list(ui));
         egui::CentralPanel::default().show(ui, |ui| self.editor(ui));
         self.dialogs(ui);
+        self.compact_now_and_then();
         // Remote changes and status arrive in the background.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(250));
@@ -419,6 +452,13 @@ impl ConcordApp {
         let (before, caret) = body_section(open, ui);
 
         let mut failed = None;
+        // What the document's version must be after this frame if nothing
+        // but our own edits happened: then the field already shows it.
+        let mut expected = open.shown.clone();
+        let device = self.client.device();
+        let committed = |expected: &mut VersionVector| {
+            expected.observe(device, expected.get(device) + 1);
+        };
         if let Some(splice) = editor::diff(&before, &open.buffer, caret.map(|c| c.0)) {
             let shown = open.shown.clone();
             let before_text = before.clone();
@@ -433,39 +473,47 @@ impl ConcordApp {
                 note::splice(tx, splice.pos, splice.del, &splice.insert)
             });
             match result {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => committed(&mut expected),
                 Ok(Err(e)) => failed = Some(format!("edit refused: {e}")),
-                Err(e) => failed = Some(format!("edit not saved yet: {e}")),
+                Err(e) => {
+                    // Applied, saving is retried: it is in the document.
+                    committed(&mut expected);
+                    failed = Some(format!("edit not saved yet: {e}"));
+                }
             }
-            // Reflect exactly what the document now holds.
             self.list_dirty = true;
         }
         if let Some(title) = new_title {
             match self.client.edit(&id, |tx| note::set_title(tx, &title)) {
                 Ok(Ok(())) => {
+                    committed(&mut expected);
                     if let Err(e) = self.store.lock().set_title(&id, &title) {
                         failed = Some(format!("cannot save the title: {e}"));
                     }
                     self.list_dirty = true;
                 }
                 Ok(Err(e)) => failed = Some(format!("rename refused: {e}")),
-                Err(e) => failed = Some(format!("rename not saved yet: {e}")),
+                Err(e) => {
+                    committed(&mut expected);
+                    failed = Some(format!("rename not saved yet: {e}"));
+                }
             }
         }
-        // Re-anchor the caret on the text as it now stands.
+        // Re-anchor the caret on the text as it now stands. If a remote
+        // change slipped in during the frame, `shown` stays behind and the
+        // next frame reloads.
         let anchors = self.client.with_document(&id, |doc| {
-            let version = doc.version().clone();
             let text = note::body(doc).and_then(|b| doc.text(b).ok());
             let anchors = match (caret, text) {
                 (Some((a, b)), Some(t)) => Some((Anchor::at(t, a), Anchor::at(t, b))),
                 _ => None,
             };
-            (version, anchors, note::body_text(doc))
+            (doc.version() == &expected, anchors)
         });
-        if let (Ok((version, anchors, text)), Some(open)) = (anchors, self.open.as_mut()) {
+        if let (Ok((clean, anchors)), Some(open)) = (anchors, self.open.as_mut()) {
             open.anchors = anchors;
-            if text == open.buffer {
-                open.shown = version;
+            if clean {
+                open.shown = expected;
             }
         }
         if failed.is_some() {
