@@ -280,6 +280,37 @@ impl When {
     }
 }
 
+impl When {
+    /// The key of `Ord`: all-day before timed, then by start, end, zone.
+    fn order_key(&self) -> (u8, i64, i64, &'static str) {
+        match self.span {
+            Span::AllDay { start, end } => (
+                0,
+                i64::from(start.num_days_from_ce()),
+                i64::from(end.num_days_from_ce()),
+                "",
+            ),
+            Span::Timed { start, end, zone } => {
+                (1, start.timestamp(), end.timestamp(), zone.name())
+            }
+        }
+    }
+}
+
+/// A total order (so `When`s can be kept in sorted sets): all-day spans
+/// first, then by start, end and zone name.
+impl Ord for When {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
+}
+
+impl PartialOrd for When {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for When {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.encode())

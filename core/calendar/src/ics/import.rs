@@ -255,10 +255,13 @@ struct Reader {
 
 impl Reader {
     fn warn(&mut self, uid: Option<&str>, problem: EventProblem) {
-        self.warnings.push(ImportWarning {
+        let warning = ImportWarning {
             uid: uid.map(str::to_owned),
             problem,
-        });
+        };
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     /// A list of times (EXDATE can hold several); unreadable values are
@@ -423,7 +426,7 @@ impl Reader {
         }
         if let Some(rrule) = find(vevent, "RRULE") {
             match Recurrence::parse_rrule(rrule.val.as_str(), when.zone().unwrap_or(Tz::UTC)) {
-                Ok(rule) => event.recurrence = Some(rule),
+                Ok(rule) => event.recurrence = Some(until_as_date(rule, &when)),
                 Err(e) => self.warn(Some(&uid), EventProblem::Rule(e)),
             }
         }
@@ -511,6 +514,22 @@ impl Reader {
             self.events[at].overrides.insert(key, over);
         }
     }
+}
+
+/// An UNTIL at the last second of a day in the event's zone (how a
+/// date is written for a timed event) read back as that date.
+fn until_as_date(mut rule: Recurrence, base: &When) -> Recurrence {
+    if let (RecurrenceEnd::UntilInstant(t), Some(zone)) = (rule.end, base.zone()) {
+        let next = (t + Duration::seconds(1))
+            .with_timezone(&zone)
+            .naive_local();
+        if next.time() == NaiveTime::MIN
+            && let Some(day) = next.date().pred_opt()
+        {
+            rule.end = RecurrenceEnd::UntilDate(day);
+        }
+    }
+    rule
 }
 
 /// The key of the occurrence of a series starting with `base` that
