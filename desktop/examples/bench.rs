@@ -129,7 +129,7 @@ fn measure(
             if shown > 0 {
                 break;
             }
-            if t.elapsed() > Duration::from_secs(60) {
+            if t.elapsed() > Duration::from_mins(1) {
                 bail!("the document did not show within a minute");
             }
         }
