@@ -336,3 +336,41 @@ pub fn measure_floor(work: &Work<'_>, linear: &[Patch], runs: usize) -> Row {
     row.load_ms = Some(median(load));
     row
 }
+
+/// A phase of `measure`, run alone by `profile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Local,
+    Remote,
+    Load,
+}
+
+/// Runs one phase of `S` on `work` `runs` times and measures nothing: what
+/// `perf record` should look at. The inputs of the phase are built once.
+pub fn profile<S: System>(work: &Work<'_>, phase: Phase, runs: usize) {
+    if phase == Phase::Local {
+        for _ in 0..runs {
+            drop(replay::<S>(work));
+        }
+        return;
+    }
+    let (replica, leftovers) = replay::<S>(work);
+    drop(leftovers);
+    match phase {
+        Phase::Local => unreachable!("handled above"),
+        Phase::Remote => {
+            let history = S::history(&replica);
+            drop(replica);
+            for _ in 0..runs {
+                drop(S::apply_history(history.clone()));
+            }
+        }
+        Phase::Load => {
+            let saved = S::save(&replica);
+            drop(replica);
+            for _ in 0..runs {
+                drop(S::load(&saved));
+            }
+        }
+    }
+}
