@@ -345,32 +345,39 @@ pub enum Phase {
     Load,
 }
 
-/// Runs one phase of `S` on `work` `runs` times and measures nothing: what
-/// `perf record` should look at. The inputs of the phase are built once.
+/// Runs one phase of `S` on `work` `runs` times and measures nothing but
+/// the time of each run (min and median printed to stderr): what `perf
+/// record` should look at. The inputs of the phase are built once.
 pub fn profile<S: System>(work: &Work<'_>, phase: Phase, runs: usize) {
+    let mut times = Vec::with_capacity(runs);
     if phase == Phase::Local {
         for _ in 0..runs {
-            drop(replay::<S>(work));
+            let started = Instant::now();
+            let replayed = replay::<S>(work);
+            times.push(ms(started));
+            drop(replayed);
         }
-        return;
-    }
-    let (replica, leftovers) = replay::<S>(work);
-    drop(leftovers);
-    match phase {
-        Phase::Local => unreachable!("handled above"),
-        Phase::Remote => {
-            let history = S::history(&replica);
-            drop(replica);
-            for _ in 0..runs {
-                drop(S::apply_history(history.clone()));
+    } else {
+        let (replica, leftovers) = replay::<S>(work);
+        drop(leftovers);
+        let history = S::history(&replica);
+        let saved = S::save(&replica);
+        drop(replica);
+        for _ in 0..runs {
+            let input = history.clone();
+            let started = Instant::now();
+            if phase == Phase::Remote {
+                let replica = S::apply_history(input);
+                times.push(ms(started));
+                drop(replica);
+            } else {
+                drop(input);
+                let loaded = S::load(&saved);
+                times.push(ms(started));
+                drop(loaded);
             }
         }
-        Phase::Load => {
-            let saved = S::save(&replica);
-            drop(replica);
-            for _ in 0..runs {
-                drop(S::load(&saved));
-            }
-        }
     }
+    let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+    eprintln!("{phase:?}: min {min:.3} ms, median {:.3} ms", median(times));
 }

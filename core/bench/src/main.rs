@@ -37,8 +37,7 @@ use trace::{Patch, Trace};
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
-const USAGE: &str =
-    "usage: concord-bench [--json | --markdown | --profile PHASE] [--runs N] [--only NAME,...] FILE...";
+const USAGE: &str = "usage: concord-bench [--json | --markdown | --profile PHASE] [--runs N] [--only NAME,...] FILE...";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Output {
