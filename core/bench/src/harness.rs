@@ -364,14 +364,14 @@ pub fn profile<S: System>(work: &Work<'_>, phase: Phase, runs: usize) {
         let saved = S::save(&replica);
         drop(replica);
         for _ in 0..runs {
-            let input = history.clone();
-            let started = Instant::now();
             if phase == Phase::Remote {
+                let input = history.clone();
+                let started = Instant::now();
                 let replica = S::apply_history(input);
                 times.push(ms(started));
                 drop(replica);
             } else {
-                drop(input);
+                let started = Instant::now();
                 let loaded = S::load(&saved);
                 times.push(ms(started));
                 drop(loaded);

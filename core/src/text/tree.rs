@@ -167,6 +167,24 @@ impl Tree {
         panic!("leaf aggregate disagrees with its spans");
     }
 
+    /// The visible char at `pos` (what an edit at `pos` needs: no sizes).
+    pub fn locate_char(&self, pos: usize) -> Option<Loc> {
+        let (leaf, start) = self.find(Metric::Chars, pos)?;
+        let mut rel = pos - start.chars;
+        for (span, s) in self.leaves[leaf].spans.iter().enumerate() {
+            let w = s.chars();
+            if rel < w {
+                return Some(Loc {
+                    leaf,
+                    span,
+                    off: rel as u64,
+                });
+            }
+            rel -= w;
+        }
+        panic!("leaf aggregate disagrees with its spans");
+    }
+
     /// The visible char at `pos`, with the sizes of everything before its span.
     pub fn find_char(&self, pos: usize) -> Option<(Loc, Agg)> {
         let (leaf, start) = self.find(Metric::Chars, pos)?;
