@@ -249,7 +249,8 @@ fn sync_once(store: ReplicaStore, relay: &str, timeout: std::time::Duration) -> 
             .collect();
         bail!("not synced within {timeout:?}: {}", list.join(", "));
     }
-    println!("synced {} documents with {relay}", docs.len());
+    let plural = if docs.len() == 1 { "" } else { "s" };
+    println!("synced {} document{plural} with {relay}", docs.len());
     Ok(())
 }
 
