@@ -22,7 +22,7 @@ pub(super) fn prepare_delete(
     if len == 0 {
         return Ok(out);
     }
-    let (loc, _) = tree.find_char(pos).expect("pos < len");
+    let loc = tree.locate_char(pos).expect("pos < len");
     let (mut leaf, mut span, mut off) = (loc.leaf, loc.span, loc.off);
     let mut remaining = len as u64;
     loop {
@@ -72,6 +72,11 @@ pub(super) fn check_delete(tree: &Tree, target: IdSpan) -> Result<(), TextError>
 
 pub(super) fn apply_delete(tree: &mut Tree, target: IdSpan) -> Result<usize, TextError> {
     check_delete(tree, target)?;
+    Ok(apply_checked(tree, target))
+}
+
+/// Deletes a span `check_delete` accepted.
+pub(super) fn apply_checked(tree: &mut Tree, target: IdSpan) -> usize {
     let end = target.start.counter + target.len;
     let mut counter = target.start.counter;
     let mut removed = 0;
@@ -83,7 +88,7 @@ pub(super) fn apply_delete(tree: &mut Tree, target: IdSpan) -> Result<usize, Tex
         removed += delete_piece(tree, loc, n);
         counter += n;
     }
-    Ok(removed)
+    removed
 }
 
 /// Deletes `n` chars from `loc`, all within its span. Returns how many were

@@ -416,10 +416,31 @@ fn large_documents_split_the_tree() {
     e.text.check();
     assert!(e.text.tree.height >= 3, "height {}", e.text.tree.height);
     assert_eq!(e.text.to_string(), model);
-    let copy = Text::from_spans(e.text.spans()).unwrap();
+    let mut copy = Text::from_spans(e.text.spans()).unwrap();
     copy.check();
+    assert!(copy.tree.height >= 3, "loaded height {}", copy.tree.height);
     assert_eq!(copy, e.text);
     assert_eq!(copy.to_string(), model);
+    // The tree a snapshot builds in one pass edits like any other: the same
+    // edits on both end equal.
+    for (k, pos) in [0, 1, 700, 1500, 2999, 3000, 42].into_iter().enumerate() {
+        let pos = pos.min(e.text.len_chars());
+        let ins = e.text.prepare_insert(pos, "xyz").unwrap();
+        assert_eq!(copy.prepare_insert(pos, "xyz").unwrap(), ins);
+        let at = id(2, 1 + 3 * k as u64);
+        e.text.apply_insert(at, &ins).unwrap();
+        copy.apply_insert(at, &ins).unwrap();
+        let del = e.text.prepare_delete(pos / 2, 5).unwrap();
+        assert_eq!(copy.prepare_delete(pos / 2, 5).unwrap(), del);
+        for span in del {
+            e.text.apply_delete(span).unwrap();
+            copy.apply_delete(span).unwrap();
+        }
+        copy.check();
+    }
+    e.text.check();
+    assert_eq!(copy, e.text);
+    assert_eq!(copy.to_string(), e.text.to_string());
 }
 
 #[test]

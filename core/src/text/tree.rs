@@ -167,6 +167,24 @@ impl Tree {
         panic!("leaf aggregate disagrees with its spans");
     }
 
+    /// The visible char at `pos` (what an edit at `pos` needs: no sizes).
+    pub fn locate_char(&self, pos: usize) -> Option<Loc> {
+        let (leaf, start) = self.find(Metric::Chars, pos)?;
+        let mut rel = pos - start.chars;
+        for (span, s) in self.leaves[leaf].spans.iter().enumerate() {
+            let w = s.chars();
+            if rel < w {
+                return Some(Loc {
+                    leaf,
+                    span,
+                    off: rel as u64,
+                });
+            }
+            rel -= w;
+        }
+        panic!("leaf aggregate disagrees with its spans");
+    }
+
     /// The visible char at `pos`, with the sizes of everything before its span.
     pub fn find_char(&self, pos: usize) -> Option<(Loc, Agg)> {
         let (leaf, start) = self.find(Metric::Chars, pos)?;
@@ -498,6 +516,82 @@ impl Tree {
             p.children.insert(i + 1, new);
             p.aggs.insert(i + 1, moved);
             self.fix_node_overflow(parent, level + 1);
+        }
+    }
+
+    /// A tree holding `spans` (in document order, maximal) and nothing else:
+    /// leaves filled to three quarters, nodes built bottom-up, the id index
+    /// built from sorted keys. What loading a snapshot does, in one pass.
+    pub fn from_ordered(spans: Vec<Span>) -> Tree {
+        let mut tree = Tree::default();
+        if spans.is_empty() {
+            return tree;
+        }
+        let fill = (LEAF_CAP * 3 / 4).max(1);
+        tree.leaves.clear();
+        let mut keys = Vec::with_capacity(spans.len());
+        let mut spans = spans.into_iter().peekable();
+        while spans.peek().is_some() {
+            let leaf = tree.leaves.len();
+            let chunk: Vec<Span> = spans.by_ref().take(fill).collect();
+            let mut agg = Agg::ZERO;
+            for s in &chunk {
+                agg = agg.plus(s.agg());
+                keys.push((s.key(), leaf));
+                let end = tree.max_end.entry(s.id().replica).or_insert(0);
+                *end = (*end).max(s.end());
+            }
+            tree.total = tree.total.plus(agg);
+            tree.leaves.push(Leaf {
+                spans: chunk,
+                agg,
+                parent: NONE,
+                next: if spans.peek().is_some() {
+                    leaf + 1
+                } else {
+                    NONE
+                },
+            });
+        }
+        keys.sort_unstable_by_key(|&(k, _)| k);
+        tree.index = keys.into_iter().collect();
+        // Internal nodes, one level at a time: `level` holds (index, sum)
+        // of the level below, leaves first.
+        tree.nodes.clear();
+        let node_fill = (NODE_CAP * 3 / 4).max(2);
+        let mut level: Vec<(usize, Agg)> = tree
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l.agg))
+            .collect();
+        let mut height = 0;
+        loop {
+            height += 1;
+            let mut above = Vec::with_capacity(level.len() / node_fill + 1);
+            for group in level.chunks(node_fill) {
+                let node = tree.nodes.len();
+                for &(child, _) in group {
+                    if height == 1 {
+                        tree.leaves[child].parent = node;
+                    } else {
+                        tree.nodes[child].parent = node;
+                    }
+                }
+                let aggs: Vec<Agg> = group.iter().map(|&(_, a)| a).collect();
+                above.push((node, sum(&aggs)));
+                tree.nodes.push(Node {
+                    children: group.iter().map(|&(c, _)| c).collect(),
+                    aggs,
+                    parent: NONE,
+                });
+            }
+            if above.len() == 1 {
+                tree.root = above[0].0;
+                tree.height = height;
+                return tree;
+            }
+            level = above;
         }
     }
 
