@@ -4,6 +4,7 @@
 pub mod app;
 pub mod calendar;
 pub mod editor;
+pub mod first_run;
 pub mod note;
 pub mod replicas;
 pub mod share;

@@ -105,7 +105,7 @@ fn create_type_rename_and_go_offline_and_back() {
     h.run_steps(2);
     assert!(has_label(&h, "No document yet"));
 
-    h.get_by_label("New document").click();
+    h.get_by_label("New note").click();
     h.run_steps(2);
     assert!(h.state().open_document().is_some());
 
@@ -167,7 +167,7 @@ fn two_windows_sync_through_a_real_relay() {
     let mut a = harness(app(dir_a.path(), 1, Some(&relay), &rt));
     let mut b = harness(app(dir_b.path(), 2, Some(&relay), &rt));
 
-    a.get_by_label("New document").click();
+    a.get_by_label("New note").click();
     a.run_steps(2);
     a.get_by_label("Text").focus();
     a.run_steps(1);
