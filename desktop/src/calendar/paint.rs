@@ -65,17 +65,23 @@ pub fn event_block(
     let clip = painter.with_clip_rect(rect.shrink(1.0).intersect(painter.clip_rect()));
     let mut y = rect.top() + 2.0;
     let right_margin = if conflict { 18.0 } else { 4.0 };
-    for (line, strong) in lines {
-        if y > rect.bottom() - 6.0 {
+    for (i, (line, strong)) in lines.iter().enumerate() {
+        let size = if *strong { 12.5 } else { 11.5 };
+        let row = size * 1.25;
+        // Whole rows only; the first line always shows (elided if need be).
+        let rows = ((rect.bottom() - 1.0 - y) / row).floor();
+        if i > 0 && rows < 1.0 {
             break;
         }
-        let font = FontId::proportional(if *strong { 12.5 } else { 11.5 });
-        let galley = clip.layout(
+        let mut job = egui::text::LayoutJob::simple(
             line.clone(),
-            font,
+            FontId::proportional(size),
             text,
             (rect.width() - 4.0 - right_margin).max(4.0),
         );
+        job.wrap.max_rows = usize::try_from(rows.max(1.0) as i64).unwrap_or(1);
+        job.wrap.break_anywhere = job.wrap.max_rows == 1;
+        let galley = clip.layout_job(job);
         let height = galley.size().y;
         clip.galley(pos2(rect.left() + 4.0, y), galley, text);
         y += height;

@@ -100,7 +100,7 @@ pub fn show(
         })
         .auto_shrink([false, false]);
     if state.scroll_pending {
-        scroll = scroll.vertical_scroll_offset(WORKDAY_START * HOUR_HEIGHT);
+        scroll = scroll.vertical_scroll_offset(WORKDAY_START * HOUR_HEIGHT - 10.0);
         state.scroll_pending = false;
     }
     scroll.show(ui, |ui| {
