@@ -365,6 +365,9 @@ impl EventEditor {
             .collapsible(false)
             .resizable(true)
             .default_width(420.0)
+            // Beside the week, not over the day being edited.
+            .pivot(egui::Align2::RIGHT_TOP)
+            .default_pos(ctx.content_rect().right_top() + vec2(-16.0, 110.0))
             .open(&mut open)
             .show(ctx, |ui| {
                 if self.shown.as_ref() != Some(&version)

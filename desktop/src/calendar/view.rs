@@ -585,6 +585,8 @@ impl CalendarView {
         egui::Window::new("Choose a time")
             .id(Id::unique("conflict-picker"))
             .collapsible(false)
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
             .open(&mut open)
             .show(ctx, |ui| {
                 ui.label(format!(
@@ -592,10 +594,13 @@ impl CalendarView {
                      Your choice applies on every device.",
                     display_title(&target.title)
                 ));
-                for when in &choices {
+                for (i, when) in choices.iter().enumerate() {
                     let mut text = when.label(self.zone);
                     if let Some(z) = when.zone().filter(|z| *z != self.zone) {
                         text = format!("{text} (set in {})", z.name());
+                    }
+                    if i == 0 {
+                        text.push_str(" — shown now");
                     }
                     if ui
                         .add_enabled(!read_only, egui::Button::new(text))
@@ -630,6 +635,8 @@ impl CalendarView {
         egui::Window::new("Move a repeating event")
             .id(Id::unique("repeat-question"))
             .collapsible(false)
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
             .show(ctx, |ui| {
                 ui.label(format!(
                     "\"{}\" repeats. Move it to {}:",

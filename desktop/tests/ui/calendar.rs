@@ -270,7 +270,7 @@ fn concurrent_moves_offline_show_a_conflict_until_one_time_is_picked() {
         .iter()
         .find(|w| local(w).0 == at(&b, 1, 11, 0))
         .unwrap();
-    b.get_by_label(&elevens.label(berlin())).click();
+    b.get_by_label_contains(&elevens.label(berlin())).click();
     b.run_steps(2);
     for (h, name) in [(&mut a, "A"), (&mut b, "B")] {
         wait_until(h, &format!("the conflict to resolve on {name}"), |h| {
