@@ -377,9 +377,12 @@ impl EventEditor {
                     self.shown = Some(version.clone());
                     self.shown_scope = Some(self.scope());
                 }
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    request = self.body(ui, client, doc, &event, display, read_only);
+                let max = (ui.ctx().content_rect().height() - 220.0).max(120.0);
+                egui::ScrollArea::vertical().max_height(max).show(ui, |ui| {
+                    self.body(ui, client, doc, &event, display, read_only);
                 });
+                ui.separator();
+                request = self.footer(ui, &event, !read_only && !event.deleted);
             });
         if !open {
             return Some(EditorRequest::Close);
@@ -413,9 +416,8 @@ impl EventEditor {
         event: &Event,
         display: Tz,
         read_only: bool,
-    ) -> Option<EditorRequest> {
+    ) {
         let uid = self.uid.clone();
-        let mut request = None;
         if event.deleted {
             ui.label(
                 RichText::new("This event was deleted.")
@@ -738,8 +740,12 @@ impl EventEditor {
 
         ui.separator();
         self.repeat_section(ui, client, doc, editable);
-        ui.separator();
+    }
 
+    /// The error line and the buttons, below the scrolling fields so they
+    /// are always in view.
+    fn footer(&self, ui: &mut Ui, event: &Event, editable: bool) -> Option<EditorRequest> {
+        let mut request = None;
         if let Some(error) = &self.error {
             ui.label(RichText::new(error).color(paint::CONFLICT));
         }
@@ -760,7 +766,7 @@ impl EventEditor {
                     .add_enabled(editable, egui::Button::new("Discard"))
                     .clicked()
             {
-                request = Some(EditorRequest::Discard(uid.clone()));
+                request = Some(EditorRequest::Discard(self.uid.clone()));
             }
             if ui.button("Done").clicked() {
                 request = Some(EditorRequest::Close);

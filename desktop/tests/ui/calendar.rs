@@ -55,6 +55,28 @@ fn drag(h: &mut Harness<'_, ConcordApp>, from: Pos2, to: Pos2) {
     h.run_steps(3);
 }
 
+/// Double-clicks time `t` of the week shown.
+fn double_click(h: &mut Harness<'_, ConcordApp>, t: NaiveDateTime) {
+    // Half a second after any earlier click, or egui counts a triple click
+    // (and the grid may still be settling its scroll).
+    h.run_steps(30);
+    let pos = point(h, t);
+    h.hover_at(pos);
+    h.run_steps(1);
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            h.event(egui::Event::PointerButton {
+                pos,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: egui::Modifiers::NONE,
+            });
+            h.run_steps(1);
+        }
+    }
+    h.run_steps(2);
+}
+
 fn calendar_id(h: &Harness<'_, ConcordApp>) -> DocId {
     h.state().open_document().unwrap().clone()
 }
@@ -323,4 +345,162 @@ fn the_demo_calendar_shows_this_week_in_the_week_view() {
     h.get_by_label("Month").click();
     h.run_steps(2);
     assert!(h.state().calendar().unwrap().month_grid().is_some());
+}
+
+const SMALL_ICS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nX-WR-CALNAME:Imported team\r\n\
+BEGIN:VEVENT\r\nUID:import-timed@example.com\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Planning\r\n\
+DTSTART;TZID=America/New_York:20260504T090000\r\nDTEND;TZID=America/New_York:20260504T100000\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:import-allday@example.com\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Offsite\r\n\
+DTSTART;VALUE=DATE:20260506\r\nDTEND;VALUE=DATE:20260508\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Types `text` into the field labelled `label`, replacing what it held.
+fn fill_field(h: &mut Harness<'_, ConcordApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
+#[test]
+fn import_and_export_ics_from_the_window_and_bad_files_are_refused() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let mut h = harness(app(dir.path(), 1, None, &rt));
+    h.run_steps(2);
+
+    // Bad input first: a missing file, then one that is not iCalendar.
+    h.get_by_label("Import .ics…").click();
+    h.run_steps(2);
+    let missing = files.path().join("missing.ics");
+    fill_field(&mut h, "File", missing.to_str().unwrap());
+    h.get_by_label("Import").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("cannot read").is_some());
+    let garbage = files.path().join("garbage.ics");
+    std::fs::write(&garbage, "this is not a calendar").unwrap();
+    fill_field(&mut h, "File", garbage.to_str().unwrap());
+    h.get_by_label("Import").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("garbage.ics:").is_some());
+    assert!(
+        h.state().documents().is_empty(),
+        "nothing half-made is left"
+    );
+
+    // A good file becomes a calendar, named as the file says.
+    let good = files.path().join("team.ics");
+    std::fs::write(&good, SMALL_ICS).unwrap();
+    fill_field(&mut h, "File", good.to_str().unwrap());
+    h.get_by_label("Import").click();
+    h.run_steps(3);
+    assert!(h.state().calendar().is_some());
+    let mut uids: Vec<String> = events(&h).iter().map(|e| e.uid().to_owned()).collect();
+    uids.sort();
+    assert_eq!(
+        uids,
+        ["import-allday@example.com", "import-timed@example.com"]
+    );
+    assert_eq!(h.state().documents()[0].title, "Imported team");
+
+    // Export it back: the UIDs survive.
+    h.get_by_label("Export .ics…").click();
+    h.run_steps(2);
+    let out = files.path().join("out.ics");
+    fill_field(&mut h, "File", out.to_str().unwrap());
+    h.get_by_label("Save .ics").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("Saved 2 events").is_some());
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.contains("UID:import-timed@example.com"),
+        "{written}"
+    );
+    assert!(written.contains("UID:import-allday@example.com"));
+    assert!(written.contains("America/New_York"));
+
+    // A path that cannot be written is reported, nothing else happens.
+    let bad = files.path().join("no-such-dir").join("x.ics");
+    fill_field(&mut h, "File", bad.to_str().unwrap());
+    h.get_by_label("Save .ics").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("Not saved").is_some());
+    assert_eq!(events(&h).len(), 2);
+}
+
+#[test]
+fn a_repeating_event_moves_one_occurrence_or_all_as_asked() {
+    use concord_calendar::{Frequency, Recurrence};
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(app(dir.path(), 1, None, &rt));
+    h.run_steps(2);
+    new_calendar(&mut h);
+    let id = calendar_id(&h);
+    let when = When::timed_local(at(&h, 0, 9, 0), at(&h, 0, 9, 30), berlin()).unwrap();
+    let mut data = EventData::new("daily@test", "Daily", when);
+    data.recurrence = Some(Recurrence::new(Frequency::Daily));
+    h.state()
+        .client()
+        .edit(&id, |tx| CalendarTx::open(tx).unwrap().add_event(&data))
+        .unwrap()
+        .unwrap();
+    h.run_steps(2);
+
+    // Tuesday's occurrence alone, to 10:00.
+    let (grab, drop) = (point(&h, at(&h, 1, 9, 10)), point(&h, at(&h, 1, 10, 10)));
+    drag(&mut h, grab, drop);
+    assert!(h.query_by_label_contains("repeats").is_some(), "it asks");
+    h.get_by_label("This occurrence").click();
+    h.run_steps(2);
+    let event = only_event(&h);
+    assert_eq!(
+        local(&event.data.when).0,
+        at(&h, 0, 9, 0),
+        "the series stays"
+    );
+    let moved: Vec<_> = event
+        .data
+        .overrides
+        .values()
+        .filter_map(|o| o.when)
+        .map(|w| local(&w))
+        .collect();
+    assert_eq!(moved, vec![(at(&h, 1, 10, 0), at(&h, 1, 10, 30))]);
+    assert!(h.query_by_label_contains("Daily, 10:00–10:30").is_some());
+
+    // Wednesday's, for all of them, to 11:00: the series moves.
+    let (grab, drop) = (point(&h, at(&h, 2, 9, 10)), point(&h, at(&h, 2, 11, 10)));
+    drag(&mut h, grab, drop);
+    h.get_by_label("All occurrences").click();
+    h.run_steps(2);
+    let event = only_event(&h);
+    assert_eq!(
+        local(&event.data.when),
+        (at(&h, 0, 11, 0), at(&h, 0, 11, 30))
+    );
+
+    // Cancel asks nothing and changes nothing.
+    let (grab, drop) = (point(&h, at(&h, 4, 11, 10)), point(&h, at(&h, 4, 15, 10)));
+    drag(&mut h, grab, drop);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert_eq!(only_event(&h).data.when, event.data.when);
+
+    // Thursday's occurrence deleted from its editor; Undo brings it back.
+    let thursday = at(&h, 3, 11, 10);
+    double_click(&mut h, thursday);
+    assert_eq!(
+        h.state().calendar().unwrap().editing(),
+        Some("daily@test"),
+        "a double click opens the editor"
+    );
+    h.get_by_label("Delete this occurrence").click();
+    h.run_steps(2);
+    assert_eq!(only_event(&h).data.cancelled.len(), 1);
+    assert!(has_label(&h, "Occurrence deleted"));
+    h.get_by_label("Undo").click();
+    h.run_steps(2);
+    assert!(only_event(&h).data.cancelled.is_empty());
 }

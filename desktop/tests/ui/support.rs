@@ -57,6 +57,8 @@ pub fn app(
 pub fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
     Harness::builder()
         .with_size(egui::vec2(1000.0, 700.0))
+        // Frames as a screen shows them, so a double click is one.
+        .with_step_dt(1.0 / 60.0)
         .build_ui_state(|ui, app: &mut ConcordApp| app.show(ui), app)
 }
 
