@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod calendar;
+pub mod calendar_file;
 pub mod editor;
 pub mod first_run;
 pub mod note;

@@ -317,15 +317,9 @@ fn the_demo_calendar_shows_this_week_in_the_week_view() {
         // The zone the window starts in, so "this week" is the same week.
         let zone = concord_desktop::calendar::zone::device_zone();
         let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-        concord_desktop::first_run::seed_demo_calendar(
-            &mut store,
-            &DocId::new("demo").unwrap(),
-            today,
-            zone,
-            1,
-        )
-        .unwrap()
-        .unwrap();
+        concord_desktop::first_run::seed_demo_calendar(&mut store, today, zone, [7; 16])
+            .unwrap()
+            .unwrap();
     }
     let mut h = harness(app(dir.path(), 5, None, &rt));
     h.run_steps(3);
