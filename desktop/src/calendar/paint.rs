@@ -79,7 +79,12 @@ pub fn event_block(
             text,
             (rect.width() - 4.0 - right_margin).max(4.0),
         );
-        job.wrap.max_rows = usize::try_from(rows.max(1.0) as i64).unwrap_or(1);
+        // The title may wrap; times and places stay on one elided line.
+        job.wrap.max_rows = if i == 0 {
+            usize::try_from(rows.max(1.0) as i64).unwrap_or(1)
+        } else {
+            1
+        };
         job.wrap.break_anywhere = job.wrap.max_rows == 1;
         let galley = clip.layout_job(job);
         let height = galley.size().y;
