@@ -498,3 +498,80 @@ fn a_repeating_event_moves_one_occurrence_or_all_as_asked() {
     h.run_steps(2);
     assert!(only_event(&h).data.cancelled.is_empty());
 }
+
+#[test]
+fn deleted_on_one_device_while_edited_on_the_other_is_explained_and_restorable() {
+    let rt = runtime();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&rt, relay_dir.path());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = harness(app(dir_a.path(), 1, Some(&relay), &rt));
+    let mut b = harness(app(dir_b.path(), 2, Some(&relay), &rt));
+    a.run_steps(2);
+    new_calendar(&mut a);
+    let id = calendar_id(&a);
+    let when = When::timed_local(at(&a, 1, 9, 0), at(&a, 1, 10, 0), berlin()).unwrap();
+    a.state()
+        .client()
+        .edit(&id, |tx| {
+            CalendarTx::open(tx)
+                .unwrap()
+                .add_event(&EventData::new("retro@test", "Retro", when))
+        })
+        .unwrap()
+        .unwrap();
+    b.state_mut().set_zone(berlin());
+    let link = format!("{}/#doc={id}&token=", relay.replace("ws://", "http://"));
+    b.state_mut().open_shared(&link).unwrap();
+    wait_until(&mut b, "B to show the event", |b| {
+        b.query_by_label_contains("Retro, 09:00–10:00").is_some()
+    });
+    wait_until(&mut a, "A synced", |a| has_label(a, "Synced"));
+    for h in [&mut a, &mut b] {
+        h.get_by_label("Work offline").click();
+        h.run_steps(2);
+    }
+
+    // A edits the notes in the editor; B deletes the event.
+    let retro = at(&a, 1, 9, 20);
+    double_click(&mut a, retro);
+    a.get_by_label("Notes").focus();
+    a.run_steps(1);
+    a.get_by_label("Notes").type_text("Bring the sticky notes");
+    a.run_steps(2);
+    assert_eq!(only_event(&a).data.notes, "Bring the sticky notes");
+    let retro_b = point(&b, at(&b, 1, 9, 20));
+    b.hover_at(retro_b);
+    b.run_steps(30);
+    b.drag_at(retro_b);
+    b.run_steps(1);
+    b.drop_at(retro_b);
+    b.run_steps(2);
+    b.key_press(egui::Key::Delete);
+    b.run_steps(2);
+    assert!(events(&b).is_empty());
+
+    // Together again: the delete wins on both, and A is told why.
+    for h in [&mut a, &mut b] {
+        h.get_by_label("Work offline").click();
+        h.run_steps(2);
+    }
+    wait_until(&mut a, "A to see the delete", |a| events(a).is_empty());
+    wait_until(&mut a, "the explanation in A's editor", |a| {
+        a.query_by_label_contains("A delete wins over edits made at the same time")
+            .is_some()
+    });
+    wait_until(&mut b, "B to list it as recently deleted", |b| {
+        has_label(b, "Recently deleted (1)")
+    });
+
+    // Restoring it on A brings it back with A's notes, on both devices.
+    a.get_by_label("Restore event").click();
+    a.run_steps(2);
+    for (h, name) in [(&mut a, "A"), (&mut b, "B")] {
+        wait_until(h, &format!("the event back on {name}"), |h| {
+            events(h).len() == 1
+        });
+        assert_eq!(only_event(h).data.notes, "Bring the sticky notes", "{name}");
+    }
+}
