@@ -295,9 +295,11 @@ impl EventEditor {
             self.location = self.scope_location(event);
         }
         if !focused("notes") {
+            // While typing, remote edits wait for the next local one (which
+            // is rebased over them and then shows them).
             self.notes.clone_from(&event.data.notes);
+            self.notes_base.clone_from(&event.data.notes);
         }
-        self.notes_base.clone_from(&event.data.notes);
         self.all_day = when.is_all_day();
         self.zone = when.zone().unwrap_or(display);
         let start = when.local_start(self.zone);
@@ -407,7 +409,6 @@ impl EventEditor {
         };
     }
 
-    #[allow(clippy::too_many_lines)]
     fn body(
         &mut self,
         ui: &mut Ui,
@@ -468,6 +469,33 @@ impl EventEditor {
             ui.separator();
         }
 
+        self.fields(ui, client, doc, event, display, editable);
+        if self.applies == Applies::ThisOccurrence {
+            ui.label(
+                RichText::new("Notes, attendees, colour and repeat apply to all occurrences.")
+                    .weak()
+                    .small(),
+            );
+        }
+
+        self.notes_and_attendees(ui, client, doc, event, editable);
+        ui.separator();
+        self.repeat_section(ui, client, doc, editable);
+    }
+
+    /// Title, all day, start and end, zone, location, colour.
+    #[allow(clippy::too_many_arguments)]
+    fn fields(
+        &mut self,
+        ui: &mut Ui,
+        client: &Client,
+        doc: &DocId,
+        event: &Event,
+        display: Tz,
+        editable: bool,
+    ) {
+        let uid = self.uid.clone();
+        let scope = self.scope();
         egui::Grid::new("event-fields")
             .num_columns(2)
             .spacing(vec2(8.0, 6.0))
@@ -499,111 +527,9 @@ impl EventEditor {
                 }
                 ui.end_row();
 
-                ui.label("");
-                let all_day =
-                    ui.add_enabled(editable, egui::Checkbox::new(&mut self.all_day, "All day"));
-                if all_day.changed() {
-                    let when = self.scope_when(event);
-                    let converted = if self.all_day {
-                        let s = when.local_start(self.zone);
-                        let e = when.local_end(self.zone);
-                        let last = if e.time() == NaiveTime::MIN && e.date() > s.date() {
-                            e.date()
-                        } else {
-                            e.date() + Duration::days(1)
-                        };
-                        When::all_day(s.date(), last)
-                    } else {
-                        let day = when.local_start(display).date();
-                        When::timed_local(
-                            day.and_hms_opt(9, 0, 0).unwrap_or_default(),
-                            day.and_hms_opt(10, 0, 0).unwrap_or_default(),
-                            display,
-                        )
-                    };
-                    let (uid, scope) = (uid.clone(), scope.clone());
-                    match converted {
-                        Ok(when) => self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when)),
-                        Err(e) => self.error = Some(e.to_string()),
-                    }
-                }
-                ui.end_row();
+                self.all_day_row(ui, client, doc, event, display, editable);
 
-                let mut commit_time = false;
-                for (row, date_name, time_name) in [
-                    ("Starts", "start date", "start time"),
-                    ("Ends", "end date", "end time"),
-                ] {
-                    ui.label(row);
-                    ui.horizontal(|ui| {
-                        let (date, time) = if date_name == "start date" {
-                            (&mut self.start_date, &mut self.start_time)
-                        } else {
-                            (&mut self.end_date, &mut self.end_time)
-                        };
-                        let d = ui.add_enabled(
-                            editable,
-                            egui::TextEdit::singleline(date)
-                                .id(field_id(date_name))
-                                .desired_width(96.0),
-                        );
-                        d.widget_info(|| {
-                            WidgetInfo::labeled(Role::TextInput, true, format!("{row} (date)"))
-                        });
-                        commit_time |= d.lost_focus();
-                        if !self.all_day {
-                            let t = ui.add_enabled(
-                                editable,
-                                egui::TextEdit::singleline(time)
-                                    .id(field_id(time_name))
-                                    .desired_width(52.0),
-                            );
-                            t.widget_info(|| {
-                                WidgetInfo::labeled(Role::TextInput, true, format!("{row} (time)"))
-                            });
-                            commit_time |= t.lost_focus();
-                        }
-                    });
-                    ui.end_row();
-                }
-                if commit_time && editable {
-                    match self.fields_when() {
-                        Ok(when) if when != self.scope_when(event) => {
-                            let (uid, scope) = (uid.clone(), scope.clone());
-                            self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
-                        }
-                        Ok(_) => {}
-                        Err(e) => self.error = Some(e),
-                    }
-                }
-
-                if !self.all_day {
-                    ui.label("Time zone");
-                    let mut zone = self.zone;
-                    ui.add_enabled_ui(editable, |ui| {
-                        egui::ComboBox::from_id_salt("event-zone")
-                            .selected_text(zone.name())
-                            .width(240.0)
-                            .height(300.0)
-                            .show_ui(ui, |ui| {
-                                for z in all_zones() {
-                                    ui.selectable_value(&mut zone, z, z.name());
-                                }
-                            });
-                    });
-                    if zone != self.zone {
-                        // Same wall-clock times, read in the new zone.
-                        self.zone = zone;
-                        match self.fields_when() {
-                            Ok(when) => {
-                                let (uid, scope) = (uid.clone(), scope.clone());
-                                self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
-                            }
-                            Err(e) => self.error = Some(e),
-                        }
-                    }
-                    ui.end_row();
-                }
+                self.time_rows(ui, client, doc, event, editable);
 
                 let label = ui.label("Location");
                 let field = ui
@@ -648,15 +574,18 @@ impl EventEditor {
                 });
                 ui.end_row();
             });
+    }
 
-        if self.applies == Applies::ThisOccurrence {
-            ui.label(
-                RichText::new("Notes, attendees, colour and repeat apply to all occurrences.")
-                    .weak()
-                    .small(),
-            );
-        }
-
+    /// The notes (shared text) and the attendees (an add-wins set).
+    fn notes_and_attendees(
+        &mut self,
+        ui: &mut Ui,
+        client: &Client,
+        doc: &DocId,
+        event: &Event,
+        editable: bool,
+    ) {
+        let uid = self.uid.clone();
         // Notes: collaborative text, typed as one splice per edit.
         let notes_label = ui.label("Notes");
         let before = self.notes.clone();
@@ -737,9 +666,138 @@ impl EventEditor {
                 self.attendee.clear();
             }
         });
+    }
 
-        ui.separator();
-        self.repeat_section(ui, client, doc, editable);
+    /// The "All day" switch: converts the span between timed and all-day.
+    #[allow(clippy::too_many_arguments)]
+    fn all_day_row(
+        &mut self,
+        ui: &mut Ui,
+        client: &Client,
+        doc: &DocId,
+        event: &Event,
+        display: Tz,
+        editable: bool,
+    ) {
+        let uid = self.uid.clone();
+        let scope = self.scope();
+        ui.label("");
+        let all_day = ui.add_enabled(editable, egui::Checkbox::new(&mut self.all_day, "All day"));
+        if all_day.changed() {
+            let when = self.scope_when(event);
+            let converted = if self.all_day {
+                let s = when.local_start(self.zone);
+                let e = when.local_end(self.zone);
+                let last = if e.time() == NaiveTime::MIN && e.date() > s.date() {
+                    e.date()
+                } else {
+                    e.date() + Duration::days(1)
+                };
+                When::all_day(s.date(), last)
+            } else {
+                let day = when.local_start(display).date();
+                When::timed_local(
+                    day.and_hms_opt(9, 0, 0).unwrap_or_default(),
+                    day.and_hms_opt(10, 0, 0).unwrap_or_default(),
+                    display,
+                )
+            };
+            let (uid, scope) = (uid.clone(), scope.clone());
+            match converted {
+                Ok(when) => self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when)),
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        ui.end_row();
+    }
+
+    /// Start and end (date, and time unless all day), applied when a field
+    /// is left; the zone the times are in.
+    fn time_rows(
+        &mut self,
+        ui: &mut Ui,
+        client: &Client,
+        doc: &DocId,
+        event: &Event,
+        editable: bool,
+    ) {
+        let uid = self.uid.clone();
+        let scope = self.scope();
+        let mut commit_time = false;
+        for (row, date_name, time_name) in [
+            ("Starts", "start date", "start time"),
+            ("Ends", "end date", "end time"),
+        ] {
+            ui.label(row);
+            ui.horizontal(|ui| {
+                let (date, time) = if date_name == "start date" {
+                    (&mut self.start_date, &mut self.start_time)
+                } else {
+                    (&mut self.end_date, &mut self.end_time)
+                };
+                let d = ui.add_enabled(
+                    editable,
+                    egui::TextEdit::singleline(date)
+                        .id(field_id(date_name))
+                        .desired_width(96.0),
+                );
+                d.widget_info(|| {
+                    WidgetInfo::labeled(Role::TextInput, true, format!("{row} (date)"))
+                });
+                commit_time |= d.lost_focus();
+                if !self.all_day {
+                    let t = ui.add_enabled(
+                        editable,
+                        egui::TextEdit::singleline(time)
+                            .id(field_id(time_name))
+                            .desired_width(52.0),
+                    );
+                    t.widget_info(|| {
+                        WidgetInfo::labeled(Role::TextInput, true, format!("{row} (time)"))
+                    });
+                    commit_time |= t.lost_focus();
+                }
+            });
+            ui.end_row();
+        }
+        if commit_time && editable {
+            match self.fields_when() {
+                Ok(when) if when != self.scope_when(event) => {
+                    let (uid, scope) = (uid.clone(), scope.clone());
+                    self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
+                }
+                Ok(_) => {}
+                Err(e) => self.error = Some(e),
+            }
+        }
+
+        if !self.all_day {
+            ui.label("Time zone");
+            let mut zone = self.zone;
+            ui.add_enabled_ui(editable, |ui| {
+                egui::ComboBox::from_id_salt("event-zone")
+                    .selected_text(zone.name())
+                    .width(240.0)
+                    .height(300.0)
+                    .show_ui(ui, |ui| {
+                        for z in all_zones() {
+                            ui.selectable_value(&mut zone, z, z.name());
+                        }
+                    });
+            });
+            if zone != self.zone {
+                // Same wall-clock times, read in the new zone.
+                self.zone = zone;
+                match self.fields_when() {
+                    Ok(when) => {
+                        let (uid, scope) = (uid.clone(), scope.clone());
+                        self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            ui.end_row();
+        }
     }
 
     /// The error line and the buttons, below the scrolling fields so they
