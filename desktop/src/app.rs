@@ -689,7 +689,10 @@ impl ConcordApp {
         }
         // Re-anchor the caret on the text as it now stands. If a remote
         // change slipped in during the frame, `shown` stays behind and the
-        // next frame reloads.
+        // next frame reloads; the caret's positions then count characters of
+        // the text as shown, not as it now is, so the anchors it had stay
+        // (unless this frame typed, when the best guess is all there is).
+        let typed = expected != open.shown;
         let anchors = self.client.with_document(&id, |doc| {
             let text = note::body(doc).and_then(|b| doc.text(b).ok());
             let anchors = match (caret, text) {
@@ -699,7 +702,9 @@ impl ConcordApp {
             (doc.version() == &expected, anchors)
         });
         if let (Ok((clean, anchors)), Some(open)) = (anchors, self.open.as_mut()) {
-            open.anchors = anchors;
+            if clean || typed {
+                open.anchors = anchors;
+            }
             if clean {
                 open.shown = expected;
             }

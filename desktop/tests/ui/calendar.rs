@@ -14,7 +14,12 @@ use egui::{Pos2, pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-use crate::support::{app, harness, has_label, runtime, start_relay, wait_until};
+use crate::support::{app, harness_stepping, has_label, runtime, start_relay, wait_until};
+
+/// The window at screen frame rate, so two clicks can be a double click.
+fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
+    harness_stepping(app, 1.0 / 60.0)
+}
 
 fn berlin() -> Tz {
     "Europe/Berlin".parse().unwrap()

@@ -55,10 +55,15 @@ pub fn app(
 }
 
 pub fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
+    harness_stepping(app, 0.25)
+}
+
+/// A harness whose frames are `step` seconds apart (1/60 for double
+/// clicks, which must come within 0.3 s).
+pub fn harness_stepping(app: ConcordApp, step: f32) -> Harness<'static, ConcordApp> {
     Harness::builder()
         .with_size(egui::vec2(1000.0, 700.0))
-        // Frames as a screen shows them, so a double click is one.
-        .with_step_dt(1.0 / 60.0)
+        .with_step_dt(step)
         .build_ui_state(|ui, app: &mut ConcordApp| app.show(ui), app)
 }
 
