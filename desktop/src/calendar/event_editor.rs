@@ -772,7 +772,7 @@ impl EventEditor {
         }
 
         if !self.all_day {
-            ui.label("Time zone");
+            let label = ui.label("Time zone");
             let mut zone = self.zone;
             ui.add_enabled_ui(editable, |ui| {
                 egui::ComboBox::from_id_salt("event-zone")
@@ -783,7 +783,9 @@ impl EventEditor {
                         for z in all_zones() {
                             ui.selectable_value(&mut zone, z, z.name());
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label.id);
             });
             if zone != self.zone {
                 // Same wall-clock times, read in the new zone.
@@ -836,7 +838,7 @@ impl EventEditor {
     fn repeat_section(&mut self, ui: &mut Ui, client: &Client, doc: &DocId, editable: bool) {
         let uid = self.uid.clone();
         ui.horizontal(|ui| {
-            ui.label("Repeat");
+            let label = ui.label("Repeat");
             let name = |f: Option<Frequency>| match f {
                 None => "Does not repeat",
                 Some(Frequency::Daily) => "Daily",
@@ -857,7 +859,9 @@ impl EventEditor {
                         ] {
                             ui.selectable_value(&mut self.rule.frequency, f, name(f));
                         }
-                    });
+                    })
+                    .response
+                    .labelled_by(label.id);
             });
             if self.rule.frequency.is_some() {
                 let label = ui.label("every");

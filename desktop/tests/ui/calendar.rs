@@ -580,3 +580,95 @@ fn deleted_on_one_device_while_edited_on_the_other_is_explained_and_restorable()
         assert_eq!(only_event(h).data.notes, "Bring the sticky notes", "{name}");
     }
 }
+
+#[test]
+fn the_editor_writes_every_field() {
+    use concord_calendar::Frequency;
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(app(dir.path(), 1, None, &rt));
+    h.run_steps(2);
+    new_calendar(&mut h);
+    let p = point(&h, at(&h, 0, 9, 5));
+    h.hover_at(p);
+    h.run_steps(1);
+    h.drag_at(p);
+    h.run_steps(1);
+    h.drop_at(p);
+    h.run_steps(3);
+    h.get_by_label("Title").type_text("Board meeting");
+    h.run_steps(1);
+    fill_field(&mut h, "Location", "Room 4");
+    fill_field(&mut h, "Add attendee", "ada@example.com");
+    h.get_by_label("Add").click();
+    h.run_steps(2);
+    fill_field(&mut h, "Add attendee", "alan@example.com");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    h.get_by_label("Colour teal").click();
+    h.run_steps(2);
+    fill_field(&mut h, "Notes", "Agenda: budget");
+    // New times, applied when the field is left.
+    fill_field(&mut h, "Starts (time)", "14:00");
+    fill_field(&mut h, "Ends (time)", "15:30");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    let e = only_event(&h);
+    assert_eq!(e.data.title, "Board meeting");
+    assert_eq!(e.data.location, "Room 4");
+    assert_eq!(e.data.notes, "Agenda: budget");
+    assert_eq!(e.data.colour.as_deref(), Some("teal"));
+    assert_eq!(
+        e.data
+            .attendees
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["ada@example.com", "alan@example.com"]
+    );
+    assert_eq!(local(&e.data.when), (at(&h, 0, 14, 0), at(&h, 0, 15, 30)));
+
+    // A time that makes no sense is refused with a reason; nothing changes.
+    fill_field(&mut h, "Ends (time)", "13:00");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("end must be after the start")
+            .is_some()
+    );
+    assert_eq!(local(&only_event(&h).data.when).1, at(&h, 0, 15, 30));
+    fill_field(&mut h, "Ends (time)", "half past");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("not a time like 09:30").is_some());
+
+    // Remove an attendee; make it repeat weekly; then all day.
+    // Attendees are listed in order: the first "Remove" is Ada's.
+    h.query_all_by_label("Remove").next().unwrap().click();
+    h.run_steps(2);
+    assert_eq!(
+        only_event(&h)
+            .data
+            .attendees
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["alan@example.com"]
+    );
+    h.get_by_label("Repeat").click();
+    h.run_steps(2);
+    h.get_by_label("Weekly").click();
+    h.run_steps(2);
+    h.get_by_label("Apply repeat").click();
+    h.run_steps(2);
+    assert_eq!(
+        only_event(&h).data.recurrence.map(|r| r.frequency),
+        Some(Frequency::Weekly)
+    );
+    h.get_by_label("All day").click();
+    h.run_steps(2);
+    let day = grid(&h).date(0);
+    assert_eq!(
+        only_event(&h).data.when.dates(),
+        Some((day, day.succ_opt().unwrap()))
+    );
+}
