@@ -54,12 +54,9 @@ pub fn event_block(
         painter.rect_stroke(rect, 4.0, Stroke::new(2.0, CONFLICT), StrokeKind::Inside);
     }
     if selected {
-        painter.rect_stroke(
-            rect,
-            4.0,
-            Stroke::new(2.0, Color32::from_rgb(0x10, 0x10, 0x10)),
-            StrokeKind::Outside,
-        );
+        // The theme's strongest text colour: white on dark, black on light.
+        let outline = painter.ctx().global_style().visuals.strong_text_color();
+        painter.rect_stroke(rect, 4.0, Stroke::new(2.0, outline), StrokeKind::Outside);
     }
     let text = text_on(fill_colour);
     let clip = painter.with_clip_rect(rect.shrink(1.0).intersect(painter.clip_rect()));
