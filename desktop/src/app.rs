@@ -162,9 +162,14 @@ impl ConcordApp {
             .map(|d| d.id.clone())
             .collect();
         for id in unknown {
-            let kind = match self.client.with_document(&id, DocKind::of) {
-                Ok(kind) => Some(kind),
-                Err(_) => self.store.lock().load(&id).ok().map(|d| DocKind::of(&d)),
+            let kind = match self.client.with_document(&id, DocKind::known) {
+                Ok(kind) => kind,
+                Err(_) => self
+                    .store
+                    .lock()
+                    .load(&id)
+                    .ok()
+                    .and_then(|d| DocKind::known(&d)),
             };
             if let Some(kind) = kind {
                 self.remember_kind(&id, kind);
@@ -195,7 +200,9 @@ impl ConcordApp {
         let Ok(kind) = self.client.with_document(&id, DocKind::of) else {
             return;
         };
-        self.remember_kind(&id, kind);
+        if let Ok(Some(known)) = self.client.with_document(&id, DocKind::known) {
+            self.remember_kind(&id, known);
+        }
         match kind {
             DocKind::Calendar => {
                 if self.calendar.as_ref().is_none_or(|c| c.doc() != &id) {
@@ -456,9 +463,13 @@ impl ConcordApp {
             match self.events.try_recv() {
                 Ok(ClientEvent::RemoteChange { doc }) => {
                     self.list_dirty = true;
-                    // Keep the cached title in step with remote renames.
+                    // Keep the cached title (and kind) in step with remote
+                    // changes.
                     if let Ok(title) = self.client.with_document(&doc, document_title) {
                         self.save_title(&doc, &title);
+                    }
+                    if let Ok(Some(kind)) = self.client.with_document(&doc, DocKind::known) {
+                        self.remember_kind(&doc, kind);
                     }
                 }
                 Ok(ClientEvent::StoreFailed { reason, .. }) => {

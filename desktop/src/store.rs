@@ -87,6 +87,12 @@ impl DocKind {
         }
     }
 
+    /// `of`, or `None` while the document holds nothing yet (one opened
+    /// from a link, before its first change arrived).
+    pub fn known(doc: &Document) -> Option<DocKind> {
+        (doc.history_len() > 0).then(|| DocKind::of(doc))
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             DocKind::Note => "note",

@@ -39,8 +39,8 @@ impl Toast {
 
     pub fn message(&self) -> String {
         match self.deleted {
-            Deleted::Event { .. } => format!("Event deleted: {}", self.title),
-            Deleted::Occurrence { .. } => format!("Occurrence deleted: {}", self.title),
+            Deleted::Event { .. } => format!("Event deleted — {}", self.title),
+            Deleted::Occurrence { .. } => format!("Occurrence deleted — {}", self.title),
         }
     }
 }

@@ -257,6 +257,9 @@ fn concurrent_moves_offline_show_a_conflict_until_one_time_is_picked() {
     wait_until(&mut b, "B to show the event", |b| {
         b.query_by_label_contains("Review, 09:00–10:00").is_some()
     });
+    wait_until(&mut b, "B's list to tag it a calendar", |b| {
+        b.state().documents()[0].kind == Some(concord_desktop::store::DocKind::Calendar)
+    });
     wait_until(&mut a, "A synced", |a| has_label(a, "Synced"));
 
     // Both go offline and move it: A to 11:00, B to 14:00.
