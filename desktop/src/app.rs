@@ -920,7 +920,9 @@ pub fn document_title(doc: &concord_core::Document) -> String {
 fn kind_badge(ui: &mut egui::Ui, kind: Option<DocKind>) {
     let (text, colour) = match kind {
         Some(DocKind::Calendar) => ("CAL", Color32::from_rgb(0x1a, 0x66, 0xd2)),
-        Some(DocKind::Note) | None => ("NOTE", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
+        Some(DocKind::Note) => ("NOTE", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
+        // From a link, nothing arrived yet.
+        None => ("…", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
     };
     ui.add_sized(
         egui::vec2(34.0, 16.0),
