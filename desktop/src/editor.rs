@@ -90,6 +90,32 @@ impl Anchor {
     }
 }
 
+/// Moves `splice` (made against `base`) onto `now`, which is `base` plus
+/// concurrent remote edits: positions after the remote edit shift by its
+/// length; a position inside it moves to its end.
+pub fn rebase(splice: &Splice, base: &str, now: &str) -> Splice {
+    let Some(remote) = diff(base, now, None) else {
+        return splice.clone();
+    };
+    let inserted = remote.insert.chars().count();
+    let shift = |p: usize| {
+        if p <= remote.pos {
+            p
+        } else if p >= remote.pos + remote.del {
+            p - remote.del + inserted
+        } else {
+            remote.pos + inserted
+        }
+    };
+    let start = shift(splice.pos);
+    let end = shift(splice.pos + splice.del).max(start);
+    Splice {
+        pos: start,
+        del: end - start,
+        insert: splice.insert.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
