@@ -132,35 +132,38 @@ fn extend_tombstone(tree: &mut Tree, loc: Loc, n: u64) -> Option<usize> {
     let idx = loc.span;
     let spans = &mut tree.leaves[leaf].spans;
     let len = spans[idx].len;
-    let (removed, old_key, new_key) = if loc.off > 0
+    let removed = if loc.off > 0
         && loc.off + n == len
         && spans
             .get(idx + 1)
             .is_some_and(|d| d.is_deleted() && spans[idx].continues_into(d))
     {
+        // The tombstones' start moves down; their index key, one of their
+        // ids, still is one (see `tree.rs`), so the index stays as it is.
         let removed = spans[idx].truncate(loc.off);
         let (id, left) = (spans[idx].end(), spans[idx].last_id());
         let d = &mut spans[idx + 1];
-        let old = d.key();
         d.set_id(OpId::new(d.id().replica, id));
         d.set_origins(Some(left), None);
         d.len += n;
-        (removed, old, d.key())
+        removed
     } else if loc.off == 0
         && n < len
         && idx > 0
         && spans[idx - 1].is_deleted()
         && spans[idx - 1].continues_into(&spans[idx])
     {
+        // A visible span is keyed by its first id, which moves up.
         let old = spans[idx].key();
         let removed = spans[idx].drop_front(n);
         spans[idx - 1].len += n;
-        (removed, old, spans[idx].key())
+        let new = spans[idx].key();
+        tree.index.remove(&old);
+        tree.index.insert(new, leaf);
+        removed
     } else {
         return None;
     };
-    tree.index.remove(&old_key);
-    tree.index.insert(new_key, leaf);
     tree.adjust(leaf, Agg::ZERO, removed);
     // The visible span got shorter and may now join a neighbour.
     tree.merge_range(leaf, idx.saturating_sub(1), idx);
