@@ -468,7 +468,7 @@ impl ConcordApp {
                 } else {
                     // A remote change landed during this frame: move the
                     // edit past it rather than lose it.
-                    rebase(&splice, &before_text, &note::body_text(tx.doc()))
+                    editor::rebase(&splice, &before_text, &note::body_text(tx.doc()))
                 };
                 note::splice(tx, splice.pos, splice.del, &splice.insert)
             });
@@ -724,32 +724,6 @@ fn body_section(open: &mut OpenDoc, ui: &mut egui::Ui) -> (String, Option<(usize
 fn status_dot(ui: &mut egui::Ui, colour: Color32) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), 5.0, colour);
-}
-
-/// Moves `splice` (made against `base`) onto `now`, which is `base` plus
-/// concurrent remote edits: positions after the remote edit shift by its
-/// length; a position inside it moves to its end.
-fn rebase(splice: &editor::Splice, base: &str, now: &str) -> editor::Splice {
-    let Some(remote) = editor::diff(base, now, None) else {
-        return splice.clone();
-    };
-    let inserted = remote.insert.chars().count();
-    let shift = |p: usize| {
-        if p <= remote.pos {
-            p
-        } else if p >= remote.pos + remote.del {
-            p - remote.del + inserted
-        } else {
-            remote.pos + inserted
-        }
-    };
-    let start = shift(splice.pos);
-    let end = shift(splice.pos + splice.del).max(start);
-    editor::Splice {
-        pos: start,
-        del: end - start,
-        insert: splice.insert.clone(),
-    }
 }
 
 /// The access a token grants, read from its (unverified) payload; the relay
