@@ -1,0 +1,9 @@
+//! concord-calendar integration tests: one binary, one module per area.
+
+mod support;
+
+mod demo;
+mod ics;
+mod merge;
+mod props;
+mod views;
