@@ -26,6 +26,10 @@ pub enum WebError {
     Apply(#[from] ApplyError),
     #[error("position {pos} is outside the text (length {len} in UTF-16 units)")]
     Position { pos: usize, len: usize },
+    #[error("{0}")]
+    Calendar(#[from] concord_calendar::CalendarError),
+    #[error("{0}")]
+    Time(String),
     #[error("a map value must be a string, number, boolean, null or Uint8Array")]
     Value,
 }

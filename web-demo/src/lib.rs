@@ -7,6 +7,8 @@
 //!
 //! - `workspace` — the browser's replicas and its relay session (core's
 //!   `ClientSession`), free of IO; natively testable.
+//! - `calendar` — `concord-calendar` (the desktop's calendar model) on
+//!   those documents; times as HTML inputs write them.
 //! - `replica` — one document and which of its changes IndexedDB holds
 //!   (saved before said).
 //! - `api` — the `#[wasm_bindgen]` classes JavaScript sees (`Workspace`,
@@ -17,6 +19,7 @@
 //! described in `web-demo/README.md`.
 
 pub mod api;
+pub mod calendar;
 pub mod error;
 pub mod replica;
 pub mod workspace;

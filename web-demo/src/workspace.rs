@@ -142,7 +142,7 @@ impl Workspace {
     /// Starts an empty replica of a document that lives on the relay (a
     /// share link): it fills in as it syncs.
     pub fn join(&mut self, doc: DocId, token: String) -> Result<(), WebError> {
-        self.start(doc, token, Document::new(self.device))
+        self.start_document(doc, token, Document::new(self.device))
     }
 
     /// Creates a new text document (title + empty body).
@@ -151,17 +151,23 @@ impl Workspace {
         let mut tx = d.transaction();
         note::create(&mut tx, title)?;
         tx.commit();
-        self.start(doc, token, d)
+        self.start_document(doc, token, d)
     }
 
     /// A new document from a file made by `export` (any document's saved
     /// bytes), under a new id.
     pub fn import_new(&mut self, doc: DocId, token: String, bytes: &[u8]) -> Result<(), WebError> {
         let d = Document::load(bytes, self.device).map_err(WebError::Import)?;
-        self.start(doc, token, d)
+        self.start_document(doc, token, d)
     }
 
-    fn start(&mut self, doc: DocId, token: String, d: Document) -> Result<(), WebError> {
+    /// Adds a document made here (nothing of it stored yet) and syncs it.
+    pub(crate) fn start_document(
+        &mut self,
+        doc: DocId,
+        token: String,
+        d: Document,
+    ) -> Result<(), WebError> {
         if self.replicas.0.contains_key(&doc) {
             return Err(WebError::AlreadyOpen(doc));
         }

@@ -9,6 +9,10 @@ use concord_core::{ScalarValue, SyncStatus, Value};
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
+mod calendar;
+
+pub use calendar::{CalendarEvent, CalendarOccurrence};
+
 use crate::error::WebError;
 use crate::replica::SaveBatch as Batch;
 use crate::workspace::{self, Selection, WebEvent, device_id, doc_id, random16};
