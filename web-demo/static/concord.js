@@ -22,6 +22,21 @@ function randomId() {
   return Workspace.newId(crypto.getRandomValues(new Uint8Array(16)));
 }
 
+/** The viewer's IANA time zone ('UTC' if the browser does not say). */
+export function viewerZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/** 'YYYY-MM-DD' of a Date in local time. */
+export function localDate(d) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
 /** The relay's sync endpoint for the page's own origin. */
 export function defaultRelay() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -116,9 +131,9 @@ export class Concord {
 
   /** What a document is: 'note', 'calendar', or 'other' (e.g. still empty). */
   kind(doc) {
+    if (this.workspace.isCalendar(doc)) return 'calendar';
     const keys = this.workspace.keys(doc);
     if (keys.includes('body') || keys.includes('title')) return 'note';
-    if (this.isCalendar?.(doc)) return 'calendar';
     return 'other';
   }
 
@@ -130,6 +145,33 @@ export class Concord {
     this.#changed(id, false);
     this.#emit('documents');
     return id;
+  }
+
+  /**
+   * Creates a calendar; returns its id. With `demo: true` it starts with a
+   * demo week (this week, in the viewer's zone).
+   */
+  async createCalendar(name, { token = '', demo = false } = {}) {
+    const id = randomId();
+    const today = demo ? localDate(new Date()) : undefined;
+    this.workspace.createCalendar(id, token, name, today, viewerZone());
+    await this.#entry(id, token);
+    this.#changed(id, false);
+    this.#emit('documents');
+    return id;
+  }
+
+  /**
+   * A new calendar from an iCalendar file's text; returns {id, warnings}
+   * (events skipped or adjusted).
+   */
+  async importIcs(text, name, token = '') {
+    const id = randomId();
+    const warnings = this.workspace.importIcs(id, token, text, viewerZone(), name);
+    await this.#entry(id, token);
+    this.#changed(id, false);
+    this.#emit('documents');
+    return { id, warnings };
   }
 
   /**
