@@ -44,6 +44,10 @@ pub struct Replica {
     in_flight: Option<InFlight>,
     /// Change records stored after the last snapshot.
     records: usize,
+    /// How many of this device's own changes the relay has confirmed
+    /// storing, over every connection (kept in IndexedDB too, so "N
+    /// unsent" stays right offline and after a reload).
+    pub relay_acked: u64,
 }
 
 impl Replica {
@@ -58,6 +62,7 @@ impl Replica {
             unsaved: Vec::new(),
             in_flight: None,
             records,
+            relay_acked: 0,
         }
     }
 
@@ -124,6 +129,12 @@ impl Replica {
 
     pub fn durable(&self) -> &VersionVector {
         &self.durable
+    }
+
+    /// This device's own changes the relay has not confirmed storing.
+    pub fn unsent(&self) -> u64 {
+        let own = self.doc.version().get(self.doc.replica());
+        own.saturating_sub(self.relay_acked)
     }
 }
 

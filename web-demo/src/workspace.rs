@@ -103,13 +103,16 @@ impl Workspace {
     // ---- documents ----
 
     /// Opens a stored document: its snapshot (if any) and the change records
-    /// stored after it, in the order they were stored. Starts syncing it.
+    /// stored after it, in the order they were stored, and how many of this
+    /// device's changes the relay had confirmed (`relay_acked`). Starts
+    /// syncing it.
     pub fn load(
         &mut self,
         doc: DocId,
         token: String,
         snapshot: Option<&[u8]>,
         records: Vec<Vec<u8>>,
+        relay_acked: u64,
     ) -> Result<(), WebError> {
         if self.replicas.0.contains_key(&doc) {
             return Err(WebError::AlreadyOpen(doc));
@@ -133,9 +136,9 @@ impl Workspace {
             return Err(bad("stored changes lack dependencies".into()));
         }
         self.session.subscribe(doc.clone(), token.clone());
-        self.replicas
-            .0
-            .insert(doc, Replica::loaded(d, token, count));
+        let mut replica = Replica::loaded(d, token, count);
+        replica.relay_acked = relay_acked;
+        self.replicas.0.insert(doc, replica);
         Ok(())
     }
 
@@ -469,6 +472,7 @@ impl Workspace {
     /// Undecodable bytes are an error and change nothing.
     pub fn receive(&mut self, bytes: &[u8]) -> Result<Vec<WebEvent>, WebError> {
         let frame = Frame::decode(bytes).map_err(WebError::Frame)?;
+        let about = frame.doc().cloned();
         let mut out = Vec::new();
         for event in self.session.receive(frame) {
             match event {
@@ -499,6 +503,12 @@ impl Workspace {
                     out.push(WebEvent::Presence { doc, devices });
                 }
             }
+        }
+        if let Some(doc) = about
+            && let Some(acked) = self.session.acked(&doc)
+            && let Some(replica) = self.replicas.0.get_mut(&doc)
+        {
+            replica.relay_acked = replica.relay_acked.max(acked.get(self.device));
         }
         Ok(out)
     }
@@ -540,10 +550,16 @@ impl Workspace {
         Ok(self.session.status(doc, replica.doc.version()))
     }
 
-    /// How many of `doc`'s changes the relay has not acknowledged.
-    pub fn unacked(&self, doc: &DocId) -> Result<u64, WebError> {
-        let replica = self.replica(doc)?;
-        Ok(self.session.unacked(doc, replica.doc.version()))
+    /// How many of this device's changes to `doc` the relay has not
+    /// confirmed storing ("N unsent"), across connections and reloads.
+    pub fn unsent(&self, doc: &DocId) -> Result<u64, WebError> {
+        Ok(self.replica(doc)?.unsent())
+    }
+
+    /// How many of this device's changes the relay has confirmed storing
+    /// (the page keeps it in IndexedDB for `load`).
+    pub fn relay_acked(&self, doc: &DocId) -> Result<u64, WebError> {
+        Ok(self.replica(doc)?.relay_acked)
     }
 
     pub fn presence(&self, doc: &DocId) -> &[ReplicaId] {

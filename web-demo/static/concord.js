@@ -43,12 +43,16 @@ export function defaultRelay() {
   return `${scheme}//${location.host}/v1/sync`;
 }
 
-/** Parses `#doc=ID&token=T` (a desktop share link's fragment), or null. */
+/**
+ * Parses `#doc=ID&token=T` (a desktop share link's fragment), or null.
+ * `token` is null when the fragment has none (`#doc=ID`: a document this
+ * browser holds, opened with the token it has).
+ */
 export function parseShareFragment(hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
   const doc = params.get('doc');
   if (!doc) return null;
-  return { doc, token: params.get('token') ?? '' };
+  return { doc, token: params.get('token') };
 }
 
 /** A share link for a document, in the desktop's format. */
@@ -91,6 +95,8 @@ export class Concord {
     this.broken = new Map();
     this.retries = new Map();
     this.saving = new Set();
+    /** Per document, the relay-confirmed count last written to IndexedDB. */
+    this.acked = new Map();
     this.connection = null;
   }
 
@@ -176,18 +182,20 @@ export class Concord {
 
   /**
    * Joins a document that lives on the relay (a share link's doc and
-   * token). If it is held already, a new token replaces the old one.
+   * token). If it is held already, a new token replaces the old one; a
+   * null token keeps it ('' for a new document: a --dev relay).
    */
-  async join(id, token = '') {
+  async join(id, token = null) {
     if (this.broken.has(id)) throw new Error(`document ${id} is stored but cannot be loaded: ${this.broken.get(id)}`);
     if (this.workspace.documents().includes(id)) {
-      if (this.workspace.token(id) !== token) {
+      if (token !== null && this.workspace.token(id) !== token) {
         await this.store.putDocument(id, token);
         this.workspace.setToken(id, token);
         this.#pump();
       }
       return id;
     }
+    token ??= '';
     this.workspace.join(id, token); // validates the id before anything is stored
     await this.#entry(id, token);
     this.#emit('documents');
@@ -334,7 +342,8 @@ export class Concord {
     for (const entry of await this.store.documents()) {
       try {
         const { snapshot, records } = await this.store.load(entry.id);
-        this.workspace.load(entry.id, entry.token, snapshot, records);
+        this.workspace.load(entry.id, entry.token, snapshot, records, entry.acked ?? 0);
+        this.acked.set(entry.id, entry.acked ?? 0);
       } catch (e) {
         // Keep the bytes: never save over a document that failed to load.
         this.broken.set(entry.id, String(e.message ?? e));
@@ -403,6 +412,18 @@ export class Concord {
     }
     this.#pump();
     this.#statusAll();
+    this.#rememberAcks();
+  }
+
+  /** Keeps what the relay confirmed in IndexedDB (for "N unsent" after a reload). */
+  #rememberAcks() {
+    for (const doc of this.workspace.documents()) {
+      const acked = this.workspace.relayAcked(doc);
+      if (acked > (this.acked.get(doc) ?? 0)) {
+        this.acked.set(doc, acked);
+        this.store.setAcked(doc, acked).catch((e) => console.warn('concord: cannot keep the ack count', e));
+      }
+    }
   }
 
   /** After any change to `doc`: save it, redraw, sync. */

@@ -2,7 +2,9 @@
 //
 // Object stores:
 //   meta       'device' -> this profile's replica id (32 hex digits)
-//   docs       {id, token, created} by id: the documents held
+//   docs       {id, token, created, acked} by id: the documents held
+//              (acked: how many of this device's changes the relay has
+//              confirmed, for "N unsent" offline)
 //   snapshots  doc id -> Uint8Array (Document::save bytes)
 //   changes    auto-increment key -> {doc, bytes}; index 'doc'. Records of a
 //              document come back in the order they were written, which is
@@ -76,7 +78,16 @@ export class Store {
     const tx = this.#tx(['docs'], 'readwrite');
     const docs = tx.objectStore('docs');
     const old = await request(docs.get(id));
-    docs.put({ id, token, created: old?.created ?? Date.now() });
+    docs.put({ id, token, created: old?.created ?? Date.now(), acked: old?.acked ?? 0 });
+    await done(tx);
+  }
+
+  /** Remembers how many of this device's changes the relay confirmed. */
+  async setAcked(id, acked) {
+    const tx = this.#tx(['docs'], 'readwrite');
+    const docs = tx.objectStore('docs');
+    const old = await request(docs.get(id));
+    if (old && !(old.acked >= acked)) docs.put({ ...old, acked });
     await done(tx);
   }
 

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 export const CHROMIUM = process.env.CONCORD_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Launches headless Chromium with its own profile directory. */
-export async function launch() {
+export async function launch(options = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CONCORD_CHROMIUM`);
   }
@@ -24,6 +24,7 @@ export async function launch() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1180, height: 720 },
+    timezoneId: options.timezoneId,
     args: [
       '--headless',
       '--no-sandbox',
@@ -117,8 +118,8 @@ export async function waitGo(name) {
 }
 
 /** Runs a test body with a browser; exits non-zero on any failure. */
-export async function run(body) {
-  const browser = await launch();
+export async function run(body, options = {}) {
+  const browser = await launch(options);
   let code = 0;
   try {
     await body(browser.context);

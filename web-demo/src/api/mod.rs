@@ -62,6 +62,7 @@ impl Workspace {
 
     /// Opens a stored document from its snapshot (or `null`) and the change
     /// records stored after it, in stored order, and starts syncing it.
+    /// `relayAcked` is what `relayAcked` said before (0 if unknown).
     /// Throws if the bytes are corrupt: then nothing is opened, and the page
     /// must not write over what is stored.
     #[allow(
@@ -74,10 +75,37 @@ impl Workspace {
         token: &str,
         snapshot: Option<Vec<u8>>,
         records: Vec<Uint8Array>,
+        relay_acked: f64,
     ) -> Result<(), WebError> {
         let records = records.iter().map(Uint8Array::to_vec).collect();
-        self.inner
-            .load(doc_id(doc)?, token.into(), snapshot.as_deref(), records)
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a change count the page stored; junk becomes 0"
+        )]
+        let acked = if relay_acked.is_finite() && relay_acked > 0.0 {
+            relay_acked as u64
+        } else {
+            0
+        };
+        self.inner.load(
+            doc_id(doc)?,
+            token.into(),
+            snapshot.as_deref(),
+            records,
+            acked,
+        )
+    }
+
+    /// How many of this device's changes to `doc` the relay has confirmed
+    /// storing; keep it with the document and hand it to `load`.
+    #[wasm_bindgen(js_name = relayAcked)]
+    pub fn relay_acked(&self, doc: &str) -> Result<f64, WebError> {
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "change counts stay far below 2^53"
+        )]
+        Ok(self.inner.relay_acked(&doc_id(doc)?)? as f64)
     }
 
     /// Creates a new text document (`title` + empty `body`) and starts
@@ -321,7 +349,7 @@ impl Workspace {
         let id = doc_id(doc)?;
         Ok(DocStatus {
             status: self.inner.status(&id)?,
-            unacked: self.inner.unacked(&id)?,
+            unacked: self.inner.unsent(&id)?,
             unsaved: self.inner.unsaved(&id)?,
         })
     }
@@ -442,7 +470,8 @@ impl DocStatus {
         .into()
     }
 
-    /// Local changes the relay has not confirmed storing ("N unsent").
+    /// This device's changes the relay has not confirmed storing ("N
+    /// unsent"), counted across connections and reloads.
     #[wasm_bindgen(getter)]
     pub fn unacked(&self) -> u32 {
         u32::try_from(self.unacked).unwrap_or(u32::MAX)

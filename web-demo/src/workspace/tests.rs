@@ -149,6 +149,21 @@ fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
     pump(&mut relay, &mut [&mut a]);
     assert_eq!(relay.doc.version().get(ReplicaId(1)), 2);
     assert_eq!(a.status(&doc()).unwrap(), SyncStatus::Synced);
+    assert_eq!(a.unsent(&doc()).unwrap(), 0);
+    assert_eq!(a.relay_acked(&doc()).unwrap(), 2);
+
+    // Offline, only this device's own new changes count as unsent, also
+    // after a reload that remembers what the relay had confirmed.
+    a.disconnected();
+    a.splice_text(&doc(), "body", 0, 0, "y").unwrap();
+    save_all(&mut a);
+    assert_eq!(a.unsent(&doc()).unwrap(), 1);
+    let file = a.export(&doc()).unwrap();
+    let mut reloaded = Workspace::new(ReplicaId(1));
+    reloaded
+        .load(doc(), String::new(), Some(&file), Vec::new(), 2)
+        .unwrap();
+    assert_eq!(reloaded.unsent(&doc()).unwrap(), 1);
 }
 
 #[test]
@@ -231,14 +246,14 @@ fn what_was_saved_loads_again_and_corrupt_bytes_are_refused() {
 
     let mut reloaded = Workspace::new(ReplicaId(1));
     reloaded
-        .load(doc(), "tok".into(), snapshot.as_deref(), records.clone())
+        .load(doc(), "tok".into(), snapshot.as_deref(), records.clone(), 0)
         .unwrap();
     let saved_len = crate::replica::COMPACT_AFTER + 20 - unsaved;
     assert_eq!(reloaded.text(&doc(), "body").unwrap().len(), saved_len);
     assert_eq!(reloaded.title(&doc()).unwrap(), "Plan");
     assert_eq!(reloaded.token(&doc()).unwrap(), "tok");
     assert!(matches!(
-        reloaded.load(doc(), "tok".into(), None, Vec::new()),
+        reloaded.load(doc(), "tok".into(), None, Vec::new(), 0),
         Err(WebError::AlreadyOpen(_))
     ));
 
@@ -247,13 +262,13 @@ fn what_was_saved_loads_again_and_corrupt_bytes_are_refused() {
     corrupt[mid] ^= 0xff;
     let mut broken = Workspace::new(ReplicaId(1));
     assert!(matches!(
-        broken.load(doc(), "tok".into(), Some(&corrupt), records.clone()),
+        broken.load(doc(), "tok".into(), Some(&corrupt), records.clone(), 0),
         Err(WebError::Load { .. })
     ));
     let mut bad_record = records.clone();
     bad_record.push(vec![1, 2, 3]);
     assert!(matches!(
-        broken.load(doc(), "tok".into(), snapshot.as_deref(), bad_record),
+        broken.load(doc(), "tok".into(), snapshot.as_deref(), bad_record, 0),
         Err(WebError::Load { .. })
     ));
     assert_eq!(broken.documents().count(), 0, "nothing half-opened");
