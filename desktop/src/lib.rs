@@ -2,6 +2,7 @@
 //! UI and the headless commands. The binary `concord` is a thin shell over it.
 
 pub mod app;
+pub mod calendar_file;
 pub mod editor;
 pub mod note;
 pub mod replicas;

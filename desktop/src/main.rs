@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use concord_core::{DocId, Document, ReplicaId};
 use concord_desktop::app::ConcordApp;
+use concord_desktop::calendar_file;
 use concord_desktop::note;
 use concord_desktop::replicas::{SharedStore, now_ms, start_client};
 use concord_desktop::share::ShareLink;
@@ -37,6 +38,11 @@ enum Command {
     Doc {
         #[command(subcommand)]
         command: DocCommand,
+    },
+    /// Calendars, without the window.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
     },
     /// Syncs every document with the relay, then exits.
     Sync {
@@ -70,6 +76,19 @@ enum DocCommand {
     Open { link: String },
 }
 
+#[derive(Debug, Subcommand)]
+enum CalendarCommand {
+    /// Reads an iCalendar (.ics) file into a new calendar; prints its id.
+    Import {
+        file: PathBuf,
+        /// The IANA zone of times without one (default: this computer's).
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Writes a calendar as iCalendar to standard output.
+    Export { id: String },
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,6 +113,7 @@ fn run(cli: Cli) -> Result<()> {
     };
     match command {
         Command::Doc { command } => doc_command(&mut store, command, cli.relay.as_deref()),
+        Command::Calendar { command } => calendar_command(&mut store, command),
         Command::Sync { once, timeout } => {
             if !once {
                 bail!("only `concord sync --once` exists; the window syncs continuously");
@@ -157,7 +177,14 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str
     match command {
         DocCommand::List => {
             for info in store.list()? {
-                writeln!(out, "{}\t{}", info.id, info.title)?;
+                let calendar = store
+                    .load(&info.id)
+                    .is_ok_and(|doc| concord_calendar::is_calendar(&doc));
+                if calendar {
+                    writeln!(out, "{}\t{}\tcalendar", info.id, info.title)?;
+                } else {
+                    writeln!(out, "{}\t{}", info.id, info.title)?;
+                }
             }
         }
         DocCommand::New { title } => {
@@ -197,6 +224,37 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str
                 store.create(&link.doc, "Shared document", now_ms(), Some(&link.token))?;
             }
             writeln!(out, "{}", link.doc)?;
+        }
+    }
+    Ok(())
+}
+
+fn calendar_command(store: &mut ReplicaStore, command: CalendarCommand) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        CalendarCommand::Import { file, zone } => {
+            let zone = match zone {
+                Some(name) => name
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{name:?} is not an IANA time zone"))?,
+                None => calendar_file::local_zone(),
+            };
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let fallback = file
+                .file_stem()
+                .map_or_else(|| "Imported calendar".into(), |s| s.to_string_lossy());
+            let (id, warnings) =
+                calendar_file::import(store, &text, &fallback, zone, rand::random())
+                    .with_context(|| format!("cannot import {}", file.display()))?;
+            for warning in warnings {
+                eprintln!("concord: {}: {warning}", file.display());
+            }
+            writeln!(out, "{id}")?;
+        }
+        CalendarCommand::Export { id } => {
+            let ics = calendar_file::export(store, &doc_id(&id)?, chrono::Utc::now())?;
+            write!(out, "{ics}")?;
         }
     }
     Ok(())
@@ -249,7 +307,8 @@ fn sync_once(store: ReplicaStore, relay: &str, timeout: std::time::Duration) -> 
             .collect();
         bail!("not synced within {timeout:?}: {}", list.join(", "));
     }
-    println!("synced {} documents with {relay}", docs.len());
+    let plural = if docs.len() == 1 { "" } else { "s" };
+    println!("synced {} document{plural} with {relay}", docs.len());
     Ok(())
 }
 

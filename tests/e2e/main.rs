@@ -5,6 +5,7 @@ mod limits;
 mod malformed;
 mod tokens;
 // Native clients through the relay.
+mod calendar;
 mod converge;
 mod crash;
 mod faults;

@@ -77,6 +77,13 @@ impl<'d> Calendar<'d> {
         read_event(self.doc, uid, obj)
     }
 
+    /// The text object holding an event's notes, for an editor that edits
+    /// it in place (carets anchored on its characters); `CalendarTx::
+    /// splice_notes` or a plain `Transaction::splice_text` on it edits it.
+    pub fn notes_text(&self, uid: &str) -> Option<ObjId> {
+        schema::child(self.doc, self.event_obj(uid)?, schema::NOTES, ObjType::Text)
+    }
+
     /// The events that are not deleted, by UID.
     pub fn events(&self) -> Vec<Event> {
         self.all_events()

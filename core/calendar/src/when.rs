@@ -403,6 +403,39 @@ mod tests {
     }
 
     #[test]
+    fn labels_for_a_conflict_picker() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let w = When::timed(
+            at("2026-05-05T07:00:00Z"),
+            at("2026-05-05T08:30:00Z"),
+            berlin,
+        )
+        .unwrap();
+        assert_eq!(w.label(berlin), "Tue 5 May, 09:00–10:30");
+        assert_eq!(w.label(Tz::UTC), "Tue 5 May, 07:00–08:30");
+        let night = w.resized(
+            NaiveDate::from_ymd_opt(2026, 5, 6)
+                .unwrap()
+                .and_hms_opt(1, 0, 0)
+                .unwrap(),
+            berlin,
+        );
+        assert_eq!(
+            night.unwrap().label(berlin),
+            "Tue 5 May, 09:00 – Wed 6 May, 01:00"
+        );
+        let d = |day| NaiveDate::from_ymd_opt(2026, 5, day).unwrap();
+        assert_eq!(
+            When::all_day(d(5), d(6)).unwrap().label(berlin),
+            "Tue 5 May (all day)"
+        );
+        assert_eq!(
+            When::all_day(d(5), d(8)).unwrap().label(berlin),
+            "Tue 5 May – Thu 7 May (all day)"
+        );
+    }
+
+    #[test]
     fn skipped_and_repeated_wall_clock_times() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         // 2026-03-29: clocks go from 02:00 to 03:00 in Berlin.

@@ -6,4 +6,5 @@ mod demo;
 mod ics;
 mod merge;
 mod props;
+mod purity;
 mod views;
