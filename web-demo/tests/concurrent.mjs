@@ -3,7 +3,8 @@
 // on its characters through the remote edits (its typing stays in one run).
 //
 // node concurrent.mjs SHARE_LINK INITIAL_TEXT CARET TYPED
-// Steps: ready -> (GO type) -> typed -> (GO expect {text}) -> converged {text}
+// Steps: ready -> (GO type) -> typed -> (GO expect {text}) -> converged {text, caret}
+// Then a broken share link must be refused with a message.
 
 import { openPage, run, step, waitDoc, waitGo } from './browser.mjs';
 
@@ -32,5 +33,12 @@ await run(async (context) => {
   const state = await waitDoc(page, doc, 'the native text', (s) => s.text === text && s.status.state === 'synced');
   const field = await page.evaluate(() => document.getElementById('body').value);
   if (field !== state.text) throw new Error(`the field shows ${JSON.stringify(field)}, the document holds ${JSON.stringify(state.text)}`);
-  step('converged', { text: state.text, caret: await page.evaluate(() => document.getElementById('body').selectionStart) });
+  const caretAfter = await page.evaluate(() => document.getElementById('body').selectionStart);
+  // A broken link is refused with a message; the page keeps working.
+  await page.evaluate(() => {
+    location.hash = '#doc=not%20a%20valid%20id!&token=x';
+  });
+  await page.waitForFunction(() => /Cannot open this link/.test(document.getElementById('notice').textContent));
+  if ((await page.evaluate(() => window.concord.documents().length)) !== 1) throw new Error('a bad link added a document');
+  step('converged', { text: state.text, caret: caretAfter });
 });
