@@ -13,12 +13,12 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
 want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$root/Cargo.toml")
 if ! command -v wasm-bindgen >/dev/null 2>&1; then
-  echo "error: wasm-bindgen-cli is missing: cargo install wasm-bindgen-cli --version $want" >&2
+  echo "error: wasm-bindgen-cli is missing: cargo install wasm-bindgen-cli --version $want --no-default-features --bin wasm-bindgen" >&2
   exit 1
 fi
 have=$(wasm-bindgen --version | awk '{print $2}')
 if [ "$have" != "$want" ]; then
-  echo "error: wasm-bindgen-cli $have, but the crate pins wasm-bindgen =$want: cargo install wasm-bindgen-cli --version $want --force" >&2
+  echo "error: wasm-bindgen-cli $have, but the crate pins wasm-bindgen =$want: cargo install wasm-bindgen-cli --version $want --force --no-default-features --bin wasm-bindgen" >&2
   exit 1
 fi
 

@@ -161,7 +161,10 @@ class App {
   }
 
   renderList() {
-    const docs = this.concord.documents();
+    const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+    const docs = this.concord
+      .documents()
+      .sort((a, b) => collator.compare(this.name(a.id), this.name(b.id)) || (a.id < b.id ? -1 : 1));
     const fill = (list, items, empty) => {
       list.replaceChildren();
       for (const d of items) {
