@@ -67,6 +67,9 @@ fn native_text(native: &Client, doc: &DocId) -> String {
         .expect("the document is open")
 }
 
+/// Then (in the script) bad input: a broken share link and a corrupt stored
+/// document are refused with a message, the page keeps working, and the
+/// corrupt bytes stay as they were.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_and_a_native_client_edit_one_text_at_once_and_end_identical() {
     let s = setup("web-concurrent");

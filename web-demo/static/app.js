@@ -7,14 +7,19 @@ import { WeekView } from './calendar.js';
 
 const $ = (id) => document.getElementById(id);
 
+/** Shows a message for `ms`; several at once stack (the newest last, at most 4). */
 function notify(message, ms = 4000) {
-  const n = $('notice');
-  n.textContent = message;
-  n.hidden = false;
-  clearTimeout(notify.timer);
-  notify.timer = setTimeout(() => {
-    n.hidden = true;
+  const box = $('notice');
+  const line = document.createElement('div');
+  line.textContent = message;
+  box.append(line);
+  while (box.children.length > 4) box.firstElementChild.remove();
+  box.hidden = false;
+  setTimeout(() => {
+    line.remove();
+    if (box.children.length === 0) box.hidden = true;
   }, ms);
+  return line;
 }
 
 async function start() {
@@ -26,9 +31,9 @@ async function start() {
     concord = await Concord.open();
   } catch (e) {
     if (!String(e.message).includes('another tab')) throw e;
-    notify('Concord is open in another tab of this browser. Close it to continue here.', 3600000);
+    const waiting = notify('Concord is open in another tab of this browser. Close it to continue here.', 3600000);
     concord = await Concord.open({ waitForLock: true });
-    $('notice').hidden = true;
+    waiting.remove();
   }
   concord.notify = notify;
   window.concord = concord; // for the console and the end-to-end tests
@@ -89,6 +94,9 @@ class App {
     this.setupEventDialog();
     addEventListener('hashchange', () => this.fromHash());
 
+    for (const [id, why] of c.broken) {
+      notify(`A stored document (${id}) cannot be loaded; it is left untouched: ${why}`, 15000);
+    }
     this.renderConnection(c.connectionState);
     this.renderList();
     this.fromHash();

@@ -93,6 +93,19 @@ export async function waitDoc(page, doc, what, pred, timeout = 90000) {
   throw new Error(`timed out waiting for ${what}; last state: ${JSON.stringify(last)}`);
 }
 
+/** Waits until the page's notice says something matching `pattern`. */
+export async function waitNotice(page, pattern, timeout = 30000) {
+  try {
+    await page.waitForFunction(
+      (source) => new RegExp(source).test(document.getElementById('notice').textContent),
+      pattern.source,
+      { timeout },
+    );
+  } catch {
+    throw new Error(`no notice matching ${pattern}; the notice says ${JSON.stringify(await page.textContent('#notice'))}`);
+  }
+}
+
 /** Tells the Rust side a step is done. */
 export function step(name, data = {}) {
   process.stdout.write(`STEP ${name} ${JSON.stringify(data)}\n`);

@@ -4,9 +4,10 @@
 //
 // node concurrent.mjs SHARE_LINK INITIAL_TEXT CARET TYPED
 // Steps: ready -> (GO type) -> typed -> (GO expect {text}) -> converged {text, caret}
-// Then a broken share link must be refused with a message.
+// Then a broken share link, and a corrupt stored document, must be refused
+// with a message while the page keeps working and nothing stored changes.
 
-import { openPage, run, step, waitDoc, waitGo } from './browser.mjs';
+import { openPage, ready, run, step, waitDoc, waitGo, waitNotice } from './browser.mjs';
 
 const [link, initial, caretArg, typed] = process.argv.slice(2);
 const doc = new URL(link).hash.match(/doc=([^&]+)/)[1];
@@ -38,7 +39,46 @@ await run(async (context) => {
   await page.evaluate(() => {
     location.hash = '#doc=not%20a%20valid%20id!&token=x';
   });
-  await page.waitForFunction(() => /Cannot open this link/.test(document.getElementById('notice').textContent));
+  await waitNotice(page, /Cannot open this link/);
   if ((await page.evaluate(() => window.concord.documents().length)) !== 1) throw new Error('a bad link added a document');
+
+  // A stored document whose bytes are corrupt: after a reload the page says
+  // so, opens the others, refuses to open it, and leaves its bytes alone.
+  await page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open('concord');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const tx = db.transaction(['docs', 'snapshots'], 'readwrite');
+    tx.objectStore('docs').put({ id: 'corrupt-doc', token: '', created: 0, acked: 0 });
+    tx.objectStore('snapshots').put(new Uint8Array([1, 2, 3, 4, 5]), 'corrupt-doc');
+    await new Promise((resolve) => {
+      tx.oncomplete = resolve;
+    });
+    db.close();
+  });
+  await page.reload();
+  await ready(page);
+  await waitNotice(page, /corrupt-doc\) cannot be loaded/);
+  await waitDoc(page, doc, 'the good document after the reload', (s) => s.text === text);
+  await page.evaluate(() => {
+    location.hash = '#doc=corrupt-doc';
+  });
+  await waitNotice(page, /Cannot open this link.*cannot be loaded/);
+  const kept = await page.evaluate(async () => {
+    const db = await new Promise((resolve) => {
+      const r = indexedDB.open('concord');
+      r.onsuccess = () => resolve(r.result);
+    });
+    const bytes = await new Promise((resolve) => {
+      const r = db.transaction('snapshots').objectStore('snapshots').get('corrupt-doc');
+      r.onsuccess = () => resolve(Array.from(r.result ?? []));
+    });
+    db.close();
+    return bytes;
+  });
+  if (kept.join() !== '1,2,3,4,5') throw new Error(`the corrupt document's bytes changed: ${kept}`);
+
   step('converged', { text: state.text, caret: caretAfter });
 });
