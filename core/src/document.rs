@@ -349,7 +349,9 @@ impl Document {
         // the first char).
         let mut new_text: Vec<(ObjId, IdSpan, Option<OpId>)> = Vec::new();
         let mut counter = first_op;
-        for op in &change.ops {
+        for (i, op) in change.ops.iter().enumerate() {
+            // Only ops after this one can refer to what it creates.
+            let more = i + 1 < change.ops.len();
             let id = OpId::new(replica, counter);
             let obj = op.obj();
             let existing = self.objects.get(&obj);
@@ -375,7 +377,9 @@ impl Document {
             match op {
                 Op::MapSet { value, .. } => {
                     expect(ObjType::Map)?;
-                    if let NewValue::Object(child) = value {
+                    if let NewValue::Object(child) = value
+                        && more
+                    {
                         new_objects.insert(ObjId::Op(id), *child);
                     }
                 }
@@ -401,7 +405,9 @@ impl Document {
                     {
                         return Err(TextError::BadRightParent(right).into());
                     }
-                    new_text.push((obj, ids, insert.origin_left));
+                    if more {
+                        new_text.push((obj, ids, insert.origin_left));
+                    }
                 }
                 Op::TextDelete { spans, .. } => {
                     expect(ObjType::Text)?;
@@ -465,9 +471,7 @@ impl Document {
                 for span in spans {
                     text.check_delete(*span)?;
                 }
-                for span in spans {
-                    text.apply_delete(*span)?;
-                }
+                text.apply_checked_deletes(spans);
             }
         }
         Ok(())

@@ -24,7 +24,8 @@ impl<'a> Transaction<'a> {
     pub(crate) fn new(doc: &'a mut Document, first_op: u64, lamport: u64) -> Self {
         Transaction {
             doc,
-            ops: Vec::new(),
+            // Most transactions are one keystroke: one op.
+            ops: Vec::with_capacity(1),
             first_op,
             next_op: first_op,
             lamport,

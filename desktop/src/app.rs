@@ -1,5 +1,6 @@
-//! The window: a document list, the open document (title and body), and
-//! what sync is doing.
+//! The window: a document list (notes and calendars), the open document
+//! (a note's title and body, or a calendar's week or month), and what sync
+//! is doing.
 //!
 //! Every edit goes through the sync client (`Client::edit`), which applies it
 //! at once and saves it before the frame ends; nothing here waits on the
@@ -11,11 +12,13 @@ use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
 use concord_core::{Access, DocId, VersionVector};
 use egui::{Color32, RichText};
 
+use crate::calendar::CalendarView;
+use crate::calendar::zone::device_zone;
 use crate::editor::{self, Anchor};
 use crate::note;
 use crate::replicas::{SharedStore, now_ms};
 use crate::share::{self, ShareLink};
-use crate::store::DocumentInfo;
+use crate::store::{DocKind, DocumentInfo};
 
 /// The body of the open document as the text field shows it.
 #[derive(Debug)]
@@ -49,6 +52,12 @@ pub struct ConcordApp {
     notice: Option<String>,
     list_dirty: bool,
     last_compaction: std::time::Instant,
+    /// The open document's calendar view, when it is a calendar.
+    calendar: Option<CalendarView>,
+    /// The zone calendars show times in (this computer's to begin with).
+    zone: chrono_tz::Tz,
+    /// The import dialog: file path and what went wrong.
+    import: Option<(String, Option<String>)>,
 }
 
 impl std::fmt::Debug for ConcordApp {
@@ -85,6 +94,9 @@ impl ConcordApp {
             notice: None,
             list_dirty: true,
             last_compaction: std::time::Instant::now(),
+            calendar: None,
+            zone: device_zone(),
+            import: None,
         };
         app.refresh_list();
         // Sync every document this device holds, not only the open one.
@@ -113,12 +125,92 @@ impl ConcordApp {
         self.open.as_ref().map(|o| &o.id)
     }
 
+    /// The open calendar's view (when the open document is a calendar).
+    pub fn calendar(&self) -> Option<&CalendarView> {
+        self.calendar.as_ref()
+    }
+
+    pub fn calendar_mut(&mut self) -> Option<&mut CalendarView> {
+        self.calendar.as_mut()
+    }
+
+    /// The documents in the list, as the store has them.
+    pub fn documents(&self) -> &[DocumentInfo] {
+        &self.docs
+    }
+
+    /// Sets the zone calendars show times in.
+    pub fn set_zone(&mut self, zone: chrono_tz::Tz) {
+        self.zone = zone;
+        if let Some(view) = &mut self.calendar {
+            view.zone = zone;
+        }
+    }
+
     fn refresh_list(&mut self) {
         match self.store.lock().list() {
             Ok(docs) => self.docs = docs,
             Err(e) => self.notice = Some(format!("cannot read the document list: {e}")),
         }
         self.list_dirty = false;
+        // Documents whose kind was never looked at (from a share link, an
+        // older Concord, or the command line): look once.
+        let unknown: Vec<DocId> = self
+            .docs
+            .iter()
+            .filter(|d| d.kind.is_none())
+            .map(|d| d.id.clone())
+            .collect();
+        for id in unknown {
+            let kind = match self.client.with_document(&id, DocKind::known) {
+                Ok(kind) => kind,
+                Err(_) => self
+                    .store
+                    .lock()
+                    .load(&id)
+                    .ok()
+                    .and_then(|d| DocKind::known(&d)),
+            };
+            if let Some(kind) = kind {
+                self.remember_kind(&id, kind);
+            }
+        }
+    }
+
+    fn remember_kind(&mut self, id: &DocId, kind: DocKind) {
+        let Some(info) = self.docs.iter_mut().find(|d| &d.id == id) else {
+            return;
+        };
+        if info.kind == Some(kind) {
+            return;
+        }
+        info.kind = Some(kind);
+        if let Err(e) = self.store.lock().set_kind(id, kind) {
+            self.notice = Some(format!("cannot save the document list: {e}"));
+        }
+    }
+
+    /// Keeps the open document's view in step with what it is: a document
+    /// from a share link becomes a calendar once its first change arrives.
+    fn sync_kind(&mut self) {
+        let Some(id) = self.open.as_ref().map(|o| o.id.clone()) else {
+            self.calendar = None;
+            return;
+        };
+        let Ok(kind) = self.client.with_document(&id, DocKind::of) else {
+            return;
+        };
+        if let Ok(Some(known)) = self.client.with_document(&id, DocKind::known) {
+            self.remember_kind(&id, known);
+        }
+        match kind {
+            DocKind::Calendar => {
+                if self.calendar.as_ref().is_none_or(|c| c.doc() != &id) {
+                    self.calendar = Some(CalendarView::new(id, self.zone));
+                }
+            }
+            DocKind::Note => self.calendar = None,
+        }
     }
 
     /// Opens a document in the editor.
@@ -145,6 +237,87 @@ impl ConcordApp {
             pending_caret: None,
         });
         self.reload_open(true);
+        self.calendar = None;
+        self.sync_kind();
+    }
+
+    /// Creates a calendar and opens it.
+    pub fn create_calendar(&mut self, name: &str) -> Option<DocId> {
+        let id = DocId::from_random(rand::random());
+        let result = self.client.create(id.clone(), "").and_then(|()| {
+            self.client.edit(&id, |tx| {
+                concord_calendar::CalendarTx::create(tx, name).map(|_| ())
+            })
+        });
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.notice = Some(format!("cannot create a calendar: {e}"));
+                return None;
+            }
+            Err(e) => {
+                self.notice = Some(format!("cannot create a calendar: {e}"));
+                return None;
+            }
+        }
+        self.save_title(&id, name);
+        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+            self.notice = Some(format!("cannot save the document list: {e}"));
+        }
+        self.refresh_list();
+        self.select(&id);
+        Some(id)
+    }
+
+    /// Reads an iCalendar file into a new calendar and opens it. Returns
+    /// its id and what the import skipped or adjusted.
+    pub fn import_ics(&mut self, path: &str) -> Result<(DocId, Vec<String>), String> {
+        let path = std::path::Path::new(path.trim());
+        let size = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .len();
+        if size > concord_calendar::ics::MAX_ICS_BYTES as u64 {
+            return Err(format!(
+                "{} is larger than {} MiB",
+                path.display(),
+                concord_calendar::ics::MAX_ICS_BYTES >> 20
+            ));
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+        let imported = concord_calendar::parse_ics(&text, self.zone)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let fallback = path.file_stem().map_or_else(
+            || "Imported calendar".to_owned(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        let id = DocId::from_random(rand::random());
+        self.client
+            .create(id.clone(), "")
+            .map_err(|e| format!("cannot create a calendar: {e}"))?;
+        let written = self
+            .client
+            .edit(&id, |tx| imported.write(tx, &fallback))
+            .map_err(|e| format!("cannot save the calendar: {e}"));
+        if let Err(e) = written.and_then(|r| r.map_err(|e| format!("cannot import: {e}"))) {
+            // Leave nothing half-made in the list.
+            let _ = self.client.close(&id);
+            let _ = self.store.lock().delete(&id);
+            return Err(e);
+        }
+        let name = imported.name.clone().unwrap_or(fallback);
+        self.save_title(&id, &name);
+        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+            self.notice = Some(format!("cannot save the document list: {e}"));
+        }
+        self.refresh_list();
+        self.select(&id);
+        Ok((
+            id,
+            imported.warnings.iter().map(ToString::to_string).collect(),
+        ))
     }
 
     /// Creates a document and opens it.
@@ -290,9 +463,13 @@ impl ConcordApp {
             match self.events.try_recv() {
                 Ok(ClientEvent::RemoteChange { doc }) => {
                     self.list_dirty = true;
-                    // Keep the cached title in step with remote renames.
-                    if let Ok(title) = self.client.with_document(&doc, note::title) {
+                    // Keep the cached title (and kind) in step with remote
+                    // changes.
+                    if let Ok(title) = self.client.with_document(&doc, document_title) {
                         self.save_title(&doc, &title);
+                    }
+                    if let Ok(Some(kind)) = self.client.with_document(&doc, DocKind::known) {
+                        self.remember_kind(&doc, kind);
                     }
                 }
                 Ok(ClientEvent::StoreFailed { reason, .. }) => {
@@ -314,13 +491,22 @@ impl ConcordApp {
         if self.list_dirty {
             self.refresh_list();
         }
-        self.reload_open(false);
+        self.sync_kind();
+        if self.calendar.is_none() {
+            self.reload_open(false);
+        }
 
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
         egui::Panel::left("documents")
             .default_size(240.0)
             .show(ui, |ui| self.document_list(ui));
-        egui::CentralPanel::default().show(ui, |ui| self.editor(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.calendar.is_some() {
+                self.calendar_view(ui);
+            } else {
+                self.editor(ui);
+            }
+        });
         self.dialogs(ui);
         self.compact_now_and_then();
         // Remote changes and status arrive in the background.
@@ -398,8 +584,16 @@ impl ConcordApp {
             )
             .labelled_by(label.id);
         });
-        if ui.button("New document").clicked() {
-            self.create_document("Untitled");
+        ui.horizontal(|ui| {
+            if ui.button("New note").clicked() {
+                self.create_document("Untitled");
+            }
+            if ui.button("New calendar").clicked() {
+                self.create_calendar("Calendar");
+            }
+        });
+        if ui.button("Import .ics…").clicked() {
+            self.import = Some((String::new(), None));
         }
         ui.separator();
         let needle = self.search.to_lowercase();
@@ -417,7 +611,12 @@ impl ConcordApp {
                     continue;
                 }
                 let is_open = selected.as_ref() == Some(&info.id);
-                let row = ui.selectable_label(is_open, title);
+                let row = ui
+                    .horizontal(|ui| {
+                        kind_badge(ui, info.kind);
+                        ui.selectable_label(is_open, title)
+                    })
+                    .inner;
                 if row.clicked() {
                     clicked = Some(info.id.clone());
                 }
@@ -439,7 +638,7 @@ impl ConcordApp {
     fn editor(&mut self, ui: &mut egui::Ui) {
         let Some(open) = self.open.as_mut() else {
             ui.centered_and_justified(|ui| {
-                ui.label("No document yet: press \"New document\".");
+                ui.label("No document yet: press \"New note\" or \"New calendar\".");
             });
             return;
         };
@@ -501,7 +700,10 @@ impl ConcordApp {
         }
         // Re-anchor the caret on the text as it now stands. If a remote
         // change slipped in during the frame, `shown` stays behind and the
-        // next frame reloads.
+        // next frame reloads; the caret's positions then count characters of
+        // the text as shown, not as it now is, so the anchors it had stay
+        // (unless this frame typed, when the best guess is all there is).
+        let typed = expected != open.shown;
         let anchors = self.client.with_document(&id, |doc| {
             let text = note::body(doc).and_then(|b| doc.text(b).ok());
             let anchors = match (caret, text) {
@@ -511,7 +713,9 @@ impl ConcordApp {
             (doc.version() == &expected, anchors)
         });
         if let (Ok((clean, anchors)), Some(open)) = (anchors, self.open.as_mut()) {
-            open.anchors = anchors;
+            if clean || typed {
+                open.anchors = anchors;
+            }
             if clean {
                 open.shown = expected;
             }
@@ -564,6 +768,46 @@ impl ConcordApp {
                 match self.open_shared(&text) {
                     Ok(()) => self.open_link = None,
                     Err(e) => self.open_link = Some((text, Some(e))),
+                }
+            }
+        }
+        if let Some((mut path, error)) = self.import.clone() {
+            let mut keep = true;
+            let mut go = false;
+            egui::Window::new("Import calendar")
+                .collapsible(false)
+                .open(&mut keep)
+                .show(&ctx, |ui| {
+                    ui.label("An iCalendar (.ics) file becomes a new calendar.");
+                    ui.horizontal(|ui| {
+                        let label = ui.label("File");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut path)
+                                .hint_text("/path/to/calendar.ics")
+                                .desired_width(360.0),
+                        )
+                        .labelled_by(label.id);
+                    });
+                    if let Some(e) = &error {
+                        ui.label(RichText::new(e).color(Color32::from_rgb(190, 30, 30)));
+                    }
+                    go = ui.button("Import").clicked();
+                });
+            self.import = keep.then(|| (path.clone(), error));
+            if go {
+                match self.import_ics(&path) {
+                    Ok((_, warnings)) => {
+                        self.import = None;
+                        if !warnings.is_empty() {
+                            self.notice = Some(format!(
+                                "imported with {} warning{}: {}",
+                                warnings.len(),
+                                if warnings.len() == 1 { "" } else { "s" },
+                                warnings.join("; ")
+                            ));
+                        }
+                    }
+                    Err(e) => self.import = Some((path, Some(e))),
                 }
             }
         }
@@ -631,9 +875,59 @@ impl ConcordApp {
         }
         if self.open.as_ref().is_some_and(|o| &o.id == id) {
             self.open = None;
+            self.calendar = None;
         }
         self.refresh_list();
     }
+
+    /// The open calendar: its view, and its name in the list.
+    fn calendar_view(&mut self, ui: &mut egui::Ui) {
+        let Some(open) = &self.open else {
+            return;
+        };
+        let (id, read_only) = (open.id.clone(), open.read_only);
+        if read_only {
+            ui.label(RichText::new("Read-only: this link lets you read, not edit.").italics());
+        }
+        let Some(view) = self.calendar.as_mut() else {
+            return;
+        };
+        if let Some(problem) = view.show(ui, &self.client, read_only) {
+            self.notice = Some(problem);
+        }
+        self.zone = view.zone;
+        let name = view.name().to_owned();
+        if self
+            .docs
+            .iter()
+            .any(|d| d.id == id && d.title != name && !name.is_empty())
+        {
+            self.save_title(&id, &name);
+            self.list_dirty = true;
+        }
+    }
+}
+
+/// What the list calls a document: a note's title, a calendar's name.
+pub fn document_title(doc: &concord_core::Document) -> String {
+    match concord_calendar::Calendar::open(doc) {
+        Ok(cal) => cal.name(),
+        Err(_) => note::title(doc),
+    }
+}
+
+/// A small tag before a list row: which documents are calendars.
+fn kind_badge(ui: &mut egui::Ui, kind: Option<DocKind>) {
+    let (text, colour) = match kind {
+        Some(DocKind::Calendar) => ("CAL", Color32::from_rgb(0x1a, 0x66, 0xd2)),
+        Some(DocKind::Note) => ("NOTE", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
+        // From a link, nothing arrived yet.
+        None => ("…", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
+    };
+    ui.add_sized(
+        egui::vec2(34.0, 16.0),
+        egui::Label::new(RichText::new(text).small().strong().color(colour)),
+    );
 }
 
 /// The title field, the delete button, and the pick-a-title row when two

@@ -2,8 +2,10 @@
 //! UI and the headless commands. The binary `concord` is a thin shell over it.
 
 pub mod app;
+pub mod calendar;
 pub mod calendar_file;
 pub mod editor;
+pub mod first_run;
 pub mod note;
 pub mod replicas;
 pub mod share;

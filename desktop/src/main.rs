@@ -109,6 +109,7 @@ fn run(cli: Cli) -> Result<()> {
     };
     let mut store = ReplicaStore::open(&data, || ReplicaId(rand::random()))?;
     let Some(command) = cli.command else {
+        first_run(&mut store);
         return window(store, cli.relay);
     };
     match command {
@@ -124,6 +125,18 @@ fn run(cli: Cli) -> Result<()> {
             sync_once(store, &relay, std::time::Duration::from_secs(timeout))
         }
         Command::CrashWriter { id } => crash_writer(&mut store, &id),
+    }
+}
+
+/// A new user's first start: the demo calendar, in this week. A failure
+/// here costs nothing but the demo, so it is reported and the window opens.
+fn first_run(store: &mut ReplicaStore) {
+    let zone = concord_desktop::calendar::zone::device_zone();
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    if let Err(e) =
+        concord_desktop::first_run::seed_demo_calendar(store, today, zone, rand::random())
+    {
+        eprintln!("concord: the demo calendar was not added: {e}");
     }
 }
 

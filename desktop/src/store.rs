@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 /// `PRAGMA application_id` of a Concord replica store ("CNCD").
 const APPLICATION_ID: i32 = 0x434E_4344;
 /// The schema this code writes; `migrate` brings older files up to it.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 const DB_FILE: &str = "concord.sqlite3";
 const LOCK_FILE: &str = "concord.lock";
 
@@ -64,6 +64,49 @@ pub struct DocumentInfo {
     pub last_edit_ms: i64,
     /// Relay access token, when the document is shared.
     pub token: Option<String>,
+    /// What the document is, as last seen; `None` until someone looked
+    /// (documents from a share link, or stored by an older Concord).
+    pub kind: Option<DocKind>,
+}
+
+/// What a document is: the list shows it, the window opens the matching
+/// view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DocKind {
+    Note,
+    Calendar,
+}
+
+impl DocKind {
+    /// What the document holds decides.
+    pub fn of(doc: &Document) -> DocKind {
+        if concord_calendar::is_calendar(doc) {
+            DocKind::Calendar
+        } else {
+            DocKind::Note
+        }
+    }
+
+    /// `of`, or `None` while the document holds nothing yet (one opened
+    /// from a link, before its first change arrived).
+    pub fn known(doc: &Document) -> Option<DocKind> {
+        (doc.history_len() > 0).then(|| DocKind::of(doc))
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Note => "note",
+            DocKind::Calendar => "calendar",
+        }
+    }
+
+    fn parse(s: &str) -> Option<DocKind> {
+        match s {
+            "note" => Some(DocKind::Note),
+            "calendar" => Some(DocKind::Calendar),
+            _ => None,
+        }
+    }
 }
 
 /// This device's replicas, in SQLite.
@@ -154,7 +197,7 @@ impl ReplicaStore {
     /// Every document, most recently edited first.
     pub fn list(&self) -> Result<Vec<DocumentInfo>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, title, last_edit, token FROM documents ORDER BY last_edit DESC, id",
+            "SELECT id, title, last_edit, token, kind FROM documents ORDER BY last_edit DESC, id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -162,11 +205,12 @@ impl ReplicaStore {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, title, last_edit_ms, token) = row?;
+            let (id, title, last_edit_ms, token, kind) = row?;
             let id = DocId::new(id).map_err(|source| StoreError::Corrupt {
                 path: self.path.clone(),
                 detail: format!("bad document id: {source}"),
@@ -176,6 +220,7 @@ impl ReplicaStore {
                 title,
                 last_edit_ms,
                 token,
+                kind: kind.as_deref().and_then(DocKind::parse),
             });
         }
         Ok(out)
@@ -350,6 +395,41 @@ impl ReplicaStore {
         Ok(())
     }
 
+    /// Remembers what a document is, for the list.
+    pub fn set_kind(&mut self, id: &DocId, kind: DocKind) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE documents SET kind = ?2 WHERE id = ?1",
+            params![id.as_str(), kind.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether this store was ever given its first-run content (the demo
+    /// calendar). True for stores that held documents before the demo
+    /// existed, so an upgrade never adds it.
+    pub fn first_run_done(&self) -> Result<bool, StoreError> {
+        let marked = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM settings WHERE key = 'first_run_done'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        Ok(marked || !self.list()?.is_empty())
+    }
+
+    /// Records that the first run happened: it never happens again, even
+    /// if the user deletes every document.
+    pub fn mark_first_run_done(&mut self) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES ('first_run_done', '1')",
+            [],
+        )?;
+        Ok(())
+    }
+
     pub fn set_token(&mut self, id: &DocId, token: Option<&str>) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE documents SET token = ?2 WHERE id = ?1",
@@ -467,6 +547,18 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
              COMMIT;"
         ))?;
     }
+    if version < 2 {
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE documents ADD COLUMN kind TEXT;
+             CREATE TABLE settings (
+                 key TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
+             );
+             PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
     Ok(())
 }
 
@@ -566,6 +658,49 @@ mod tests {
         let err = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap_err();
         assert!(matches!(err, StoreError::Foreign(_)), "{err}");
         assert_eq!(std::fs::read(&db).unwrap(), before);
+    }
+
+    #[test]
+    fn a_version_1_store_migrates_and_keeps_its_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = doc_id("old");
+        {
+            // A store as schema 1 wrote it.
+            let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.execute_batch(&format!(
+                "CREATE TABLE device (id INTEGER PRIMARY KEY CHECK (id = 1), replica BLOB NOT NULL);
+                 CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '',
+                     last_edit INTEGER NOT NULL, token TEXT, snapshot BLOB);
+                 CREATE TABLE changes (ord INTEGER PRIMARY KEY AUTOINCREMENT,
+                     doc TEXT NOT NULL REFERENCES documents(id), replica BLOB NOT NULL,
+                     seq INTEGER NOT NULL, bytes BLOB NOT NULL, UNIQUE (doc, replica, seq));
+                 INSERT INTO device VALUES (1, x'00000000000000000000000000000007');
+                 INSERT INTO documents (id, title, last_edit) VALUES ('old', 'Old notes', 5);
+                 PRAGMA application_id = {APPLICATION_ID};
+                 PRAGMA user_version = 1;"
+            ))
+            .unwrap();
+        }
+        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        assert_eq!(store.device(), ReplicaId(7));
+        let info = store.info(&id).unwrap();
+        assert_eq!((info.title.as_str(), info.kind), ("Old notes", None));
+        // It held documents: no first run (no demo) for an upgrade.
+        assert!(store.first_run_done().unwrap());
+        store.set_kind(&id, DocKind::Note).unwrap();
+        assert_eq!(store.info(&id).unwrap().kind, Some(DocKind::Note));
+    }
+
+    #[test]
+    fn the_first_run_happens_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        assert!(!store.first_run_done().unwrap());
+        store.mark_first_run_done().unwrap();
+        drop(store);
+        let store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        assert!(store.list().unwrap().is_empty());
+        assert!(store.first_run_done().unwrap());
     }
 
     #[test]

@@ -336,3 +336,48 @@ pub fn measure_floor(work: &Work<'_>, linear: &[Patch], runs: usize) -> Row {
     row.load_ms = Some(median(load));
     row
 }
+
+/// A phase of `measure`, run alone by `profile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Local,
+    Remote,
+    Load,
+}
+
+/// Runs one phase of `S` on `work` `runs` times and measures nothing but
+/// the time of each run (min and median printed to stderr): what `perf
+/// record` should look at. The inputs of the phase are built once.
+pub fn profile<S: System>(work: &Work<'_>, phase: Phase, runs: usize) {
+    let mut times = Vec::with_capacity(runs);
+    if phase == Phase::Local {
+        for _ in 0..runs {
+            let started = Instant::now();
+            let replayed = replay::<S>(work);
+            times.push(ms(started));
+            drop(replayed);
+        }
+    } else {
+        let (replica, leftovers) = replay::<S>(work);
+        drop(leftovers);
+        let history = S::history(&replica);
+        let saved = S::save(&replica);
+        drop(replica);
+        for _ in 0..runs {
+            if phase == Phase::Remote {
+                let input = history.clone();
+                let started = Instant::now();
+                let replica = S::apply_history(input);
+                times.push(ms(started));
+                drop(replica);
+            } else {
+                let started = Instant::now();
+                let loaded = S::load(&saved);
+                times.push(ms(started));
+                drop(loaded);
+            }
+        }
+    }
+    let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+    eprintln!("{phase:?}: min {min:.3} ms, median {:.3} ms", median(times));
+}

@@ -37,8 +37,7 @@ use trace::{Patch, Trace};
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
-const USAGE: &str =
-    "usage: concord-bench [--json | --markdown] [--runs N] [--only NAME,...] FILE...";
+const USAGE: &str = "usage: concord-bench [--json | --markdown | --profile PHASE] [--runs N] [--only NAME,...] FILE...";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Output {
@@ -53,6 +52,8 @@ struct Options {
     runs: usize,
     /// Lower-case system names to run (all when empty).
     only: Vec<String>,
+    /// Run only this phase of Concord (`--profile`).
+    profile: Option<harness::Phase>,
     files: Vec<String>,
 }
 
@@ -61,6 +62,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         output: Output::Table,
         runs: 5,
         only: Vec::new(),
+        profile: None,
         files: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -79,6 +81,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                 let names = args.next().ok_or("--only needs system names")?;
                 opts.only
                     .extend(names.split(',').map(|s| s.trim().to_lowercase()));
+            }
+            "--profile" => {
+                let phase = args.next().ok_or("--profile needs a phase")?;
+                opts.profile = Some(match phase.as_str() {
+                    "local" => harness::Phase::Local,
+                    "remote" => harness::Phase::Remote,
+                    "load" => harness::Phase::Load,
+                    other => return Err(format!("--profile {other}: local, remote or load")),
+                });
             }
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
@@ -161,6 +172,11 @@ fn run_file(file: &str, opts: &Options) -> Result<TraceResult, String> {
     let runs = opts.runs;
     let mut rows = Vec::new();
     let mut run = |work: &Work<'_>, linear: &[Patch]| {
+        if let Some(phase) = opts.profile {
+            eprintln!("{name}: Concord's {phase:?} phase, {runs} times");
+            harness::profile::<Concord>(work, phase, runs);
+            return;
+        }
         eprintln!("{name}: measuring ({runs} runs each)");
         let mut each = |row: Row| {
             eprintln!("  {} done", row.system);

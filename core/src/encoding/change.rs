@@ -31,26 +31,32 @@ const VERSION: u8 = 1;
 /// peers and what a relay stores; the operations are only decoded by
 /// documents (`decode_change`).
 /// Cloning is cheap: the bytes are shared. A change committed locally starts
-/// without bytes: they are encoded the first time they are asked for, as most
-/// local changes never travel one by one.
-#[derive(Clone, Debug)]
+/// without bytes (and without an allocation of its own): they are encoded the
+/// first time they are asked for, or when the change is cloned, as most local
+/// changes never travel one by one.
+#[derive(Debug)]
 pub struct EncodedChange {
     repr: Repr,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum Repr {
     Encoded {
         header: ChangeHeader,
         bytes: Arc<[u8]>,
     },
-    Lazy(Arc<Unencoded>),
+    Lazy {
+        change: Change,
+        bytes: OnceLock<Arc<[u8]>>,
+    },
 }
 
-#[derive(Debug)]
-struct Unencoded {
-    change: Change,
-    bytes: OnceLock<Arc<[u8]>>,
+/// A clone shares the bytes, encoding them first if need be, so that every
+/// copy of a change holds one encoding.
+impl Clone for EncodedChange {
+    fn clone(&self) -> Self {
+        EncodedChange::from_parts(self.header().clone(), Arc::clone(self.shared_bytes()))
+    }
 }
 
 /// Equal when the bytes are (a change has exactly one encoding).
@@ -84,10 +90,10 @@ impl EncodedChange {
     /// for changes built canonically (by a transaction).
     pub(crate) fn lazy(change: Change) -> Self {
         EncodedChange {
-            repr: Repr::Lazy(Arc::new(Unencoded {
+            repr: Repr::Lazy {
                 change,
                 bytes: OnceLock::new(),
-            })),
+            },
         }
     }
 
@@ -101,7 +107,7 @@ impl EncodedChange {
     pub fn header(&self) -> &ChangeHeader {
         match &self.repr {
             Repr::Encoded { header, .. } => header,
-            Repr::Lazy(u) => &u.change.header,
+            Repr::Lazy { change, .. } => &change.header,
         }
     }
 
@@ -121,7 +127,7 @@ impl EncodedChange {
     pub fn shared_bytes(&self) -> &Arc<[u8]> {
         match &self.repr {
             Repr::Encoded { bytes, .. } => bytes,
-            Repr::Lazy(u) => u.bytes.get_or_init(|| encode(&u.change).into()),
+            Repr::Lazy { change, bytes } => bytes.get_or_init(|| encode(change).into()),
         }
     }
 

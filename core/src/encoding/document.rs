@@ -295,15 +295,25 @@ fn load_run(doc: &mut Document, r: &mut Reader<'_>, t: &Table) -> Result<RecordK
     }
     let n = r.count(1)?;
     let mut others = Vec::with_capacity(n);
-    let mut distinct = BTreeSet::new();
     for _ in 0..n {
-        let other = t.get(r.uvarint()?)?;
-        if other == replica || !distinct.insert(other) {
-            return Err(DecodeError::Invalid(
-                "text run replica table not distinct, other replicas",
-            ));
-        }
-        others.push(other);
+        others.push(t.get(r.uvarint()?)?);
+    }
+    // Distinct: a short table (the usual) is checked pairwise, a long one
+    // sorted.
+    let distinct = if n <= 8 {
+        others
+            .iter()
+            .enumerate()
+            .all(|(i, o)| !others[..i].contains(o))
+    } else {
+        let mut sorted = others.clone();
+        sorted.sort_unstable();
+        sorted.windows(2).all(|w| w[0] != w[1])
+    };
+    if !distinct || others.contains(&replica) {
+        return Err(DecodeError::Invalid(
+            "text run replica table not distinct, other replicas",
+        ));
     }
     let data = r.bytes()?;
     let seq = doc

@@ -506,6 +506,36 @@ mod tests {
     }
 
     #[test]
+    fn typing_after_the_previous_char_writes_what_the_general_encoder_writes() {
+        // ASCII typed after the previous char takes try_push's short path;
+        // a non-ASCII char, a right_parent or a jump the general one.
+        let typed = ["a", "b", "é", "c", "d"];
+        let mut changes = Vec::new();
+        for (i, c) in typed.iter().enumerate() {
+            let seq = i as u64 + 1;
+            let left = (seq > 1).then(|| id(3, seq - 1));
+            changes.push(Change {
+                header: header(3, seq, &[(1, 4)], 20 + seq),
+                ops: vec![insert(left, None, c)],
+            });
+        }
+        let mut log = ChangeLog::default();
+        for c in &changes {
+            push(&mut log, c);
+        }
+        let fast = log.last_run(ReplicaId(3)).unwrap();
+        let mut general = TextRun::start(&changes[0], 1).unwrap();
+        for c in &changes[1..] {
+            general.append_for_test(c);
+        }
+        assert_eq!(fast.data(), general.data());
+        assert_eq!(fast, &general);
+        for c in &changes {
+            assert_eq!(log.get(c.id()).unwrap().bytes(), c.encode().bytes());
+        }
+    }
+
+    #[test]
     fn a_run_ends_where_a_change_does_not_continue_it() {
         let mut log = ChangeLog::default();
         let mut c = typing();

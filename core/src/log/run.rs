@@ -105,16 +105,55 @@ impl TextRun {
     /// replica, Lamport one more, the same dependencies and text object.
     pub(crate) fn try_push(&mut self, change: &Change, first_op: u64) -> bool {
         let h = &change.header;
-        let fits = h.id.replica == self.replica
+        let follows = h.id.replica == self.replica
             && h.id.seq == self.first_seq + self.len
             && h.lamport == self.first_lamport + self.len
             && first_op == self.end_op
-            && h.deps == self.deps
-            && text_obj(change, first_op) == Some(self.obj);
+            && h.deps == self.deps;
+        if !follows {
+            return false;
+        }
+        // What most of a run is: one ASCII char typed after the previous.
+        if let [Op::TextInsert { obj, insert }] = change.ops.as_slice()
+            && *obj == self.obj
+            && let [byte @ 0..=0x7f] = insert.content.as_bytes()
+            && insert.right_parent.is_none()
+            && first_op >= 2
+            && insert.origin_left == Some(OpId::new(self.replica, first_op - 1))
+        {
+            self.make_room();
+            self.data.extend_from_slice(&[TYPED_AFTER_PREV, *byte]);
+            self.end_op += 1;
+            self.len += 1;
+            return true;
+        }
+        let fits = text_obj(change, first_op) == Some(self.obj);
         if fits {
             self.append(change);
         }
         fits
+    }
+
+    /// `append` for tests: the general encoder, whatever the change.
+    #[cfg(test)]
+    pub(crate) fn append_for_test(&mut self, change: &Change) {
+        self.append(change);
+    }
+
+    /// Before appending a change: a checkpoint if one is due, and room.
+    fn make_room(&mut self) {
+        if self.len > 0 && self.len.is_multiple_of(CHECKPOINT_EVERY) {
+            self.checkpoints.push(Cursor {
+                offset: self.data.len(),
+                op: self.end_op,
+            });
+        }
+        // A run grows by an eighth, not by doubling: it lives as long as the
+        // document, and copying it now and then costs far less than keeping
+        // up to half of it spare.
+        if self.data.capacity() - self.data.len() < 64 {
+            self.data.reserve_exact(self.data.len() / 8 + 256);
+        }
     }
 
     /// Would a run of `replica` starting at `lamport` with these deps and
@@ -143,18 +182,7 @@ impl TextRun {
     }
 
     fn append(&mut self, change: &Change) {
-        if self.len > 0 && self.len.is_multiple_of(CHECKPOINT_EVERY) {
-            self.checkpoints.push(Cursor {
-                offset: self.data.len(),
-                op: self.end_op,
-            });
-        }
-        // A run grows by an eighth, not by doubling: it lives as long as the
-        // document, and copying it now and then costs far less than keeping
-        // up to half of it spare.
-        if self.data.capacity() - self.data.len() < 64 {
-            self.data.reserve_exact(self.data.len() / 8 + 256);
-        }
+        self.make_room();
         let mut w = Writer {
             buf: std::mem::take(&mut self.data),
         };

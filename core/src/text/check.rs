@@ -71,10 +71,13 @@ fn check_leaves(tree: &Tree, leaves: &[usize]) {
                 }
                 None => assert_eq!(s.utf16(), 0, "deleted span has utf16 {:?}", s.id()),
             }
-            assert_eq!(
-                tree.index.get(&s.key()),
-                Some(&l),
-                "id index for {:?}",
+            // One key among the span's ids, its first if visible.
+            let keys: Vec<_> = tree.index.range(s.key_range()).collect();
+            assert_eq!(keys.len(), 1, "id index keys of {:?}", s.id());
+            assert_eq!(*keys[0].1, l, "id index leaf of {:?}", s.id());
+            assert!(
+                s.is_deleted() || *keys[0].0 == s.key(),
+                "visible {:?} is keyed by its first id",
                 s.id()
             );
         }
@@ -99,12 +102,12 @@ fn check_index(tree: &Tree) {
     let mut max_end = std::collections::BTreeMap::new();
     let mut prev: Option<(crate::id::OpId, u64)> = None;
     for (&key, &leaf) in &tree.index {
-        let id = key.get();
         let s = tree.leaves[leaf]
             .spans
             .iter()
-            .find(|s| s.key() == key)
+            .find(|s| s.contains(key.get()))
             .expect("indexed span");
+        let id = s.id();
         if let Some((p, end)) = prev {
             assert!(
                 p.replica != id.replica || end <= id.counter,

@@ -33,7 +33,7 @@ pub(super) fn to_char(tree: &Tree, unit: usize, m: Metric) -> Option<usize> {
 }
 
 pub(super) fn id_at(tree: &Tree, pos: usize) -> Option<OpId> {
-    let (loc, _) = tree.find_char(pos)?;
+    let loc = tree.locate_char(pos)?;
     Some(tree.span_at(loc).id().offset(loc.off))
 }
 

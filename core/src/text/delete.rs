@@ -22,7 +22,7 @@ pub(super) fn prepare_delete(
     if len == 0 {
         return Ok(out);
     }
-    let (loc, _) = tree.find_char(pos).expect("pos < len");
+    let loc = tree.locate_char(pos).expect("pos < len");
     let (mut leaf, mut span, mut off) = (loc.leaf, loc.span, loc.off);
     let mut remaining = len as u64;
     loop {
@@ -72,6 +72,11 @@ pub(super) fn check_delete(tree: &Tree, target: IdSpan) -> Result<(), TextError>
 
 pub(super) fn apply_delete(tree: &mut Tree, target: IdSpan) -> Result<usize, TextError> {
     check_delete(tree, target)?;
+    Ok(apply_checked(tree, target))
+}
+
+/// Deletes a span `check_delete` accepted.
+pub(super) fn apply_checked(tree: &mut Tree, target: IdSpan) -> usize {
     let end = target.start.counter + target.len;
     let mut counter = target.start.counter;
     let mut removed = 0;
@@ -83,7 +88,7 @@ pub(super) fn apply_delete(tree: &mut Tree, target: IdSpan) -> Result<usize, Tex
         removed += delete_piece(tree, loc, n);
         counter += n;
     }
-    Ok(removed)
+    removed
 }
 
 /// Deletes `n` chars from `loc`, all within its span. Returns how many were
@@ -127,35 +132,38 @@ fn extend_tombstone(tree: &mut Tree, loc: Loc, n: u64) -> Option<usize> {
     let idx = loc.span;
     let spans = &mut tree.leaves[leaf].spans;
     let len = spans[idx].len;
-    let (removed, old_key, new_key) = if loc.off > 0
+    let removed = if loc.off > 0
         && loc.off + n == len
         && spans
             .get(idx + 1)
             .is_some_and(|d| d.is_deleted() && spans[idx].continues_into(d))
     {
+        // The tombstones' start moves down; their index key, one of their
+        // ids, still is one (see `tree.rs`), so the index stays as it is.
         let removed = spans[idx].truncate(loc.off);
         let (id, left) = (spans[idx].end(), spans[idx].last_id());
         let d = &mut spans[idx + 1];
-        let old = d.key();
         d.set_id(OpId::new(d.id().replica, id));
         d.set_origins(Some(left), None);
         d.len += n;
-        (removed, old, d.key())
+        removed
     } else if loc.off == 0
         && n < len
         && idx > 0
         && spans[idx - 1].is_deleted()
         && spans[idx - 1].continues_into(&spans[idx])
     {
+        // A visible span is keyed by its first id, which moves up.
         let old = spans[idx].key();
         let removed = spans[idx].drop_front(n);
         spans[idx - 1].len += n;
-        (removed, old, spans[idx].key())
+        let new = spans[idx].key();
+        tree.index.remove(&old);
+        tree.index.insert(new, leaf);
+        removed
     } else {
         return None;
     };
-    tree.index.remove(&old_key);
-    tree.index.insert(new_key, leaf);
     tree.adjust(leaf, Agg::ZERO, removed);
     // The visible span got shorter and may now join a neighbour.
     tree.merge_range(leaf, idx.saturating_sub(1), idx);

@@ -42,7 +42,7 @@ pub(super) fn prepare_insert(
     let (origin_left, next) = if pos == 0 {
         (None, tree.first_item())
     } else {
-        let (loc, _) = tree.find_char(pos - 1).expect("pos - 1 < len");
+        let loc = tree.locate_char(pos - 1).expect("pos - 1 < len");
         (
             Some(tree.span_at(loc).id().offset(loc.off)),
             tree.item_after(loc),

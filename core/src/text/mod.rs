@@ -168,6 +168,16 @@ impl Text {
         delete::apply_delete(&mut self.tree, span)
     }
 
+    /// Tombstones the chars of spans that all passed `check_delete`, which
+    /// deleting one does not change. Returns how many visible chars it
+    /// removed.
+    pub(crate) fn apply_checked_deletes(&mut self, spans: &[IdSpan]) -> usize {
+        spans
+            .iter()
+            .map(|span| delete::apply_checked(&mut self.tree, *span))
+            .sum()
+    }
+
     /// Whether a char with this id exists (deleted or not).
     pub fn contains_id(&self, id: OpId) -> bool {
         self.tree.locate(id).is_some()

@@ -1,10 +1,8 @@
 //! Snapshots: the sequence as maximal runs (`SpanRecord`s), and rebuilding a
 //! `Text` from untrusted runs.
 
-use std::collections::BTreeMap;
-
-use super::span::{Agg, Span, visible_runs};
-use super::tree::{FIRST_LEAF, NONE, Tree};
+use super::span::{MAX_VISIBLE_RUN, Span, visible_runs};
+use super::tree::Tree;
 use super::{SpanRecord, TextError};
 use crate::id::OpId;
 
@@ -53,53 +51,67 @@ pub(super) fn from_spans(records: Vec<SpanRecord>) -> Result<Tree, TextError> {
 fn validate(records: &[SpanRecord]) -> Result<(), TextError> {
     use TextError::InvalidSnapshot as Invalid;
 
-    // Lengths and ids.
+    // Lengths and ids: `by_id` sorted by id, so that overlapping runs are
+    // neighbours and a lookup is a binary search.
     let mut starts = Vec::with_capacity(records.len());
-    let mut by_id: BTreeMap<OpId, usize> = BTreeMap::new();
+    let mut by_id: Vec<(OpId, usize)> = Vec::with_capacity(records.len());
     let mut total: u64 = 0;
     for (i, r) in records.iter().enumerate() {
         if r.len == 0 {
             return Err(Invalid("a run has length zero"));
         }
-        let end =
-            r.id.counter
-                .checked_add(r.len)
-                .ok_or(Invalid("a run's ids overflow the counter"))?;
+        if r.id.counter.checked_add(r.len).is_none() {
+            return Err(Invalid("a run's ids overflow the counter"));
+        }
         if let Some(c) = &r.content
             && c.chars().count() as u64 != r.len
         {
             return Err(Invalid("a run's content does not match its length"));
         }
-        if let Some((prev, &j)) = by_id.range(..OpId::new(r.id.replica, end)).next_back()
-            && prev.replica == r.id.replica
-            && prev.counter + records[j].len > r.id.counter
-        {
-            return Err(Invalid("an id appears twice"));
-        }
-        by_id.insert(r.id, i);
+        by_id.push((r.id, i));
         starts.push(total);
         total = total
             .checked_add(r.len)
             .filter(|&t| t <= MAX_ITEMS)
             .ok_or(Invalid("too many characters"))?;
     }
+    by_id.sort_unstable();
+    for w in by_id.windows(2) {
+        let ((a, i), (b, _)) = (w[0], w[1]);
+        if a.replica == b.replica && a.counter + records[i].len > b.counter {
+            return Err(Invalid("an id appears twice"));
+        }
+    }
 
     // Origins: origin_left comes before its run, right_parent after it and
     // shares its origin_left.
-    let find = |id: OpId| -> Option<(usize, u64)> {
-        let (start, &j) = by_id.range(..=id).next_back()?;
+    // Ids are unique, so the run holding `id` is the one found by search;
+    // a run's neighbour in document order (`near`) often holds it.
+    let find = |id: OpId, near: usize| -> Option<(usize, u64)> {
+        if let Some(r) = records.get(near)
+            && r.id.replica == id.replica
+            && r.id.counter <= id.counter
+            && id.counter - r.id.counter < r.len
+        {
+            return Some((near, id.counter - r.id.counter));
+        }
+        let k = by_id
+            .partition_point(|(start, _)| *start <= id)
+            .checked_sub(1)?;
+        let (start, j) = by_id[k];
         (start.replica == id.replica && id.counter < start.counter + records[j].len)
             .then(|| (j, id.counter - start.counter))
     };
     for (i, r) in records.iter().enumerate() {
         if let Some(left) = r.origin_left {
-            let (j, off) = find(left).ok_or(Invalid("origin_left names an unknown id"))?;
+            let (j, off) =
+                find(left, i.wrapping_sub(1)).ok_or(Invalid("origin_left names an unknown id"))?;
             if starts[j] + off >= starts[i] {
                 return Err(Invalid("origin_left does not precede its run"));
             }
         }
         if let Some(right) = r.right_parent {
-            let (j, off) = find(right).ok_or(Invalid("right_parent names an unknown id"))?;
+            let (j, off) = find(right, i + 1).ok_or(Invalid("right_parent names an unknown id"))?;
             if starts[j] + off <= starts[i] {
                 return Err(Invalid("right_parent does not follow its run"));
             }
@@ -117,44 +129,28 @@ fn validate(records: &[SpanRecord]) -> Result<(), TextError> {
     Ok(())
 }
 
-/// The tree of valid records.
+/// The tree of valid records: maximal spans, laid into leaves in one pass.
 fn build(records: Vec<SpanRecord>) -> Tree {
-    let mut tree = Tree::default();
-    let mut leaf = FIRST_LEAF;
+    let mut spans: Vec<Span> = Vec::with_capacity(records.len());
+    let mut push = |span: Span| match spans.last_mut() {
+        Some(last) if last.can_append(&span) => last.append(span),
+        _ => spans.push(span),
+    };
     for r in records {
         match r.content {
-            None => push(
-                &mut tree,
-                &mut leaf,
-                Span::deleted(r.id, r.len, r.origin_left, r.right_parent),
-            ),
+            None => push(Span::deleted(r.id, r.len, r.origin_left, r.right_parent)),
+            Some(content) if r.len <= MAX_VISIBLE_RUN => push(Span::visible(
+                r.id,
+                r.origin_left,
+                r.right_parent,
+                content,
+                r.len,
+            )),
             Some(content) => {
-                let runs = visible_runs(r.id, r.origin_left, r.right_parent, &content, r.len);
-                for span in runs {
-                    push(&mut tree, &mut leaf, span);
-                }
+                visible_runs(r.id, r.origin_left, r.right_parent, &content, r.len)
+                    .for_each(&mut push);
             }
         }
     }
-    tree
-}
-
-/// Appends a span at the end of the sequence; `leaf` is the last leaf.
-fn push(tree: &mut Tree, leaf: &mut usize, span: Span) {
-    tree.note_ids(span.id().replica, span.end());
-    let spans = &mut tree.leaves[*leaf].spans;
-    if let Some(last) = spans.last_mut()
-        && last.can_append(&span)
-    {
-        let agg = span.agg();
-        last.append(span);
-        tree.adjust(*leaf, agg, Agg::ZERO);
-        return;
-    }
-    let idx = spans.len();
-    tree.insert_span(*leaf, idx, span);
-    tree.fix_overflow(*leaf);
-    while tree.leaves[*leaf].next != NONE {
-        *leaf = tree.leaves[*leaf].next;
-    }
+    Tree::from_ordered(spans)
 }

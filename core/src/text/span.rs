@@ -164,9 +164,17 @@ impl Span {
         self.id.get()
     }
 
-    /// The id as the id index keys it.
+    /// The first id, packed: the id index key of a visible span.
     pub fn key(&self) -> PackedId {
         self.id
+    }
+
+    /// The span's ids, packed: a tombstone's index key is one of them.
+    pub fn key_range(&self) -> std::ops::Range<PackedId> {
+        self.id..PackedId {
+            counter: self.end(),
+            ..self.id
+        }
     }
 
     pub fn set_id(&mut self, id: OpId) {

@@ -160,6 +160,58 @@ fn backspacing_merges_tombstones() {
 }
 
 #[test]
+fn backspacing_leaves_the_id_index_alone() {
+    let mut e = Editor::new(1);
+    e.insert(0, "abcdef");
+    // The first backspace splits "f" off as a tombstone keyed by its id.
+    e.delete(5, 1);
+    let index = e.text.tree.index.clone();
+    assert!(index.contains_key(&super::span::PackedId::new(id(1, 6))));
+    // The next ones move the tombstones' start down without re-keying them.
+    for pos in (2..5).rev() {
+        e.delete(pos, 1);
+        assert_eq!(e.text.tree.index, index);
+    }
+    assert_eq!(e.text.to_string(), "ab");
+    // The chars below the key are found through the index alone.
+    e.text.tree.cursor = None;
+    for c in 3..7 {
+        assert!(e.text.contains_id(id(1, c)), "{c}");
+        assert_eq!(e.text.pos_of(id(1, c)), Some(2));
+        assert_eq!(e.text.origin_left_of(id(1, c)), Ok(Some(id(1, c - 1))));
+    }
+    assert!(!e.text.contains_id(id(1, 7)));
+    assert!(e.text.contains_any(IdSpan {
+        start: id(1, 0),
+        len: 4
+    }));
+    assert!(!e.text.contains_any(IdSpan {
+        start: id(1, 7),
+        len: 4
+    }));
+    // A concurrent insert after a char below the key splits the tombstones:
+    // the key stays with the part holding it, the other part gets its own.
+    let ins = TextInsert {
+        origin_left: Some(id(1, 4)),
+        right_parent: None,
+        content: "X".into(),
+    };
+    assert_eq!(e.text.apply_insert(id(2, 1), &ins), Ok(2));
+    e.text.check();
+    assert_eq!(e.text.to_string(), "abX");
+    // Another replica's delete reaches the chars on both sides of the split.
+    assert_eq!(
+        e.text.apply_delete(IdSpan {
+            start: id(1, 2),
+            len: 5
+        }),
+        Ok(1)
+    );
+    e.text.check();
+    assert_eq!(e.text.to_string(), "aX");
+}
+
+#[test]
 fn deletes_are_idempotent_and_report_visible_count() {
     let mut e = Editor::new(1);
     e.insert(0, "abcdef");
@@ -416,10 +468,31 @@ fn large_documents_split_the_tree() {
     e.text.check();
     assert!(e.text.tree.height >= 3, "height {}", e.text.tree.height);
     assert_eq!(e.text.to_string(), model);
-    let copy = Text::from_spans(e.text.spans()).unwrap();
+    let mut copy = Text::from_spans(e.text.spans()).unwrap();
     copy.check();
+    assert!(copy.tree.height >= 3, "loaded height {}", copy.tree.height);
     assert_eq!(copy, e.text);
     assert_eq!(copy.to_string(), model);
+    // The tree a snapshot builds in one pass edits like any other: the same
+    // edits on both end equal.
+    for (k, pos) in [0, 1, 700, 1500, 2999, 3000, 42].into_iter().enumerate() {
+        let pos = pos.min(e.text.len_chars());
+        let ins = e.text.prepare_insert(pos, "xyz").unwrap();
+        assert_eq!(copy.prepare_insert(pos, "xyz").unwrap(), ins);
+        let at = id(2, 1 + 3 * k as u64);
+        e.text.apply_insert(at, &ins).unwrap();
+        copy.apply_insert(at, &ins).unwrap();
+        let del = e.text.prepare_delete(pos / 2, 5).unwrap();
+        assert_eq!(copy.prepare_delete(pos / 2, 5).unwrap(), del);
+        for span in del {
+            e.text.apply_delete(span).unwrap();
+            copy.apply_delete(span).unwrap();
+        }
+        copy.check();
+    }
+    e.text.check();
+    assert_eq!(copy, e.text);
+    assert_eq!(copy.to_string(), e.text.to_string());
 }
 
 #[test]
@@ -555,6 +628,105 @@ proptest! {
     #[test]
     fn tiny_tree_replicas_match_the_reference(steps in prop::collection::vec(sim::step(3), 1..60)) {
         sim::run_replicas(3, &steps)?;
+    }
+
+    #[test]
+    fn id_lookups_agree_with_a_scan(
+        edits in prop::collection::vec((0..2usize, sim::edit()), 1..60)
+    ) {
+        let mut t = Text::new();
+        let mut next = [1u64; 2];
+        let mut caret = 0;
+        for (r, e) in &edits {
+            edit_as(&mut t, id(*r as u128 + 1, next[*r]), &mut caret, e);
+            next[*r] = t.tree.max_end.get(&ReplicaId(*r as u128 + 1)).copied().unwrap_or(1);
+            t.check();
+            lookups_agree_with_a_scan(&t, &next);
+        }
+    }
+}
+
+/// Applies `e` as local edits, new chars numbered from `first`.
+fn edit_as(t: &mut Text, first: OpId, caret: &mut usize, e: &sim::Edit) {
+    let mut next = first;
+    let mut insert = |t: &mut Text, pos: usize, s: &str| {
+        let ins = t.prepare_insert(pos, s).unwrap();
+        t.apply_insert(next, &ins).unwrap();
+        next = next.offset(s.chars().count() as u64);
+    };
+    let delete = |t: &mut Text, pos: usize, len: usize| {
+        for span in t.prepare_delete(pos, len).unwrap() {
+            t.apply_delete(span).unwrap();
+        }
+    };
+    match e {
+        sim::Edit::Insert(p, s) => {
+            let pos = sim::at(*p, t.len_chars());
+            insert(t, pos, s);
+            *caret = pos + s.chars().count();
+        }
+        sim::Edit::Type(s) => {
+            *caret = (*caret).min(t.len_chars());
+            for c in s.chars() {
+                insert(t, *caret, &c.to_string());
+                *caret += 1;
+            }
+        }
+        sim::Edit::Delete(p, n) => {
+            let pos = sim::at(*p, t.len_chars());
+            delete(t, pos, (*n).min(t.len_chars() - pos));
+            *caret = pos;
+        }
+        sim::Edit::Backspace(n) => {
+            *caret = (*caret).min(t.len_chars());
+            for _ in 0..*n {
+                if *caret > 0 {
+                    *caret -= 1;
+                    delete(t, *caret, 1);
+                }
+            }
+        }
+        sim::Edit::ForwardDelete(n) => {
+            *caret = (*caret).min(t.len_chars());
+            for _ in 0..*n {
+                if *caret < t.len_chars() {
+                    delete(t, *caret, 1);
+                }
+            }
+        }
+    }
+}
+
+/// Every id of replicas 1 and 2 below `next` (and a few past it), looked up
+/// through the id index (the cursor dropped), is found where a scan of the
+/// spans finds it; so is the first existing id of every short range.
+fn lookups_agree_with_a_scan(t: &Text, next: &[u64; 2]) {
+    let mut tree = t.tree.clone();
+    tree.cursor = None;
+    let mut scan = std::collections::BTreeMap::new();
+    for (i, s) in tree.iter().enumerate() {
+        for k in 0..s.len {
+            scan.insert(s.id().offset(k), (i, k));
+        }
+    }
+    let spans: Vec<_> = tree.iter().cloned().collect();
+    for (r, &end) in next.iter().enumerate() {
+        for c in 0..end + 2 {
+            let x = id(r as u128 + 1, c);
+            let found = tree.locate(x).map(|loc| {
+                let s = tree.span_at(loc);
+                let i = spans.iter().position(|o| o == s).expect("a stored span");
+                (i, loc.off)
+            });
+            assert_eq!(found, scan.get(&x).copied(), "locate {x:?}");
+            for n in 1..4 {
+                let first = scan
+                    .range(x..id(r as u128 + 1, c + n))
+                    .next()
+                    .map(|(&y, _)| y);
+                assert_eq!(tree.first_existing(x, n), first, "first_existing {x:?} {n}");
+            }
+        }
     }
 }
 

@@ -6,15 +6,22 @@
 //! that child, so finding a visible position in chars, UTF-8 or UTF-16 is one
 //! root-to-leaf descent. Leaves are chained left to right for scans.
 //!
-//! The id index maps the first id of every span to its leaf, so a remote
-//! operation finds the characters it names without a scan. It changes only when
-//! a span is split, merged away or moved to another leaf; typing that extends a
-//! span leaves it alone.
+//! The id index maps one id of every span to its leaf, so a remote operation
+//! finds the characters it names without a scan. A visible span is keyed by
+//! its first id; a tombstone by any of its ids, because backspacing moves a
+//! tombstone run's start down (the deleted chars join it) and re-keying it on
+//! every keystroke would cost more than the rest of the delete. Keys lie in
+//! disjoint id ranges, so the span holding an id is keyed by the greatest key
+//! at or below it, or, when its start moved down, by the least key above it
+//! (`lookup`). The index changes only when a span is split, merged away or
+//! moved to another leaf, or by a forward delete; typing that extends a span
+//! and backspacing leave it alone.
 //!
 //! Nothing is ever removed from the sequence (deleting makes a tombstone), so
 //! leaves never empty and the tree only splits.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use super::span::{Agg, Metric, PackedId, Span};
 use crate::id::{OpId, ReplicaId};
@@ -72,7 +79,8 @@ pub(super) struct Tree {
     /// Levels of internal nodes above the leaves (at least 1).
     pub height: usize,
     pub total: Agg,
-    /// First id of each span -> its leaf.
+    /// One id of each span -> its leaf: the first id of a visible span, any
+    /// id of a tombstone (see the module documentation).
     pub index: BTreeMap<PackedId, usize>,
     /// Per replica, one past the highest counter stored: ids from there on are
     /// new without a look at the index.
@@ -167,6 +175,24 @@ impl Tree {
         panic!("leaf aggregate disagrees with its spans");
     }
 
+    /// The visible char at `pos` (what an edit at `pos` needs: no sizes).
+    pub fn locate_char(&self, pos: usize) -> Option<Loc> {
+        let (leaf, start) = self.find(Metric::Chars, pos)?;
+        let mut rel = pos - start.chars;
+        for (span, s) in self.leaves[leaf].spans.iter().enumerate() {
+            let w = s.chars();
+            if rel < w {
+                return Some(Loc {
+                    leaf,
+                    span,
+                    off: rel as u64,
+                });
+            }
+            rel -= w;
+        }
+        panic!("leaf aggregate disagrees with its spans");
+    }
+
     /// The visible char at `pos`, with the sizes of everything before its span.
     pub fn find_char(&self, pos: usize) -> Option<(Loc, Agg)> {
         let (leaf, start) = self.find(Metric::Chars, pos)?;
@@ -246,27 +272,53 @@ impl Tree {
                 }
             }
         }
-        let key = PackedId::new(id);
-        let (start, &leaf) = self.index.range(..=key).next_back()?;
-        if !start.same_replica(key) {
-            return None;
-        }
-        let span = self.span_index(leaf, *start);
-        let s = &self.leaves[leaf].spans[span];
-        (id.counter < s.end()).then(|| Loc {
-            leaf,
-            span,
-            off: id.counter - s.id().counter,
-        })
+        let (leaf, span) = self.lookup(id)?;
+        let off = id.counter - self.leaves[leaf].spans[span].id().counter;
+        Some(Loc { leaf, span, off })
     }
 
-    /// Position in `leaf` of the span starting with `start`.
-    fn span_index(&self, leaf: usize, start: PackedId) -> usize {
-        self.leaves[leaf]
-            .spans
-            .iter()
-            .position(|s| s.key() == start)
-            .expect("the id index names the leaf of each span")
+    /// The leaf and span holding `id`, through the id index.
+    fn lookup(&self, id: OpId) -> Option<(usize, usize)> {
+        let key = PackedId::new(id);
+        if let Some((k, &leaf)) = self.index.range(..=key).next_back()
+            && k.same_replica(key)
+            && let Some(span) = self.span_holding(leaf, id)
+        {
+            return Some((leaf, span));
+        }
+        // A tombstone whose start moved down past its key.
+        let (k, &leaf) = self.key_after(key)?;
+        if !k.same_replica(key) {
+            return None;
+        }
+        self.span_holding(leaf, id).map(|span| (leaf, span))
+    }
+
+    /// The least key above `key`, with its leaf.
+    fn key_after(&self, key: PackedId) -> Option<(&PackedId, &usize)> {
+        self.index
+            .range((Bound::Excluded(key), Bound::Unbounded))
+            .next()
+    }
+
+    /// Position in `leaf` of the span holding `id`, if it is there.
+    fn span_holding(&self, leaf: usize, id: OpId) -> Option<usize> {
+        self.leaves[leaf].spans.iter().position(|s| s.contains(id))
+    }
+
+    /// The index key of a stored span: its first id if visible, else the one
+    /// key among its ids.
+    pub fn key_of(&self, s: &Span) -> PackedId {
+        if s.is_deleted() {
+            *self
+                .index
+                .range(s.key_range())
+                .next()
+                .expect("every span is in the id index")
+                .0
+        } else {
+            s.key()
+        }
     }
 
     /// The first existing id among `id .. id + n`, if any.
@@ -278,13 +330,24 @@ impl Tree {
         {
             return None;
         }
-        let end = PackedId::new(OpId::new(id.replica, id.counter + n));
-        let (start, &leaf) = self.index.range(..end).next_back()?;
-        if !start.same_replica(end) {
+        let key = PackedId::new(id);
+        if let Some((k, &leaf)) = self.index.range(..=key).next_back()
+            && k.same_replica(key)
+            && self.span_holding(leaf, id).is_some()
+        {
+            return Some(id);
+        }
+        // No span holding `id` is keyed at or below it, so the first span at
+        // or after `id` is keyed by the least key above it.
+        let (k, &leaf) = self.key_after(key)?;
+        if !k.same_replica(key) {
             return None;
         }
-        let s = &self.leaves[leaf].spans[self.span_index(leaf, *start)];
-        (s.end() > id.counter).then(|| start.get().max(id))
+        let s = &self.leaves[leaf].spans[self
+            .span_holding(leaf, k.get())
+            .expect("the id index names the leaf of each span")];
+        let first = s.id().max(id);
+        (first.counter < id.counter.saturating_add(n)).then_some(first)
     }
 
     /// The first span of the sequence.
@@ -372,9 +435,17 @@ impl Tree {
 
     /// Splits span `span` of `leaf` at char `at`; the right part follows it.
     pub fn split_span(&mut self, leaf: usize, span: usize, at: u64) {
+        // The span's key stays with the part holding it; the other part is
+        // keyed by its first id.
+        let key = self.key_of(&self.leaves[leaf].spans[span]);
         let spans = &mut self.leaves[leaf].spans;
         let right = spans[span].split_off(at);
-        self.index.insert(right.key(), leaf);
+        let new_key = if key < right.key() {
+            right.key()
+        } else {
+            spans[span].key()
+        };
+        self.index.insert(new_key, leaf);
         reserve_one(spans);
         spans.insert(span + 1, right);
     }
@@ -398,12 +469,18 @@ impl Tree {
 
     /// Merges span `i` of `leaf` with span `i + 1` if they form one run.
     pub fn try_merge(&mut self, leaf: usize, i: usize) -> bool {
-        let spans = &mut self.leaves[leaf].spans;
+        let spans = &self.leaves[leaf].spans;
         if i + 1 >= spans.len() || !spans[i].can_append(&spans[i + 1]) {
             return false;
         }
+        let next = &spans[i + 1];
+        // Most tombstones are still keyed by their first id.
+        if self.index.remove(&next.key()).is_none() {
+            let key = self.key_of(next);
+            self.index.remove(&key);
+        }
+        let spans = &mut self.leaves[leaf].spans;
         let next = spans.remove(i + 1);
-        self.index.remove(&next.key());
         spans[i].append(next);
         true
     }
@@ -433,10 +510,12 @@ impl Tree {
         let mut agg = Agg::ZERO;
         for s in &spans {
             agg = agg.plus(s.agg());
-            *self
-                .index
-                .get_mut(&s.key())
-                .expect("every span is in the id index") = new;
+            // Most spans are still keyed by their first id.
+            let slot = match self.index.get_mut(&s.key()) {
+                Some(l) => Some(l),
+                None => self.index.range_mut(s.key_range()).next().map(|(_, l)| l),
+            };
+            *slot.expect("every span is in the id index") = new;
         }
         let parent = self.leaves[leaf].parent;
         let old = &mut self.leaves[leaf];
@@ -498,6 +577,82 @@ impl Tree {
             p.children.insert(i + 1, new);
             p.aggs.insert(i + 1, moved);
             self.fix_node_overflow(parent, level + 1);
+        }
+    }
+
+    /// A tree holding `spans` (in document order, maximal) and nothing else:
+    /// leaves filled to three quarters, nodes built bottom-up, the id index
+    /// built from sorted keys. What loading a snapshot does, in one pass.
+    pub fn from_ordered(spans: Vec<Span>) -> Tree {
+        let mut tree = Tree::default();
+        if spans.is_empty() {
+            return tree;
+        }
+        let fill = (LEAF_CAP * 3 / 4).max(1);
+        tree.leaves.clear();
+        let mut keys = Vec::with_capacity(spans.len());
+        let mut spans = spans.into_iter().peekable();
+        while spans.peek().is_some() {
+            let leaf = tree.leaves.len();
+            let chunk: Vec<Span> = spans.by_ref().take(fill).collect();
+            let mut agg = Agg::ZERO;
+            for s in &chunk {
+                agg = agg.plus(s.agg());
+                keys.push((s.key(), leaf));
+                let end = tree.max_end.entry(s.id().replica).or_insert(0);
+                *end = (*end).max(s.end());
+            }
+            tree.total = tree.total.plus(agg);
+            tree.leaves.push(Leaf {
+                spans: chunk,
+                agg,
+                parent: NONE,
+                next: if spans.peek().is_some() {
+                    leaf + 1
+                } else {
+                    NONE
+                },
+            });
+        }
+        keys.sort_unstable_by_key(|&(k, _)| k);
+        tree.index = keys.into_iter().collect();
+        // Internal nodes, one level at a time: `level` holds (index, sum)
+        // of the level below, leaves first.
+        tree.nodes.clear();
+        let node_fill = (NODE_CAP * 3 / 4).max(2);
+        let mut level: Vec<(usize, Agg)> = tree
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l.agg))
+            .collect();
+        let mut height = 0;
+        loop {
+            height += 1;
+            let mut above = Vec::with_capacity(level.len() / node_fill + 1);
+            for group in level.chunks(node_fill) {
+                let node = tree.nodes.len();
+                for &(child, _) in group {
+                    if height == 1 {
+                        tree.leaves[child].parent = node;
+                    } else {
+                        tree.nodes[child].parent = node;
+                    }
+                }
+                let aggs: Vec<Agg> = group.iter().map(|&(_, a)| a).collect();
+                above.push((node, sum(&aggs)));
+                tree.nodes.push(Node {
+                    children: group.iter().map(|&(c, _)| c).collect(),
+                    aggs,
+                    parent: NONE,
+                });
+            }
+            if above.len() == 1 {
+                tree.root = above[0].0;
+                tree.height = height;
+                return tree;
+            }
+            level = above;
         }
     }
 

@@ -1,99 +1,14 @@
-//! The window, driven headless with egui_kittest: local editing, the status
-//! indicator and the offline toggle, and two app instances syncing through a
-//! real relay (in this process, on a real socket).
-
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+//! Notes in the window: local editing, the status indicator and the
+//! offline toggle, and two app instances syncing through a real relay (in
+//! this process, on a real socket).
 
 use concord_client::SyncStatus;
 use concord_core::ReplicaId;
-use concord_desktop::app::ConcordApp;
 use concord_desktop::note;
-use concord_desktop::replicas::{SharedStore, start_client};
 use concord_desktop::store::ReplicaStore;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-const DEADLINE: Duration = Duration::from_secs(30);
-
-/// A relay in this process, open to anyone (`--dev`), on 127.0.0.1:0.
-fn start_relay(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> String {
-    use concord_relay::config::{Auth, Config, Limits};
-    use concord_relay::server::{AppState, serve};
-    let store = Arc::new(concord_relay::store::Store::open(dir).unwrap());
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let config = Config {
-        auth: Auth::Open,
-        limits: Limits::default(),
-        anti_entropy: Duration::from_secs(1),
-        web_dir: None,
-    };
-    let state = Arc::new(AppState::new(config, store, shutdown_rx));
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    runtime.spawn(serve(listener, state, shutdown_tx, std::future::pending()));
-    format!("ws://{addr}")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn app(
-    dir: &std::path::Path,
-    device: u128,
-    relay: Option<&str>,
-    runtime: &tokio::runtime::Runtime,
-) -> ConcordApp {
-    let store = SharedStore::new(ReplicaStore::open(dir, || ReplicaId(device)).unwrap());
-    let client = start_client(&store, relay, runtime.handle()).unwrap();
-    ConcordApp::new(client, store, relay.map(str::to_owned))
-}
-
-fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1000.0, 700.0))
-        .build_ui_state(|ui, app: &mut ConcordApp| app.show(ui), app)
-}
-
-/// Steps the window until `done` holds (the client works in the background).
-fn wait_until(
-    harness: &mut Harness<'_, ConcordApp>,
-    what: &str,
-    mut done: impl FnMut(&mut Harness<'_, ConcordApp>) -> bool,
-) {
-    let start = Instant::now();
-    loop {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn body(app: &ConcordApp) -> String {
-    let id = app.open_document().unwrap();
-    app.client().with_document(id, note::body_text).unwrap()
-}
-
-/// The body field's caret (primary end), in chars.
-fn caret(harness: &Harness<'_, ConcordApp>) -> Option<usize> {
-    let id = egui::Id::unique(concord_desktop::app::BODY_FIELD);
-    let state = egui::TextEdit::load_state(&harness.ctx, id)?;
-    state.cursor.char_range().map(|r| r.primary.index.0)
-}
-
-fn has_label(harness: &Harness<'_, ConcordApp>, text: &str) -> bool {
-    harness.query_by_label_contains(text).is_some()
-}
+use crate::support::{app, body, caret, harness, has_label, runtime, start_relay, wait_until};
 
 #[test]
 fn create_type_rename_and_go_offline_and_back() {
@@ -105,7 +20,7 @@ fn create_type_rename_and_go_offline_and_back() {
     h.run_steps(2);
     assert!(has_label(&h, "No document yet"));
 
-    h.get_by_label("New document").click();
+    h.get_by_label("New note").click();
     h.run_steps(2);
     assert!(h.state().open_document().is_some());
 
@@ -167,7 +82,7 @@ fn two_windows_sync_through_a_real_relay() {
     let mut a = harness(app(dir_a.path(), 1, Some(&relay), &rt));
     let mut b = harness(app(dir_b.path(), 2, Some(&relay), &rt));
 
-    a.get_by_label("New document").click();
+    a.get_by_label("New note").click();
     a.run_steps(2);
     a.get_by_label("Text").focus();
     a.run_steps(1);

@@ -1,0 +1,28 @@
+//! The calendar view: a week of hours or a month of days, events drawn on
+//! them, dragged to create, move and resize; an editor window per event;
+//! conflicts of concurrent moves marked and resolved by a pick.
+//!
+//! Pure geometry first (`week_grid`, `month_grid`, `overlap`, `drag`,
+//! `retime`), so the drawing and the hit testing agree and are tested
+//! without a window. `week` and `month` draw and return `Action`s;
+//! `view::CalendarView` carries them out through the sync client.
+
+// Screen geometry: day, lane and minute counts are tiny, f32 holds them
+// exactly.
+#![allow(clippy::cast_precision_loss)]
+
+pub mod action;
+pub mod drag;
+pub mod event_editor;
+pub mod month;
+pub mod month_grid;
+pub mod overlap;
+pub mod paint;
+pub mod retime;
+pub mod toast;
+pub mod view;
+pub mod week;
+pub mod week_grid;
+pub mod zone;
+
+pub use view::{CalendarView, Mode};

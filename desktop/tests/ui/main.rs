@@ -1,0 +1,6 @@
+//! The window, driven headless with egui_kittest: one test binary, a
+//! module per area.
+
+mod calendar;
+mod notes;
+mod support;
