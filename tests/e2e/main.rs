@@ -10,3 +10,5 @@ mod converge;
 mod crash;
 mod faults;
 mod offline;
+// The web demo in headless Chromium with native clients.
+mod web;

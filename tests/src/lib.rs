@@ -1,6 +1,7 @@
 //! Harness for the cross-crate tests: real relay processes, a fault-injecting
-//! proxy. The tests themselves are in `e2e/`.
+//! proxy, browser scripts (headless Chromium) for the web demo. The tests themselves are in `e2e/`.
 
+pub mod browser;
 pub mod proxy;
 pub mod raw_socket;
 pub mod relay_process;

@@ -1,0 +1,332 @@
+use super::*;
+use concord_core::{Access, Message, SyncPeer};
+
+/// A relay reduced to its protocol: one document, a `SyncPeer` per browser.
+struct MiniRelay {
+    doc: Document,
+    peers: Vec<SyncPeer>,
+}
+
+impl MiniRelay {
+    fn new(browsers: usize) -> Self {
+        MiniRelay {
+            doc: Document::new(ReplicaId(999)),
+            peers: (0..browsers).map(|_| SyncPeer::new()).collect(),
+        }
+    }
+
+    /// Takes one frame from browser `i`; returns the frames for it.
+    fn handle(&mut self, i: usize, bytes: &[u8]) -> Vec<Vec<u8>> {
+        match Frame::decode(bytes).unwrap() {
+            Frame::Subscribe { doc, .. } => {
+                self.peers[i].reset();
+                vec![
+                    Frame::Subscribed {
+                        doc,
+                        access: Access::ReadWrite,
+                    }
+                    .encode(),
+                ]
+            }
+            Frame::Sync { message, .. } => {
+                let changes = self.peers[i].receive(message);
+                self.doc.apply_all(changes).unwrap();
+                self.peers[i].stored(self.doc.version());
+                Vec::new()
+            }
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+
+    fn outgoing(&mut self, i: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(message) = self.peers[i].poll_message(&self.doc) {
+            out.push(
+                Frame::Sync {
+                    doc: doc(),
+                    message,
+                }
+                .encode(),
+            );
+        }
+        out
+    }
+}
+
+fn doc() -> DocId {
+    DocId::new("notes").unwrap()
+}
+
+/// Writes every due batch "to IndexedDB" (here: it just succeeds).
+fn save_all(w: &mut Workspace) {
+    while w.take_save(&doc()).unwrap().is_some() {
+        w.saved(&doc()).unwrap();
+    }
+}
+
+/// Moves frames both ways until nothing moves; saves what arrives.
+fn pump(relay: &mut MiniRelay, browsers: &mut [&mut Workspace]) {
+    for _ in 0..100 {
+        let mut moved = false;
+        for (i, w) in browsers.iter_mut().enumerate() {
+            save_all(w);
+            while let Some(f) = w.poll_frame() {
+                moved = true;
+                for back in relay.handle(i, &f) {
+                    w.receive(&back).unwrap();
+                }
+            }
+        }
+        for (i, w) in browsers.iter_mut().enumerate() {
+            for f in relay.outgoing(i) {
+                moved = true;
+                w.receive(&f).unwrap();
+            }
+            save_all(w);
+        }
+        if !moved {
+            return;
+        }
+    }
+    panic!("the exchange does not settle");
+}
+
+fn browser(device: u128) -> Workspace {
+    let mut w = Workspace::new(ReplicaId(device));
+    w.connected();
+    w
+}
+
+#[test]
+fn two_browsers_converge_and_end_synced() {
+    let mut relay = MiniRelay::new(2);
+    let mut a = browser(1);
+    let mut b = browser(2);
+    a.create_note(doc(), String::new(), "Plan").unwrap();
+    b.join(doc(), String::new()).unwrap();
+    pump(&mut relay, &mut [&mut a, &mut b]);
+    assert_eq!(b.title(&doc()).unwrap(), "Plan");
+
+    a.splice_text(&doc(), "body", 0, 0, "hello").unwrap();
+    b.splice_text(&doc(), "body", 0, 0, "world").unwrap();
+    pump(&mut relay, &mut [&mut a, &mut b]);
+    let text = a.text(&doc(), "body").unwrap();
+    assert_eq!(text, b.text(&doc(), "body").unwrap());
+    assert!(text == "helloworld" || text == "worldhello", "{text}");
+    assert_eq!(a.status(&doc()).unwrap(), SyncStatus::Synced);
+    assert_eq!(b.status(&doc()).unwrap(), SyncStatus::Synced);
+}
+
+#[test]
+fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
+    let mut relay = MiniRelay::new(1);
+    let mut a = browser(1);
+    a.create_note(doc(), String::new(), "t").unwrap();
+    pump(&mut relay, &mut [&mut a]);
+    a.splice_text(&doc(), "body", 0, 0, "x").unwrap();
+    // The save is taken but not confirmed: IndexedDB is still writing.
+    assert!(a.take_save(&doc()).unwrap().is_some());
+    while let Some(f) = a.poll_frame() {
+        assert!(
+            !matches!(
+                Frame::decode(&f).unwrap(),
+                Frame::Sync {
+                    message: Message::Changes { .. },
+                    ..
+                }
+            ),
+            "an unsaved change went out"
+        );
+        relay.handle(0, &f);
+    }
+    assert_eq!(
+        relay.doc.version().get(ReplicaId(1)),
+        1,
+        "only the creation"
+    );
+    assert_ne!(a.status(&doc()).unwrap(), SyncStatus::Synced);
+    a.saved(&doc()).unwrap();
+    pump(&mut relay, &mut [&mut a]);
+    assert_eq!(relay.doc.version().get(ReplicaId(1)), 2);
+    assert_eq!(a.status(&doc()).unwrap(), SyncStatus::Synced);
+    assert_eq!(a.unsent(&doc()).unwrap(), 0);
+    assert_eq!(a.relay_acked(&doc()).unwrap(), 2);
+
+    // Offline, only this device's own new changes count as unsent, also
+    // after a reload that remembers what the relay had confirmed.
+    a.disconnected();
+    a.splice_text(&doc(), "body", 0, 0, "y").unwrap();
+    save_all(&mut a);
+    assert_eq!(a.unsent(&doc()).unwrap(), 1);
+    let file = a.export(&doc()).unwrap();
+    let mut reloaded = Workspace::new(ReplicaId(1));
+    reloaded
+        .load(doc(), String::new(), Some(&file), Vec::new(), 2)
+        .unwrap();
+    assert_eq!(reloaded.unsent(&doc()).unwrap(), 1);
+}
+
+#[test]
+fn remote_edits_keep_the_selection_on_its_characters() {
+    let mut relay = MiniRelay::new(2);
+    let mut a = browser(1);
+    let mut b = browser(2);
+    a.create_note(doc(), String::new(), "t").unwrap();
+    // An emoji is two UTF-16 units: positions must not drift by one.
+    a.splice_text(&doc(), "body", 0, 0, "😀 hello world")
+        .unwrap();
+    b.join(doc(), String::new()).unwrap();
+    pump(&mut relay, &mut [&mut a, &mut b]);
+
+    // A selects "hello" (UTF-16 3..8).
+    let sel = a.selection(&doc(), "body", 3, 8).unwrap();
+    b.splice_text(&doc(), "body", 0, 0, ">> ").unwrap();
+    b.splice_text(&doc(), "body", 14, 0, "!").unwrap();
+    pump(&mut relay, &mut [&mut a, &mut b]);
+    let text = a.text(&doc(), "body").unwrap();
+    assert_eq!(text, ">> 😀 hello wo!rld");
+    assert_eq!(a.resolve(&doc(), "body", sel).unwrap(), (6, 11));
+    let units: Vec<u16> = text.encode_utf16().collect();
+    assert_eq!(String::from_utf16(&units[6..11]).unwrap(), "hello");
+}
+
+#[test]
+fn a_field_edit_made_before_a_remote_change_landed_moves_past_it() {
+    let mut relay = MiniRelay::new(2);
+    let mut a = browser(1);
+    let mut b = browser(2);
+    a.create_note(doc(), String::new(), "t").unwrap();
+    a.splice_text(&doc(), "body", 0, 0, "hello").unwrap();
+    b.join(doc(), String::new()).unwrap();
+    pump(&mut relay, &mut [&mut a, &mut b]);
+
+    // A's field shows "hello"; B's ">> " lands before A's field reports
+    // its "!" (an IME composition, say).
+    b.splice_text(&doc(), "body", 0, 0, ">> ").unwrap();
+    pump(&mut relay, &mut [&mut a, &mut b]);
+    assert!(a.input(&doc(), "body", "hello", "hello!", Some(6)).unwrap());
+    pump(&mut relay, &mut [&mut a, &mut b]);
+    assert_eq!(a.text(&doc(), "body").unwrap(), ">> hello!");
+    assert_eq!(b.text(&doc(), "body").unwrap(), ">> hello!");
+    // The caret decides which "l" was typed; nothing typed changes nothing.
+    assert!(
+        a.input(&doc(), "body", ">> hello!", ">> helllo!", Some(6))
+            .unwrap()
+    );
+    assert!(!a.input(&doc(), "body", "same", "same", None).unwrap());
+}
+
+#[test]
+fn what_was_saved_loads_again_and_corrupt_bytes_are_refused() {
+    // A store: the latest snapshot and the change records after it.
+    let mut snapshot: Option<Vec<u8>> = None;
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    let mut a = Workspace::new(ReplicaId(1));
+    a.create_note(doc(), "tok".into(), "Plan").unwrap();
+    for i in 0..(crate::replica::COMPACT_AFTER + 20) {
+        a.splice_text(&doc(), "body", i, 0, "x").unwrap();
+        if i % 7 == 0 {
+            while let Some(batch) = a.take_save(&doc()).unwrap() {
+                match batch {
+                    SaveBatch::Snapshot(bytes) => {
+                        snapshot = Some(bytes);
+                        records.clear();
+                    }
+                    SaveBatch::Append(changes) => {
+                        records.extend(changes.iter().map(|c| c.bytes().to_vec()));
+                    }
+                }
+                a.saved(&doc()).unwrap();
+            }
+        }
+    }
+    assert!(snapshot.is_some(), "compacted on the way");
+    let unsaved = a.unsaved(&doc()).unwrap();
+    assert!(unsaved > 0, "the last edits are not saved yet");
+
+    let mut reloaded = Workspace::new(ReplicaId(1));
+    reloaded
+        .load(doc(), "tok".into(), snapshot.as_deref(), records.clone(), 0)
+        .unwrap();
+    let saved_len = crate::replica::COMPACT_AFTER + 20 - unsaved;
+    assert_eq!(reloaded.text(&doc(), "body").unwrap().len(), saved_len);
+    assert_eq!(reloaded.title(&doc()).unwrap(), "Plan");
+    assert_eq!(reloaded.token(&doc()).unwrap(), "tok");
+    assert!(matches!(
+        reloaded.load(doc(), "tok".into(), None, Vec::new(), 0),
+        Err(WebError::AlreadyOpen(_))
+    ));
+
+    let mut corrupt = snapshot.clone().unwrap();
+    let mid = corrupt.len() / 2;
+    corrupt[mid] ^= 0xff;
+    let mut broken = Workspace::new(ReplicaId(1));
+    assert!(matches!(
+        broken.load(doc(), "tok".into(), Some(&corrupt), records.clone(), 0),
+        Err(WebError::Load { .. })
+    ));
+    let mut bad_record = records.clone();
+    bad_record.push(vec![1, 2, 3]);
+    assert!(matches!(
+        broken.load(doc(), "tok".into(), snapshot.as_deref(), bad_record, 0),
+        Err(WebError::Load { .. })
+    ));
+    assert_eq!(broken.documents().count(), 0, "nothing half-opened");
+}
+
+#[test]
+fn bad_input_is_an_error_and_changes_nothing() {
+    let mut a = browser(1);
+    a.create_note(doc(), String::new(), "t").unwrap();
+    a.splice_text(&doc(), "body", 0, 0, "😀").unwrap();
+    let version = a.version(&doc()).unwrap();
+    assert!(matches!(a.receive(b"not a frame"), Err(WebError::Frame(_))));
+    assert!(matches!(
+        a.splice_text(&doc(), "body", 5, 0, "x"),
+        Err(WebError::Position { .. })
+    ));
+    assert!(
+        a.splice_text(&doc(), "body", 1, 0, "x").is_err(),
+        "inside a surrogate pair"
+    );
+    assert!(matches!(
+        a.import_into(&doc(), b"garbage"),
+        Err(WebError::Import(_))
+    ));
+    assert_eq!(a.version(&doc()).unwrap(), version);
+    assert!(matches!(
+        a.text(&DocId::new("other").unwrap(), "body"),
+        Err(WebError::NotOpen(_))
+    ));
+    assert!(doc_id("no spaces").is_err());
+    assert!(device_id("xyz").is_err());
+    assert!(device_id(&"0".repeat(32)).is_ok());
+    assert!(random16(&[0; 15]).is_err());
+}
+
+#[test]
+fn export_and_import_carry_a_whole_document() {
+    let mut a = browser(1);
+    a.create_note(doc(), String::new(), "Plan").unwrap();
+    a.splice_text(&doc(), "body", 0, 0, "hello").unwrap();
+    a.put(&doc(), "colour", ScalarValue::Str("red".into()))
+        .unwrap();
+    let file = a.export(&doc()).unwrap();
+
+    let mut b = browser(2);
+    let copy = DocId::new("copy").unwrap();
+    b.import_new(copy.clone(), String::new(), &file).unwrap();
+    assert_eq!(b.text(&copy, "body").unwrap(), "hello");
+    assert_eq!(
+        b.get(&copy, "colour").unwrap(),
+        Some(Value::Scalar(ScalarValue::Str("red".into())))
+    );
+    assert_eq!(b.unsaved(&copy).unwrap(), 3, "to be saved and synced");
+
+    // Merging into a document that has part of it takes only the rest.
+    let mut c = browser(3);
+    c.join(doc(), String::new()).unwrap();
+    assert_eq!(c.import_into(&doc(), &file).unwrap(), 3);
+    assert_eq!(c.import_into(&doc(), &file).unwrap(), 0);
+    assert_eq!(c.keys(&doc()).unwrap(), vec!["body", "colour", "title"]);
+}
