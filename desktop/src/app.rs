@@ -225,7 +225,7 @@ impl ConcordApp {
             self.notice = Some(format!("cannot open the document: {e}"));
             return;
         }
-        let read_only = token_access(&token) == Some(Access::Read);
+        let read_only = Access::claimed_by_token(&token) == Some(Access::Read);
         self.open = Some(OpenDoc {
             id: id.clone(),
             buffer: String::new(),
@@ -1018,20 +1018,4 @@ fn body_section(open: &mut OpenDoc, ui: &mut egui::Ui) -> (String, Option<(usize
 fn status_dot(ui: &mut egui::Ui, colour: Color32) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), 5.0, colour);
-}
-
-/// The access a token grants, read from its (unverified) payload; the relay
-/// has the last word.
-pub fn token_access(token: &str) -> Option<Access> {
-    use base64::Engine as _;
-    let payload = token.strip_prefix("v1.")?.split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    match text.split(':').nth(1)? {
-        "r" => Some(Access::Read),
-        "rw" => Some(Access::ReadWrite),
-        _ => None,
-    }
 }

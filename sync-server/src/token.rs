@@ -213,6 +213,16 @@ mod tests {
         );
     }
 
+    /// Clients read the claimed access without the secret (core's
+    /// `Access::claimed_by_token`); it must read what `mint` wrote.
+    #[test]
+    fn clients_read_the_access_a_minted_token_claims() {
+        for access in [Access::Read, Access::ReadWrite] {
+            let t = mint(&secret(), &doc("d-1_x"), access, 50);
+            assert_eq!(Access::claimed_by_token(&t), Some(access));
+        }
+    }
+
     #[test]
     fn forged_and_garbage_tokens_are_invalid() {
         let t = mint(&secret(), &doc("d"), Access::Read, 50);

@@ -97,6 +97,29 @@ impl Access {
     pub fn can_write(self) -> bool {
         self == Access::ReadWrite
     }
+
+    /// The access a relay token claims, read from its payload without
+    /// checking the signature (`v1.<base64url "doc:r|rw:expiry">.<sig>`,
+    /// minted by the relay's `token.rs`), so a client knows it offline too.
+    /// `None` for anything that is not such a token (a `--dev` relay's
+    /// empty token, garbage). The relay has the last word: `Subscribed`
+    /// carries the access it granted.
+    pub fn claimed_by_token(token: &str) -> Option<Access> {
+        use base64::Engine as _;
+        let payload = token.strip_prefix("v1.")?.split('.').next()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let mut fields = text.rsplitn(3, ':');
+        let (_expiry, access) = (fields.next()?, fields.next()?);
+        fields.next()?;
+        match access {
+            "r" => Some(Access::Read),
+            "rw" => Some(Access::ReadWrite),
+            _ => None,
+        }
+    }
 }
 
 /// Why the relay refused something. The numbers are on the wire; never reuse one.
@@ -421,6 +444,35 @@ mod tests {
 
     fn doc(s: &str) -> DocId {
         DocId::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_token_claims_its_access_and_garbage_claims_none() {
+        use base64::Engine as _;
+        let token = |payload: &str| {
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
+            format!("v1.{b64}.c2ln")
+        };
+        assert_eq!(
+            Access::claimed_by_token(&token("doc:r:99")),
+            Some(Access::Read)
+        );
+        assert_eq!(
+            Access::claimed_by_token(&token("doc:rw:99")),
+            Some(Access::ReadWrite)
+        );
+        for bad in [
+            String::new(),
+            "dev".to_owned(),
+            "v1.".to_owned(),
+            "v1.!!!.sig".to_owned(),
+            "v2.ZG9jOnI6OTk.sig".to_owned(),
+            token("doc:w:99"),
+            token("r:99"),
+            token("doc:r"),
+        ] {
+            assert_eq!(Access::claimed_by_token(&bad), None, "{bad:?}");
+        }
     }
 
     #[test]
