@@ -20,6 +20,8 @@ pub enum WebError {
     Import(DecodeError),
     #[error("the relay sent a frame that does not decode: {0}")]
     Frame(DecodeError),
+    #[error("document {0} is read-only (opened with a read-only link)")]
+    ReadOnly(DocId),
     #[error("edit refused: {0}")]
     Edit(#[from] EditError),
     #[error("changes refused: {0}")]

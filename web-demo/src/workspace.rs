@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use concord_core::{
-    ChangeSource, ClientSession, DocId, Document, DocumentSet, EncodedChange, ErrorCode, Frame,
-    ObjId, ObjType, ReplicaId, ScalarValue, SessionEvent, SyncStatus, Transaction, Value,
+    Access, ChangeSource, ClientSession, DocId, Document, DocumentSet, EncodedChange, ErrorCode,
+    Frame, ObjId, ObjType, ReplicaId, ScalarValue, SessionEvent, SyncStatus, Transaction, Value,
     VersionVector,
 };
 use concord_note::editor::{self, Anchor};
@@ -182,6 +182,7 @@ impl Workspace {
     /// Merges a file made by `export` into an open document: what it has
     /// that the document lacks becomes local changes to save and sync.
     pub fn import_into(&mut self, doc: &DocId, bytes: &[u8]) -> Result<usize, WebError> {
+        self.writable(doc)?;
         let other = Document::load(bytes, self.device).map_err(WebError::Import)?;
         let replica = self.replica_mut(doc)?;
         let outcome = replica.doc.merge(&other)?;
@@ -244,13 +245,43 @@ impl Workspace {
         Ok(&self.replica(doc)?.doc)
     }
 
+    /// What this device may do to `doc`: what the relay granted on this
+    /// connection, otherwise what the token claims (so a read-only share
+    /// link opens read-only offline too). A token that claims nothing (a
+    /// `--dev` relay's, a document made here without one) counts as
+    /// read-write until the relay says otherwise.
+    pub fn access(&self, doc: &DocId) -> Result<Access, WebError> {
+        let replica = self.replica(doc)?;
+        Ok(self
+            .session
+            .access(doc)
+            .or_else(|| Access::claimed_by_token(&replica.token))
+            .unwrap_or(Access::ReadWrite))
+    }
+
+    pub fn read_only(&self, doc: &DocId) -> Result<bool, WebError> {
+        Ok(!self.access(doc)?.can_write())
+    }
+
+    /// Refuses a local write to a read-only document: the relay would
+    /// refuse it, and it would wait unsent forever.
+    fn writable(&self, doc: &DocId) -> Result<(), WebError> {
+        if self.read_only(doc)? {
+            return Err(WebError::ReadOnly(doc.clone()));
+        }
+        Ok(())
+    }
+
     /// A local transaction: applied at once, queued for saving (and, once
-    /// saved, for sending). Returns whether it changed anything.
+    /// saved, for sending). Returns whether it changed anything. Every
+    /// local write comes through here (or `import_into`); a read-only
+    /// document refuses it with `WebError::ReadOnly`, changing nothing.
     pub fn edit<R>(
         &mut self,
         doc: &DocId,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<R, WebError>,
     ) -> Result<(R, bool), WebError> {
+        self.writable(doc)?;
         let replica = self.replica_mut(doc)?;
         let mut tx = replica.doc.transaction();
         let out = f(&mut tx)?;

@@ -151,6 +151,14 @@ impl Workspace {
         self.inner.set_token(&doc_id(doc)?, token.into())
     }
 
+    /// Whether `doc` is read-only: the relay granted read access on this
+    /// connection, or (before it said) the token claims only read. Every
+    /// edit of a read-only document throws.
+    #[wasm_bindgen(js_name = readOnly)]
+    pub fn read_only(&self, doc: &str) -> Result<bool, WebError> {
+        self.inner.read_only(&doc_id(doc)?)
+    }
+
     pub fn token(&self, doc: &str) -> Result<String, WebError> {
         Ok(self.inner.token(&doc_id(doc)?)?.to_owned())
     }

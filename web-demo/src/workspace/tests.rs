@@ -5,6 +5,8 @@ use concord_core::{Access, Message, SyncPeer};
 struct MiniRelay {
     doc: Document,
     peers: Vec<SyncPeer>,
+    /// What each browser's subscription is granted.
+    grants: Vec<Access>,
 }
 
 impl MiniRelay {
@@ -12,6 +14,7 @@ impl MiniRelay {
         MiniRelay {
             doc: Document::new(ReplicaId(999)),
             peers: (0..browsers).map(|_| SyncPeer::new()).collect(),
+            grants: vec![Access::ReadWrite; browsers],
         }
     }
 
@@ -23,7 +26,7 @@ impl MiniRelay {
                 vec![
                     Frame::Subscribed {
                         doc,
-                        access: Access::ReadWrite,
+                        access: self.grants[i],
                     }
                     .encode(),
                 ]
@@ -329,4 +332,103 @@ fn export_and_import_carry_a_whole_document() {
     assert_eq!(c.import_into(&doc(), &file).unwrap(), 3);
     assert_eq!(c.import_into(&doc(), &file).unwrap(), 0);
     assert_eq!(c.keys(&doc()).unwrap(), vec!["body", "colour", "title"]);
+}
+
+/// Tokens as the relay mints them for "notes" (`v1.<payload>.<signature>`,
+/// payload base64url of "notes:r:4102444800" / "notes:rw:4102444800"); the
+/// browser reads the payload without the secret.
+const READ_TOKEN: &str = "v1.bm90ZXM6cjo0MTAyNDQ0ODAw.c2lnbmF0dXJl";
+const READ_WRITE_TOKEN: &str = "v1.bm90ZXM6cnc6NDEwMjQ0NDgwMA.c2lnbmF0dXJl";
+
+fn refused_as_read_only<T: std::fmt::Debug>(result: Result<T, WebError>) {
+    match result {
+        Err(WebError::ReadOnly(d)) => assert_eq!(d, doc()),
+        other => panic!("expected a read-only refusal, got {other:?}"),
+    }
+}
+
+/// Regression: a document opened from a read-only share link let the page
+/// edit it; the relay refused the changes and they stayed "unsent" forever.
+#[test]
+fn a_read_only_link_refuses_every_edit_and_queues_nothing() {
+    let mut relay = MiniRelay::new(2);
+    relay.grants[1] = Access::Read;
+    let mut writer = browser(1);
+    writer
+        .create_note(doc(), READ_WRITE_TOKEN.into(), "Plan")
+        .unwrap();
+    writer.splice_text(&doc(), "body", 0, 0, "hello").unwrap();
+    pump(&mut relay, &mut [&mut writer]);
+    let file = writer.export(&doc()).unwrap();
+
+    // Offline, before any relay said anything: the token's claim counts.
+    let mut reader = Workspace::new(ReplicaId(2));
+    reader
+        .load(doc(), READ_TOKEN.into(), Some(&file), Vec::new(), 0)
+        .unwrap();
+    save_all(&mut reader);
+    assert_eq!(reader.access(&doc()).unwrap(), Access::Read);
+    assert!(reader.read_only(&doc()).unwrap());
+    let version = reader.version(&doc()).unwrap();
+    let saved = reader.export(&doc()).unwrap();
+
+    refused_as_read_only(reader.splice_text(&doc(), "body", 0, 0, "x"));
+    refused_as_read_only(reader.input(&doc(), "body", "hello", "hello!", Some(6)));
+    refused_as_read_only(reader.put(&doc(), "k", ScalarValue::Int(1)));
+    refused_as_read_only(reader.delete(&doc(), "title"));
+    refused_as_read_only(reader.set_title(&doc(), "Mine"));
+    refused_as_read_only(reader.rename_calendar(&doc(), "Mine"));
+    refused_as_read_only(reader.edit(&doc(), |_| Ok(())));
+    refused_as_read_only(reader.import_into(&doc(), &file));
+
+    assert_eq!(reader.text(&doc(), "body").unwrap(), "hello");
+    assert_eq!(reader.title(&doc()).unwrap(), "Plan");
+    assert_eq!(reader.version(&doc()).unwrap(), version);
+    assert_eq!(reader.export(&doc()).unwrap(), saved, "byte-identical");
+    assert!(
+        reader.take_save(&doc()).unwrap().is_none(),
+        "nothing to save"
+    );
+    assert_eq!(reader.unsaved(&doc()).unwrap(), 0);
+    assert_eq!(reader.unsent(&doc()).unwrap(), 0);
+
+    // Online with read access: nothing goes out, the writer's edits come in.
+    reader.connected();
+    writer.splice_text(&doc(), "body", 5, 0, " world").unwrap();
+    pump(&mut relay, &mut [&mut writer, &mut reader]);
+    assert!(reader.read_only(&doc()).unwrap());
+    assert_eq!(reader.text(&doc(), "body").unwrap(), "hello world");
+    assert_eq!(relay.doc.version().get(ReplicaId(2)), 0, "nothing sent");
+    assert_eq!(reader.unsent(&doc()).unwrap(), 0);
+    assert_eq!(reader.status(&doc()).unwrap(), SyncStatus::Synced);
+    refused_as_read_only(reader.splice_text(&doc(), "body", 0, 0, "x"));
+    assert_eq!(reader.text(&doc(), "body").unwrap(), "hello world");
+}
+
+#[test]
+fn a_read_write_link_edits_until_the_relay_grants_only_read() {
+    let mut relay = MiniRelay::new(1);
+    let mut w = browser(1);
+    w.create_note(doc(), READ_WRITE_TOKEN.into(), "Plan")
+        .unwrap();
+    assert_eq!(w.access(&doc()).unwrap(), Access::ReadWrite);
+    w.splice_text(&doc(), "body", 0, 0, "mine").unwrap();
+    assert_eq!(w.text(&doc(), "body").unwrap(), "mine");
+    assert!(w.unsaved(&doc()).unwrap() > 0, "queued to save");
+    pump(&mut relay, &mut [&mut w]);
+    assert_eq!(relay.doc.version().get(ReplicaId(1)), 2, "sent");
+
+    // A token that claims nothing (a `--dev` relay's) edits too.
+    let mut dev = browser(3);
+    dev.join(doc(), String::new()).unwrap();
+    assert!(!dev.read_only(&doc()).unwrap());
+
+    // The relay has the last word: it granted only read on this connection.
+    w.disconnected();
+    relay.grants[0] = Access::Read;
+    w.connected();
+    pump(&mut relay, &mut [&mut w]);
+    assert!(w.read_only(&doc()).unwrap());
+    refused_as_read_only(w.splice_text(&doc(), "body", 0, 0, "x"));
+    assert_eq!(w.text(&doc(), "body").unwrap(), "mine");
 }
