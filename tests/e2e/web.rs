@@ -33,12 +33,17 @@ struct Setup {
 }
 
 fn setup(doc: &str) -> Setup {
+    setup_with(doc, Access::ReadWrite)
+}
+
+/// `setup`, the browser's link granting `access`.
+fn setup_with(doc: &str, access: Access) -> Setup {
     let dist = web_dist().expect("the web demo is built");
     let dist = dist.to_str().expect("a UTF-8 path");
     let (relay, dir) = start_relay(&["--web", dist]);
     let doc = DocId::new(doc).expect("a valid id");
     let native = start_client(&relay.url(), 0xA11CE, std::slice::from_ref(&doc));
-    let token = mint_token(doc.as_str(), Access::ReadWrite, Duration::from_hours(1));
+    let token = mint_token(doc.as_str(), access, Duration::from_hours(1));
     // The desktop's share-link format: the relay's address serves the page.
     let link = relay.http_url(&format!("/#doc={doc}&token={token}"));
     Setup {
@@ -213,6 +218,56 @@ async fn a_browser_edits_offline_reloads_and_comes_back_with_nothing_lost() {
         .finish(STEP)
         .await
         .expect("the browser script succeeds");
+    drop(s.relay);
+}
+
+/// Regression: a read-only share link opened the note writable in the
+/// browser; what was typed was refused by the relay and stayed unsent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_link_opens_read_only_in_the_browser_and_still_follows_edits() {
+    let s = setup_with("web-read-only", Access::Read);
+    let initial = "read me\n";
+    s.native
+        .edit(&s.doc, |tx| {
+            note::create(tx, "Notice")?;
+            note::append(tx, initial)
+        })
+        .expect("open")
+        .expect("edit");
+    native_synced(&s.native, &s.doc).await;
+
+    let mut browser =
+        BrowserScript::start("readonly", &[&s.link, initial]).expect("the browser script starts");
+    let ready = browser
+        .step("ready", STEP)
+        .await
+        .expect("the page shows the note read-only and refuses edits");
+    assert_eq!(ready["text"], json!(initial));
+    assert_eq!(ready["title"], json!("Notice"));
+
+    let line = "added by the owner\n";
+    s.native
+        .edit(&s.doc, |tx| note::append(tx, line))
+        .expect("open")
+        .expect("edit");
+    native_synced(&s.native, &s.doc).await;
+    let expected = format!("{initial}{line}");
+    browser
+        .go("native", &json!({ "text": expected }))
+        .expect("go");
+    let seen = browser
+        .step("seen", STEP)
+        .await
+        .expect("the browser shows the native edit");
+    assert_eq!(seen["text"], json!(expected));
+    assert_eq!(seen["unacked"], json!(0));
+    browser
+        .finish(STEP)
+        .await
+        .expect("the browser script succeeds");
+    // Nothing from the browser reached the relay: the native side holds
+    // exactly its own text.
+    assert_eq!(native_text(&s.native, &s.doc), expected);
     drop(s.relay);
 }
 

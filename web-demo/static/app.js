@@ -254,6 +254,7 @@ class App {
   renderStatus() {
     const id = this.current;
     if (!id || !this.ws.documents().includes(id)) return;
+    this.renderReadOnly(id);
     const s = this.concord.status(id);
     const el = $('doc-status');
     el.dataset.state = s.state;
@@ -272,6 +273,14 @@ class App {
     el.textContent = text;
     const others = this.concord.presence(id).filter((d) => d !== this.concord.device).length;
     $('presence').textContent = others > 0 ? `${others} other device${others > 1 ? 's' : ''} here` : '';
+  }
+
+  /** A read-only link: nothing on the page offers to edit the document. */
+  renderReadOnly(id) {
+    const readOnly = this.concord.readOnly(id);
+    $('read-only').hidden = !readOnly;
+    for (const field of ['body', 'title', 'cal-name']) $(field).readOnly = readOnly;
+    this.week.setReadOnly(readOnly);
   }
 
   weekShift(n) {

@@ -62,6 +62,18 @@ export class WeekView {
     this.doc = null;
     this.monday = mondayOf(isoDate(new Date()));
     this.drag = null;
+    this.readOnly = false;
+  }
+
+  /** A read-only calendar: no creating, moving or editing events. */
+  setReadOnly(readOnly) {
+    this.readOnly = readOnly;
+    this.grid.classList.toggle('read-only', readOnly);
+  }
+
+  /** Opens the editor, unless the calendar is read-only. */
+  #open(what) {
+    if (!this.readOnly) this.edit(what);
   }
 
   show(doc) {
@@ -122,7 +134,7 @@ export class WeekView {
         const chip = el('span', 'all-day-event', o.title || '(no title)');
         if (o.colour) chip.style.background = o.colour;
         chip.dataset.uid = o.uid;
-        chip.addEventListener('click', () => this.edit(o));
+        chip.addEventListener('click', () => this.#open(o));
         cell.append(chip);
       }
       this.grid.append(cell);
@@ -139,7 +151,7 @@ export class WeekView {
       for (let h = 0; h < 24; h++) {
         const slot = el('div', 'slot');
         slot.addEventListener('click', () =>
-          this.edit({ start: localAt(day, h * 60), end: localAt(day, h * 60 + 60), allDay: false }),
+          this.#open({ start: localAt(day, h * 60), end: localAt(day, h * 60 + 60), allDay: false }),
         );
         col.append(slot);
       }
@@ -174,7 +186,7 @@ export class WeekView {
   }
 
   #dragStart(e, block, o, day) {
-    if (e.button !== 0) return;
+    if (e.button !== 0 || this.readOnly) return;
     e.preventDefault();
     e.stopPropagation();
     const startY = e.clientY;

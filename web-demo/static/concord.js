@@ -297,6 +297,14 @@ export class Concord {
     return { state: s.state, unacked: s.unacked, unsaved: s.unsaved, detail: s.detail };
   }
 
+  /**
+   * Whether the document is read-only (a read-only share link, or the relay
+   * granted only read access): edits throw, the page shows it read-only.
+   */
+  readOnly(id) {
+    return this.workspace.readOnly(id);
+  }
+
   /** The relay connection: 'offline', 'connecting' or 'online'. */
   get connectionState() {
     return this.connection?.state ?? 'offline';
