@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use concord_core::{ChangeSource, DocId, Document, DocumentSet, EncodedChange, VersionVector};
+use concord_core::{
+    ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange, VersionVector,
+};
 
 use crate::store::{ReplicaStore, StoreError};
 
@@ -15,31 +17,27 @@ use crate::store::{ReplicaStore, StoreError};
 pub(crate) struct Replica {
     pub(crate) doc: Document,
     pub(crate) token: String,
-    /// What the store holds.
-    durable: VersionVector,
-    /// Applied in memory, not yet saved, in the order applied.
-    unsaved: Vec<EncodedChange>,
+    /// What the store holds and what waits for saving.
+    saving: Durability,
 }
 
 impl Replica {
     /// A replica whose whole state is already stored.
     pub(crate) fn loaded(doc: Document, token: String) -> Self {
-        let durable = doc.version().clone();
         Replica {
+            saving: Durability::stored(&doc),
             doc,
             token,
-            durable,
-            unsaved: Vec::new(),
         }
     }
 
     /// Takes changes applied to `doc` (in the order applied) to be saved.
     pub(crate) fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
-        self.unsaved.extend(changes);
+        self.saving.applied(changes);
     }
 
     pub(crate) fn unsaved(&self) -> usize {
-        self.unsaved.len()
+        self.saving.unsaved().len()
     }
 
     /// Saves what is unsaved, all or nothing. On an error everything stays
@@ -49,34 +47,28 @@ impl Replica {
         id: &DocId,
         store: &mut dyn ReplicaStore,
     ) -> Result<bool, StoreError> {
-        if self.unsaved.is_empty() {
+        let unsaved = self.saving.unsaved();
+        if unsaved.is_empty() {
             return Ok(false);
         }
-        store.persist(id, &self.unsaved)?;
-        for c in self.unsaved.drain(..) {
-            self.durable.observe(c.id().replica, c.id().seq);
-        }
+        let count = unsaved.len();
+        store.persist(id, unsaved)?;
+        self.saving.saved(count);
         Ok(true)
     }
 
     pub(crate) fn durable(&self) -> &VersionVector {
-        &self.durable
+        self.saving.durable()
     }
 }
 
 impl ChangeSource for Replica {
     fn version(&self) -> VersionVector {
-        self.durable.clone()
+        self.saving.durable().clone()
     }
 
     fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
-        let mut batch = self.doc.changes_since_limited(since, max_bytes);
-        if !self.unsaved.is_empty() {
-            // Saving is in apply order, so the saved changes stay causally
-            // closed and dropping the unsaved ones keeps the batch sendable.
-            batch.retain(|c| self.durable.contains(c.id()));
-        }
-        batch
+        self.saving.changes_since(&self.doc, since, max_bytes)
     }
 }
 

@@ -9,7 +9,7 @@
 //! upload and the version we acknowledge come from `durable`, so nothing a
 //! reload could lose is ever sent or acknowledged.
 
-use concord_core::{ChangeSource, Document, EncodedChange, VersionVector};
+use concord_core::{ChangeSource, Document, Durability, EncodedChange, VersionVector};
 
 /// After this many change records since the last snapshot, the next save
 /// writes a snapshot instead (and drops the records), so a reload reads one
@@ -36,10 +36,8 @@ struct InFlight {
 pub struct Replica {
     pub doc: Document,
     pub token: String,
-    /// What IndexedDB holds.
-    durable: VersionVector,
-    /// Applied in memory, not yet durable, in the order applied.
-    unsaved: Vec<EncodedChange>,
+    /// What IndexedDB holds and what waits for saving.
+    saving: Durability,
     /// The batch being written: it covers the first `count` unsaved changes.
     in_flight: Option<InFlight>,
     /// Change records stored after the last snapshot.
@@ -54,12 +52,10 @@ impl Replica {
     /// A replica whose whole state is already stored, `records` of it as
     /// change records after the snapshot.
     pub fn loaded(doc: Document, token: String, records: usize) -> Self {
-        let durable = doc.version().clone();
         Replica {
+            saving: Durability::stored(&doc),
             doc,
             token,
-            durable,
-            unsaved: Vec::new(),
             in_flight: None,
             records,
             relay_acked: 0,
@@ -70,19 +66,18 @@ impl Replica {
     /// snapshot, which also creates the stored entry.
     pub fn fresh(doc: Document, token: String) -> Self {
         let mut replica = Replica::loaded(doc, token, COMPACT_AFTER);
-        replica.durable = VersionVector::new();
-        replica.unsaved = replica.doc.changes_since(&VersionVector::new());
+        replica.saving = Durability::nothing_stored(&replica.doc);
         replica
     }
 
     /// Takes changes applied to `doc` (in the order applied) to be saved.
     pub fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
-        self.unsaved.extend(changes);
+        self.saving.applied(changes);
     }
 
     /// Changes applied but not yet durable (in flight included).
     pub fn unsaved(&self) -> usize {
-        self.unsaved.len()
+        self.saving.unsaved().len()
     }
 
     pub fn is_saving(&self) -> bool {
@@ -91,19 +86,19 @@ impl Replica {
 
     /// The next batch to write, unless one is in flight or nothing waits.
     pub fn take_save(&mut self) -> Option<SaveBatch> {
-        if self.in_flight.is_some() || self.unsaved.is_empty() {
+        let unsaved = self.saving.unsaved();
+        if self.in_flight.is_some() || unsaved.is_empty() {
             return None;
         }
-        let snapshot = self.records + self.unsaved.len() > COMPACT_AFTER;
-        self.in_flight = Some(InFlight {
-            count: self.unsaved.len(),
-            snapshot,
-        });
-        Some(if snapshot {
+        let count = unsaved.len();
+        let snapshot = self.records + count > COMPACT_AFTER;
+        let batch = if snapshot {
             SaveBatch::Snapshot(self.doc.save())
         } else {
-            SaveBatch::Append(self.unsaved.clone())
-        })
+            SaveBatch::Append(unsaved.to_vec())
+        };
+        self.in_flight = Some(InFlight { count, snapshot });
+        Some(batch)
     }
 
     /// The batch in flight is durable. Returns whether there was one.
@@ -111,9 +106,7 @@ impl Replica {
         let Some(batch) = self.in_flight.take() else {
             return false;
         };
-        for c in self.unsaved.drain(..batch.count) {
-            self.durable.observe(c.id().replica, c.id().seq);
-        }
+        self.saving.saved(batch.count);
         self.records = if batch.snapshot {
             0
         } else {
@@ -128,7 +121,7 @@ impl Replica {
     }
 
     pub fn durable(&self) -> &VersionVector {
-        &self.durable
+        self.saving.durable()
     }
 
     /// This device's own changes the relay has not confirmed storing.
@@ -140,17 +133,11 @@ impl Replica {
 
 impl ChangeSource for Replica {
     fn version(&self) -> VersionVector {
-        self.durable.clone()
+        self.saving.durable().clone()
     }
 
     fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
-        let mut batch = self.doc.changes_since_limited(since, max_bytes);
-        if !self.unsaved.is_empty() {
-            // Saving is in apply order, so the durable changes stay causally
-            // closed and dropping the others keeps the batch sendable.
-            batch.retain(|c| self.durable.contains(c.id()));
-        }
-        batch
+        self.saving.changes_since(&self.doc, since, max_bytes)
     }
 }
 

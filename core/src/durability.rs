@@ -1,0 +1,76 @@
+//! Which of a document's changes this device has stored, and which are only
+//! in memory yet.
+//!
+//! A client must never send or acknowledge what a crash (or a reload) could
+//! lose: the version it announces, the changes it uploads and the version it
+//! acknowledges all come from what is durable. The native client and the
+//! browser both keep one of these per document; only how they store differs.
+
+use crate::{Document, EncodedChange, VersionVector};
+
+#[derive(Clone, Debug, Default)]
+pub struct Durability {
+    /// What the device's store holds.
+    durable: VersionVector,
+    /// Applied in memory, not yet stored, in the order applied.
+    unsaved: Vec<EncodedChange>,
+}
+
+impl Durability {
+    /// Everything `doc` holds is already stored.
+    pub fn stored(doc: &Document) -> Self {
+        Durability {
+            durable: doc.version().clone(),
+            unsaved: Vec::new(),
+        }
+    }
+
+    /// Nothing of `doc` is stored yet: all of its changes wait for saving.
+    pub fn nothing_stored(doc: &Document) -> Self {
+        Durability {
+            durable: VersionVector::new(),
+            unsaved: doc.changes_since(&VersionVector::new()),
+        }
+    }
+
+    /// Takes changes applied to the document (in the order applied) to be
+    /// saved.
+    pub fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
+        self.unsaved.extend(changes);
+    }
+
+    /// The changes waiting to be saved, in the order applied.
+    pub fn unsaved(&self) -> &[EncodedChange] {
+        &self.unsaved
+    }
+
+    /// The first `count` unsaved changes are now stored.
+    pub fn saved(&mut self, count: usize) {
+        let count = count.min(self.unsaved.len());
+        for c in self.unsaved.drain(..count) {
+            self.durable.observe(c.id().replica, c.id().seq);
+        }
+    }
+
+    /// What the store holds: the version to announce and acknowledge.
+    pub fn durable(&self) -> &VersionVector {
+        &self.durable
+    }
+
+    /// `doc`'s stored changes that `since` lacks, at most about `max_bytes`
+    /// (what a `ChangeSource` hands to the sync protocol).
+    pub fn changes_since(
+        &self,
+        doc: &Document,
+        since: &VersionVector,
+        max_bytes: usize,
+    ) -> Vec<EncodedChange> {
+        let mut batch = doc.changes_since_limited(since, max_bytes);
+        if !self.unsaved.is_empty() {
+            // Saving is in apply order, so the stored changes stay causally
+            // closed and dropping the others keeps the batch sendable.
+            batch.retain(|c| self.durable.contains(c.id()));
+        }
+        batch
+    }
+}
