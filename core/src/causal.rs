@@ -4,8 +4,10 @@
 //! documents (which decode them) share one implementation.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use crate::change::{ChangeHeader, ChangeId};
+use crate::id::ReplicaId;
 use crate::version::VersionVector;
 
 /// A bounded buffer of causally-unready changes, indexed by the first
@@ -103,6 +105,25 @@ impl<T> CausalBuffer<T> {
         }
         ready.sort_by_key(|(h, _)| h.id);
         ready
+    }
+
+    /// Whether a change of `replica` with a seq in `seqs` is held.
+    pub fn holds_any(&self, replica: ReplicaId, seqs: RangeInclusive<u64>) -> bool {
+        let (from, to) = seqs.into_inner();
+        self.pending
+            .range(ChangeId::new(replica, from)..=ChangeId::new(replica, to))
+            .next()
+            .is_some()
+    }
+
+    /// The changes of `replica` with a seq in `seqs` that held changes wait
+    /// for (pass each to `take_ready_after` once it is applied).
+    pub fn waited_on(&self, replica: ReplicaId, seqs: RangeInclusive<u64>) -> Vec<ChangeId> {
+        let (from, to) = seqs.into_inner();
+        self.waiting_on
+            .range(ChangeId::new(replica, from)..=ChangeId::new(replica, to))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Ids of the changes held.

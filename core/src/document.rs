@@ -255,7 +255,14 @@ impl Document {
         }
         self.apply_ready(&change)?;
         outcome.applied.push(id);
-        let mut released = VecDeque::from([id]);
+        self.release(id, &mut outcome);
+        Ok(outcome)
+    }
+
+    /// After `done` was applied: applies the held changes it makes ready, and
+    /// those they make ready in turn.
+    pub(crate) fn release(&mut self, done: ChangeId, outcome: &mut ApplyOutcome) {
+        let mut released = VecDeque::from([done]);
         while let Some(done) = released.pop_front() {
             for (header, held) in self.pending.take_ready_after(done, &self.version) {
                 match self.apply_ready(&held) {
@@ -267,7 +274,6 @@ impl Document {
                 }
             }
         }
-        Ok(outcome)
     }
 
     /// Decodes and applies a change received as bytes.
@@ -291,9 +297,26 @@ impl Document {
 
     /// State merge: takes every change of `other` this document lacks. Ends in
     /// the same state as delivering those changes one by one. All or nothing.
+    /// The changes travel as one batch (`export_since` / `apply_batch`), so
+    /// typing is integrated run by run.
     pub fn merge(&mut self, other: &Document) -> Result<ApplyOutcome, ApplyError> {
         let mut merged = self.clone();
-        let outcome = merged.apply_all(other.changes_since(&self.version))?;
+        let batch = merged.apply_batch(&other.export_since(&self.version))?;
+        let mut applied: Vec<(u64, ChangeId)> = Vec::new();
+        for (replica, seq) in merged.version.iter() {
+            for seq in self.version.get(replica) + 1..=seq {
+                let id = ChangeId::new(replica, seq);
+                let lamport = merged.log.lamport(id).expect("an applied change is logged");
+                applied.push((lamport, id));
+            }
+        }
+        applied.sort_unstable();
+        let outcome = ApplyOutcome {
+            applied: applied.into_iter().map(|(_, id)| id).collect(),
+            pending: false,
+            duplicate: false,
+            rejected: batch.rejected,
+        };
         *self = merged;
         Ok(outcome)
     }
@@ -559,7 +582,7 @@ impl Document {
 
 /// Splits `span` into the ids below `counter` and from `counter` on, where
 /// the span belongs to `replica` (other replicas' ids are all "below").
-fn split_at_counter(
+pub(crate) fn split_at_counter(
     span: IdSpan,
     replica: ReplicaId,
     counter: u64,

@@ -18,6 +18,7 @@
 //! assert_eq!(bob.text(body).unwrap().to_string(), "Hello");
 //! ```
 
+pub mod batch;
 pub mod causal;
 pub mod change;
 pub mod clock;
@@ -36,6 +37,7 @@ pub mod transaction;
 pub mod value;
 pub mod version;
 
+pub use batch::BatchOutcome;
 pub use causal::{BufferFull, CausalBuffer};
 pub use change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 pub use clock::Lamport;

@@ -9,7 +9,8 @@
 use std::sync::OnceLock;
 
 use concord_core::{
-    ApplyOutcome, Document, EncodedChange, Message, ObjId, ObjType, ReplicaId, SyncPeer, Value,
+    ApplyError, ApplyOutcome, Document, EncodedChange, Message, ObjId, ObjType, ReplicaId,
+    SyncPeer, Value,
 };
 
 /// A small document with a map, a set and a text edited by two replicas:
@@ -157,6 +158,53 @@ fn check_load(data: &[u8]) {
         let result = doc.apply(change);
         check_apply_result(&doc, &before, result.as_ref());
     }
+}
+
+/// A batch made here: a third replica typing into the sample document, one
+/// char per change, plus a deletion (text runs and a single change).
+pub fn sample_batch() -> Vec<u8> {
+    let base = sample_doc();
+    let mut c = base.fork(ReplicaId(3));
+    let (text, _) = text_and_tags(&c);
+    for (i, ch) in "typed, ünïcode 😀".chars().enumerate() {
+        let mut tx = c.transaction();
+        tx.insert_text(text, 2 + i, &ch.to_string())
+            .expect("in bounds");
+        tx.commit();
+    }
+    let mut tx = c.transaction();
+    tx.delete_text(text, 0, 3).expect("in bounds");
+    tx.put(ObjId::Root, "title", "typed")
+        .expect("root is a map");
+    tx.commit();
+    c.export_since(base.version())
+}
+
+/// `Document::apply_batch` on the sample document: malformed bytes change
+/// nothing; whatever it applied is exactly what the same changes give one
+/// by one; the document still saves and loads.
+pub fn check_batch(data: &[u8]) {
+    let base = sample_doc();
+    let mut doc = base.clone();
+    let before = doc.save();
+    if let Err(ApplyError::Decode(_)) = doc.apply_batch(data) {
+        assert!(
+            doc.save() == before,
+            "a malformed batch modified the document"
+        );
+    }
+    let mut replay = base.clone();
+    replay
+        .apply_all(doc.changes_since(base.version()))
+        .unwrap_or_else(|e| panic!("changes a batch applied do not apply one by one: {e}"));
+    let saved = doc.save();
+    assert!(
+        replay.save() == saved,
+        "a batch and its changes one by one give different documents"
+    );
+    let loaded = Document::load(&saved, ReplicaId(9))
+        .unwrap_or_else(|e| panic!("after a batch the document saves bytes that do not load: {e}"));
+    assert!(loaded.save() == saved, "save, load, save changed the bytes");
 }
 
 /// A rejected change leaves the document as it was; after an accepted one

@@ -48,7 +48,8 @@ const OBJECT_REF: u8 = 16;
 const SINGLE: u8 = 0;
 const TEXT_RUN: u8 = 1;
 
-struct Table(Vec<ReplicaId>);
+/// A format's replica table: sorted, so a replica's index is found by search.
+pub(crate) struct Table(pub(crate) Vec<ReplicaId>);
 
 impl ReplicaIndex for Table {
     fn index(&self, r: ReplicaId) -> u64 {
@@ -105,17 +106,7 @@ impl Document {
                     w.uvarint(table.index(replica));
                     w.uvarint(run.first_lamport);
                     w.uvarint(run.len);
-                    write_obj(&mut w, run.obj, &table);
-                    w.len(run.deps.len());
-                    for d in &run.deps {
-                        w.uvarint(table.index(d.replica));
-                        w.uvarint(d.seq);
-                    }
-                    w.len(run.others.len());
-                    for r in &run.others {
-                        w.uvarint(table.index(*r));
-                    }
-                    w.bytes(run.data());
+                    write_run_body(&mut w, run, &table);
                 }
             }
         }
@@ -278,44 +269,7 @@ fn load_run(doc: &mut Document, r: &mut Reader<'_>, t: &Table) -> Result<RecordK
     let replica = t.get(r.uvarint()?)?;
     let lamport = r.uvarint()?;
     let len = r.uvarint()?;
-    let obj = read_obj(r, t)?;
-    let n = r.count(2)?;
-    let mut deps: Vec<ChangeId> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let dep = ChangeId::new(t.get(r.uvarint()?)?, r.uvarint()?);
-        if dep.replica == replica
-            || dep.seq == 0
-            || deps.last().is_some_and(|last| last.replica >= dep.replica)
-        {
-            return Err(DecodeError::Invalid(
-                "text run dependencies not sorted, distinct, other replicas",
-            ));
-        }
-        deps.push(dep);
-    }
-    let n = r.count(1)?;
-    let mut others = Vec::with_capacity(n);
-    for _ in 0..n {
-        others.push(t.get(r.uvarint()?)?);
-    }
-    // Distinct: a short table (the usual) is checked pairwise, a long one
-    // sorted.
-    let distinct = if n <= 8 {
-        others
-            .iter()
-            .enumerate()
-            .all(|(i, o)| !others[..i].contains(o))
-    } else {
-        let mut sorted = others.clone();
-        sorted.sort_unstable();
-        sorted.windows(2).all(|w| w[0] != w[1])
-    };
-    if !distinct || others.contains(&replica) {
-        return Err(DecodeError::Invalid(
-            "text run replica table not distinct, other replicas",
-        ));
-    }
-    let data = r.bytes()?;
+    let (obj, deps, others, data) = read_run_body(r, t, replica)?;
     let seq = doc
         .version
         .get(replica)
@@ -357,6 +311,73 @@ fn load_run(doc: &mut Document, r: &mut Reader<'_>, t: &Table) -> Result<RecordK
     )?;
     doc.record_run(run);
     Ok((lamport, replica, seq))
+}
+
+/// A run's object, dependencies, table of other replicas and bytes, as the
+/// saved document and the batch (`batch.rs`) both write them after their own
+/// fields.
+pub(crate) fn write_run_body(w: &mut Writer, run: &TextRun, table: &impl ReplicaIndex) {
+    write_obj(w, run.obj, table);
+    w.len(run.deps.len());
+    for d in &run.deps {
+        w.uvarint(table.index(d.replica));
+        w.uvarint(d.seq);
+    }
+    w.len(run.others.len());
+    for r in &run.others {
+        w.uvarint(table.index(*r));
+    }
+    w.bytes(run.data());
+}
+
+/// The run body `write_run_body` wrote for a run of `replica`, checked: sorted
+/// distinct dependencies on other replicas, a distinct table of others.
+pub(crate) type RunBody<'a> = (ObjId, Vec<ChangeId>, Vec<ReplicaId>, &'a [u8]);
+
+pub(crate) fn read_run_body<'a>(
+    r: &mut Reader<'a>,
+    t: &impl ReplicaIndex,
+    replica: ReplicaId,
+) -> Result<RunBody<'a>, DecodeError> {
+    let obj = read_obj(r, t)?;
+    let n = r.count(2)?;
+    let mut deps: Vec<ChangeId> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let dep = ChangeId::new(t.get(r.uvarint()?)?, r.uvarint()?);
+        if dep.replica == replica
+            || dep.seq == 0
+            || deps.last().is_some_and(|last| last.replica >= dep.replica)
+        {
+            return Err(DecodeError::Invalid(
+                "text run dependencies not sorted, distinct, other replicas",
+            ));
+        }
+        deps.push(dep);
+    }
+    let n = r.count(1)?;
+    let mut others = Vec::with_capacity(n);
+    for _ in 0..n {
+        others.push(t.get(r.uvarint()?)?);
+    }
+    // Distinct: a short table (the usual) is checked pairwise, a long one
+    // sorted.
+    let distinct = if n <= 8 {
+        others
+            .iter()
+            .enumerate()
+            .all(|(i, o)| !others[..i].contains(o))
+    } else {
+        let mut sorted = others.clone();
+        sorted.sort_unstable();
+        sorted.windows(2).all(|w| w[0] != w[1])
+    };
+    if !distinct || others.contains(&replica) {
+        return Err(DecodeError::Invalid(
+            "text run replica table not distinct, other replicas",
+        ));
+    }
+    let data = r.bytes()?;
+    Ok((obj, deps, others, data))
 }
 
 /// A change (or a run's first) may follow what is loaded so far.

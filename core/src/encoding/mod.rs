@@ -2,11 +2,12 @@
 //! with magic bytes and a format version; decoding never trusts a length it
 //! has not checked against the input.
 
+pub(crate) mod batch;
 mod change;
 pub(crate) mod codec;
-mod document;
+pub(crate) mod document;
 mod frame;
-mod ids;
+pub(crate) mod ids;
 mod message;
 
 pub use change::EncodedChange;

@@ -15,7 +15,7 @@ use crate::id::ReplicaId;
 use crate::version::VersionVector;
 
 use run::Cursor;
-pub(crate) use run::TextRun;
+pub(crate) use run::{RunOp, TextRun};
 
 /// A change kept as its encoded bytes (shared with whoever sent or received
 /// them). The header is read again from the bytes when the change is sent.
@@ -54,7 +54,7 @@ impl Record {
         }
     }
 
-    fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         match self {
             Record::Single(_) => 1,
             Record::Run(r) => r.len,

@@ -39,6 +39,36 @@ const DELETE_BITS: u8 = 0x1f;
 /// The flags of a whole change inserting one char after the previous one.
 const TYPED_AFTER_PREV: u8 = LAST | REF_PREV << 2;
 
+/// Every ASCII char as a one-char `str`, so reading one needs no UTF-8 check.
+const ASCII: [&str; 128] = {
+    const BYTES: [u8; 128] = {
+        let mut b = [0u8; 128];
+        let mut i = 0;
+        while i < 128 {
+            b[i] = i as u8;
+            i += 1;
+        }
+        b
+    };
+    let mut out = [""; 128];
+    let mut i = 0;
+    while i < 128 {
+        let (_, rest) = BYTES.split_at(i);
+        let (one, _) = rest.split_at(1);
+        out[i] = match std::str::from_utf8(one) {
+            Ok(s) => s,
+            Err(_) => panic!("ASCII is UTF-8"),
+        };
+        i += 1;
+    }
+    out
+};
+
+/// The flags of a whole change deleting the own char with counter `c - 1`,
+/// or (then a varint `d` follows) `c - 2 - d`.
+const DELETED_PREV: u8 = LAST | DELETE | REF_PREV << 2;
+const DELETED_OWN: u8 = LAST | DELETE | REF_OWN << 2;
+
 const REF_NONE: u8 = 0;
 const REF_PREV: u8 = 1;
 const REF_OWN: u8 = 2;
@@ -291,6 +321,27 @@ impl TextRun {
                 changes += 1;
                 continue;
             }
+            // And a change backspacing one own char: what `read` accepts.
+            if reader.r.peek_at(0) == Some(DELETED_PREV) && (2..u64::MAX).contains(&c) {
+                reader.r.skip(1);
+                c += 1;
+                changes += 1;
+                continue;
+            }
+            if reader.r.peek_at(0) == Some(DELETED_OWN) && c < u64::MAX {
+                let mut peek = reader.r.clone();
+                peek.skip(1);
+                if let Ok(d) = peek.uvarint()
+                    && c.checked_sub(2)
+                        .and_then(|x| x.checked_sub(d))
+                        .is_some_and(|x| x >= 1)
+                {
+                    reader.r = peek;
+                    c += 1;
+                    changes += 1;
+                    continue;
+                }
+            }
             loop {
                 let (op, last) = reader.read(c, &mut spans)?;
                 c = c
@@ -399,6 +450,61 @@ impl TextRun {
         (change, next)
     }
 
+    /// Calls `f` with every op of the run in order: its counter, the op and,
+    /// for a delete, its spans.
+    pub(crate) fn for_each_op(&self, mut f: impl FnMut(u64, &RunOp<'_>, &[IdSpan])) {
+        let mut reader = OpReader::new(&self.data, self.replica, &self.others);
+        let mut c = self.first_op;
+        let mut spans = Vec::new();
+        while reader.r.remaining() > 0 {
+            // What most of a run is: one ASCII char typed after the previous.
+            if let (Some(TYPED_AFTER_PREV), Some(byte @ 0..=0x7f)) =
+                (reader.r.peek_at(0), reader.r.peek_at(1))
+            {
+                reader.r.skip(2);
+                let op = RunOp::Insert {
+                    origin_left: Some(OpId::new(self.replica, c - 1)),
+                    right_parent: None,
+                    content: ASCII[usize::from(byte)],
+                    chars: 1,
+                };
+                f(c, &op, &[]);
+                c += 1;
+                continue;
+            }
+            // A whole change deleting one own char: backspacing.
+            let own_deleted = match reader.r.peek_at(0) {
+                Some(DELETED_PREV) => {
+                    reader.r.skip(1);
+                    Some(c - 1)
+                }
+                Some(DELETED_OWN) => {
+                    reader.r.skip(1);
+                    let d = reader
+                        .r
+                        .uvarint()
+                        .expect("a run holds only what it wrote or checked");
+                    Some(c - 2 - d)
+                }
+                _ => None,
+            };
+            if let Some(counter) = own_deleted {
+                let span = IdSpan {
+                    start: OpId::new(self.replica, counter),
+                    len: 1,
+                };
+                f(c, &RunOp::Delete, &[span]);
+                c += 1;
+                continue;
+            }
+            let (op, _) = reader
+                .read(c, &mut spans)
+                .expect("a run holds only what it wrote or checked");
+            f(c, &op, &spans);
+            c += op.width();
+        }
+    }
+
     fn reader_at(&self, at: Cursor) -> OpReader<'_> {
         let mut reader = OpReader::new(&self.data, self.replica, &self.others);
         reader.r = Reader::new(&self.data[at.offset..]);
@@ -464,7 +570,7 @@ fn ref_kind(own: ReplicaId, c: u64, id: Option<OpId>) -> u8 {
 }
 
 /// One op read from a run (a delete's spans go to a buffer).
-enum RunOp<'a> {
+pub(crate) enum RunOp<'a> {
     Insert {
         origin_left: Option<OpId>,
         right_parent: Option<OpId>,

@@ -95,6 +95,14 @@ pub(super) fn apply_insert(
     Ok(place(tree, slot, id, ins, n))
 }
 
+/// Integrates an insert that `check_insert` accepted against this tree (or
+/// that was checked against it as part of a batch).
+pub(super) fn apply_checked(tree: &mut Tree, id: OpId, ins: &TextInsert) -> usize {
+    let n = ins.content.chars().count() as u64;
+    let slot = find_slot(tree, id, ins);
+    place(tree, slot, id, ins, n)
+}
+
 /// The FugueMax scan: where a new character `id` with these origins goes.
 ///
 /// Walks the sequence from right after `origin_left`, one span at a time

@@ -156,6 +156,13 @@ impl Text {
         integrate::apply_insert(&mut self.tree, id, ins)
     }
 
+    /// Integrates an insert already checked against this text as it is
+    /// (ids, origins; see `check_insert`), without checking it again.
+    /// Returns the visible char position of its first char.
+    pub(crate) fn apply_checked_insert(&mut self, id: OpId, ins: &TextInsert) -> usize {
+        integrate::apply_checked(&mut self.tree, id, ins)
+    }
+
     /// Validates a delete: every id of the span exists (deleted or not).
     pub fn check_delete(&self, span: IdSpan) -> Result<(), TextError> {
         delete::check_delete(&self.tree, span)

@@ -50,6 +50,7 @@ fn every_input_goes_through_every_decoder_without_panicking() {
                 checks::check_message(bytes);
                 checks::check_document(bytes);
                 checks::check_sync(bytes);
+                checks::check_batch(bytes);
             })
             .is_err()
         })
@@ -68,6 +69,18 @@ fn every_input_goes_through_every_decoder_without_panicking() {
         files.len(),
         panicked.join("\n")
     );
+}
+
+#[test]
+fn the_sample_batch_applies_and_every_truncation_is_refused() {
+    let batch = checks::sample_batch();
+    checks::check_batch(&batch);
+    let mut doc = checks::sample_doc();
+    let outcome = doc.apply_batch(&batch).expect("a valid batch");
+    assert_eq!(outcome.applied, 17, "16 typed chars and the deletion");
+    for len in 0..batch.len() {
+        checks::check_batch(&batch[..len]);
+    }
 }
 
 #[test]

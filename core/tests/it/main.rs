@@ -2,6 +2,7 @@
 
 mod support;
 
+mod batch;
 mod causal_delivery;
 mod encoding;
 mod examples;

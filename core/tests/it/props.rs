@@ -5,6 +5,7 @@
 //!   the same state and the same `save()` bytes; `merge` is commutative,
 //!   associative and idempotent.
 //! - The root map against a `BTreeMap` model, a set against a `BTreeSet` model.
+//! - A batch (`export_since` / `apply_batch`) gives what its changes give.
 //! - `save`/`load` round trips, and a loaded document keeps editing exactly as
 //!   the original would.
 //!
@@ -289,6 +290,34 @@ proptest! {
             let (base, _) = base();
             prop_assert!(same(&merged(d, &base), d), "merging an ancestor changed it");
             prop_assert!(same(&merged(&ab_c, d), &ab_c), "merging a part changed the whole");
+        }
+    }
+
+    /// A batch (`export_since`) brings a fresh replica, or one that has part
+    /// of the history, to exactly the state and bytes its changes delivered
+    /// one by one give; applying it again changes nothing.
+    #[test]
+    fn a_batch_gives_what_its_changes_give(script in arb_script()) {
+        let (docs, shared) = run_script(&script);
+        for (i, doc) in docs.iter().enumerate() {
+            let mut fresh = Document::new(ReplicaId(0xF00D));
+            let outcome = fresh.apply_batch(&doc.export_since(&VersionVector::new())).unwrap();
+            prop_assert_eq!(outcome.applied, doc.version().total());
+            prop_assert!(outcome.rejected.is_empty() && fresh.pending().is_empty());
+            prop_assert!(
+                same(&fresh, doc),
+                "batch: {}
+source: {}", describe(&fresh, shared), describe(doc, shared)
+            );
+            let again = fresh.apply_batch(&doc.export_since(&VersionVector::new())).unwrap();
+            prop_assert_eq!(again.applied, 0);
+            prop_assert!(same(&fresh, doc), "a batch applied twice changed the document");
+
+            let other = &docs[(i + 1) % docs.len()];
+            let mut behind = other.clone();
+            behind.apply_batch(&doc.export_since(other.version())).unwrap();
+            prop_assert!(behind.pending().is_empty());
+            prop_assert!(same(&behind, &merged(other, doc)));
         }
     }
 

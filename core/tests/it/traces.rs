@@ -81,6 +81,33 @@ fn sveltecomponent_replays_locally_and_remotely() {
         .unwrap();
     assert_eq!(outcome.applied.len(), replayed.doc.history_len());
     assert_eq!(remote.text(replayed.text).unwrap().to_string(), t.end);
+
+    // And as one batch: the same document, history included.
+    let mut batched = Document::new(ReplicaId(3));
+    let outcome = batched
+        .apply_batch(&replayed.doc.export_since(batched.version()))
+        .unwrap();
+    assert_eq!(outcome.applied, replayed.doc.history_len() as u64);
+    assert!(batched == replayed.doc, "a batch gives another document");
+    assert_eq!(batched.save(), replayed.doc.save());
+}
+
+#[test]
+fn friendsforever_arrives_as_one_batch() {
+    let Trace::Concurrent(t) = shared_trace("friendsforever.json.gz") else {
+        panic!("friendsforever.json.gz is not a concurrent trace");
+    };
+    let replayed = trace::replay_concurrent(&t).unwrap_or_else(|e| panic!("{e}"));
+    let mut batched = Document::new(ReplicaId(9));
+    batched
+        .apply_batch(&replayed.doc.export_since(batched.version()))
+        .unwrap();
+    assert_eq!(
+        batched.text(replayed.text).unwrap().to_string(),
+        t.end,
+        "the batch gives the trace's end content"
+    );
+    assert_eq!(batched.save(), replayed.doc.save());
 }
 
 #[test]

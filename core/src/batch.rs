@@ -1,0 +1,262 @@
+//! Applying a batch (`encoding/batch.rs`): many changes at once, typing as
+//! text runs.
+//!
+//! A run that fits the document as it stands (its first change is causally
+//! ready and nothing of it is known or held) is integrated without building
+//! a change per keystroke: its ops are read straight from the run's bytes,
+//! characters typed one after another are joined into one insert and
+//! backspaces into one delete span, the joined ops are checked against the
+//! text as a whole, and only then applied; the run joins the history as it
+//! came. Anything else (single changes, runs that are early, partly known or
+//! fail the check) goes change by change through `Document::apply`, so a
+//! batch always ends in the state its changes delivered one by one give.
+
+use crate::change::{ChangeHeader, ChangeId};
+use crate::document::{ApplyOutcome, Document, Object, split_at_counter};
+use crate::encoding::batch::{BatchItem, read_batch};
+use crate::error::{ApplyError, EditError};
+use crate::id::OpId;
+use crate::log::{RunOp, TextRun};
+use crate::text::{IdSpan, Text, TextError, TextInsert};
+
+/// What `apply_batch` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Changes applied, the batch's and held ones it released.
+    pub applied: u64,
+    /// Changes of the batch held until their dependencies arrive.
+    pub pending: u64,
+    /// Changes of the batch already applied or held.
+    pub duplicates: u64,
+    /// Held changes that became ready but turned out invalid; dropped.
+    pub rejected: Vec<(ChangeId, ApplyError)>,
+}
+
+impl BatchOutcome {
+    fn add(&mut self, o: ApplyOutcome) {
+        self.applied += o.applied.len() as u64;
+        self.pending += u64::from(o.pending);
+        self.duplicates += u64::from(o.duplicate);
+        self.rejected.extend(o.rejected);
+    }
+}
+
+/// A run's ops joined: what is applied to the text.
+enum Step {
+    /// Chars `id.counter .. end`.
+    Insert {
+        id: OpId,
+        end: u64,
+        insert: TextInsert,
+    },
+    Delete(IdSpan),
+}
+
+impl Document {
+    /// Applies a batch from `export_since` (untrusted bytes). Malformed bytes
+    /// are an error before anything changes. Otherwise the records apply in
+    /// order, as `apply_all` would apply their changes: it stops at the first
+    /// change that is invalid, and what came before it stays applied.
+    pub fn apply_batch(&mut self, bytes: &[u8]) -> Result<BatchOutcome, ApplyError> {
+        let items = read_batch(bytes)?;
+        let mut outcome = BatchOutcome::default();
+        for item in items {
+            match item {
+                BatchItem::Change(change) => outcome.add(self.apply(change)?),
+                BatchItem::Run(run) => self.apply_run(run, &mut outcome)?,
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn apply_run(&mut self, run: TextRun, outcome: &mut BatchOutcome) -> Result<(), ApplyError> {
+        if self.run_fits(&run) {
+            let steps = join_ops(&run);
+            let text = self.text(run.obj).expect("run_fits checked the object");
+            if check_steps(text, &run, &steps).is_ok() {
+                let text = self.text_mut(run.obj).expect("checked above");
+                for step in &steps {
+                    match step {
+                        Step::Insert { id, insert, .. } => {
+                            text.apply_checked_insert(*id, insert);
+                        }
+                        Step::Delete(span) => {
+                            text.apply_checked_deletes(std::slice::from_ref(span));
+                        }
+                    }
+                }
+                let (replica, first, last) = (run.replica, run.first_seq, run.last_seq());
+                self.record_run(run);
+                outcome.applied += last - first + 1;
+                if !self.pending.is_empty() {
+                    for id in self.pending.waited_on(replica, first..=last) {
+                        let mut released = ApplyOutcome::default();
+                        self.release(id, &mut released);
+                        outcome.add(released);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        // Change by change: the general path finds what is wrong, if
+        // anything, and which change it is.
+        let mut at = run.cursor(0);
+        for index in 0..run.len {
+            let (change, next) = run.change(index, at);
+            at = next;
+            outcome.add(self.apply(change.encode())?);
+        }
+        Ok(())
+    }
+
+    /// Can `run` be integrated as a whole: its first change is ready, its
+    /// Lamport counter follows its dependencies, its op counters follow the
+    /// replica's, its object is a text, none of it is held, and it does not
+    /// continue the replica's last run (runs stay maximal)?
+    fn run_fits(&self, run: &TextRun) -> bool {
+        let header = ChangeHeader {
+            id: ChangeId::new(run.replica, run.first_seq),
+            deps: run.deps.clone(),
+            lamport: run.first_lamport,
+        };
+        header.is_ready(&self.version)
+            && self.lamport_follows_deps(&header)
+            && run.first_op == self.log.next_op(run.replica)
+            && matches!(self.objects.get(&run.obj), Some(Object::Text(_)))
+            && !self
+                .pending
+                .holds_any(run.replica, run.first_seq..=run.last_seq())
+            && !self
+                .log
+                .last_run(run.replica)
+                .is_some_and(|prev| prev.continued_by(run.first_lamport, run.obj, &run.deps))
+    }
+}
+
+/// The run's ops with chars typed one after another joined into one insert
+/// and adjacent single deletes (backspacing, deleting forward) into one span.
+/// Applying the steps in order gives what applying the ops in order gives.
+fn join_ops(run: &TextRun) -> Vec<Step> {
+    let own = run.replica;
+    let mut steps: Vec<Step> = Vec::new();
+    run.for_each_op(|c, op, spans| match op {
+        RunOp::Insert {
+            origin_left,
+            right_parent,
+            content,
+            chars,
+        } => {
+            if let Some(Step::Insert { end, insert, .. }) = steps.last_mut()
+                && *end == c
+                && right_parent.is_none()
+                && *origin_left == Some(OpId::new(own, c - 1))
+            {
+                insert.content.push_str(content);
+                *end += chars;
+                return;
+            }
+            steps.push(Step::Insert {
+                id: OpId::new(own, c),
+                end: c + chars,
+                insert: TextInsert {
+                    origin_left: *origin_left,
+                    right_parent: *right_parent,
+                    content: (*content).to_owned(),
+                },
+            });
+        }
+        RunOp::Delete => {
+            if let [one] = spans
+                && let Some(Step::Delete(prev)) = steps.last_mut()
+                && one.start.replica == prev.start.replica
+            {
+                if one.start.counter + one.len == prev.start.counter {
+                    prev.start = one.start;
+                    prev.len += one.len;
+                    return;
+                }
+                if prev.start.counter + prev.len == one.start.counter {
+                    prev.len += one.len;
+                    return;
+                }
+            }
+            steps.extend(spans.iter().map(|s| Step::Delete(*s)));
+        }
+    });
+    steps
+}
+
+/// Checks the joined ops of `run` against `text` as it is before the run:
+/// every id they name exists, in the text or inserted earlier by the run,
+/// and every right_parent shares its insert's origin_left. The ids the run
+/// inserts are new: they follow the replica's last op counter.
+fn check_steps(text: &Text, run: &TextRun, steps: &[Step]) -> Result<(), EditError> {
+    let own = run.replica;
+    // The run's inserts so far: (first counter, end counter, origin_left of
+    // the first char), counters ascending.
+    let mut inserted: Vec<(u64, u64, Option<OpId>)> = Vec::new();
+    let origin_left_of = |inserted: &[(u64, u64, Option<OpId>)], id: OpId| {
+        if id.replica != own || id.counter < run.first_op {
+            return text.origin_left_of(id);
+        }
+        let i = inserted.partition_point(|&(start, _, _)| start <= id.counter);
+        match i.checked_sub(1).map(|i| inserted[i]) {
+            Some((start, end, left)) if id.counter < end => Ok(if id.counter == start {
+                left
+            } else {
+                Some(OpId::new(own, id.counter - 1))
+            }),
+            _ => Err(TextError::UnknownId(id)),
+        }
+    };
+    for step in steps {
+        match step {
+            Step::Insert { id, end, insert } => {
+                if let Some(left) = insert.origin_left {
+                    origin_left_of(&inserted, left)?;
+                }
+                if let Some(right) = insert.right_parent
+                    && origin_left_of(&inserted, right)? != insert.origin_left
+                {
+                    return Err(TextError::BadRightParent(right).into());
+                }
+                inserted.push((id.counter, *end, insert.origin_left));
+            }
+            Step::Delete(span) => {
+                let (old, new) = split_at_counter(*span, own, run.first_op);
+                if let Some(old) = old {
+                    text.check_delete(old)?;
+                }
+                if let Some(new) = new
+                    && !covered(&inserted, new)
+                {
+                    return Err(TextError::UnknownId(new.start).into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Are all ids of `span` (the run's own, from its first op on) inserted by
+/// the given inserts?
+fn covered(inserted: &[(u64, u64, Option<OpId>)], span: IdSpan) -> bool {
+    let end = span.start.counter + span.len;
+    let mut next = span.start.counter;
+    let mut i = inserted.partition_point(|&(start, _, _)| start <= next);
+    if i == 0 {
+        return false;
+    }
+    i -= 1;
+    while let Some(&(start, stop, _)) = inserted.get(i) {
+        if start > next || next >= stop {
+            return false;
+        }
+        next = stop;
+        if next >= end {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
