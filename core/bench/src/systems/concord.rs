@@ -26,7 +26,7 @@ impl System for Concord {
     const NAME: &'static str = "Concord";
     type Replica = Replica;
     type Msg = Vec<u8>;
-    type History = Vec<Vec<u8>>;
+    type History = Vec<u8>;
 
     fn version() -> &'static str {
         env!("BENCH_VERSION_CONCORD")
@@ -80,19 +80,14 @@ impl System for Concord {
         r.doc.text(r.text).expect("a text object").to_string()
     }
 
-    fn history(r: &Replica) -> Vec<Vec<u8>> {
-        r.doc
-            .changes_since(&VersionVector::new())
-            .into_iter()
-            .map(concord_core::EncodedChange::into_bytes)
-            .collect()
+    /// What a replica sends one that has nothing: one batch.
+    fn history(r: &Replica) -> Vec<u8> {
+        r.doc.export_since(&VersionVector::new())
     }
 
-    fn apply_history(history: Vec<Vec<u8>>) -> Replica {
+    fn apply_history(history: Vec<u8>) -> Replica {
         let mut doc = Document::new(ReplicaId(u128::MAX));
-        for bytes in history {
-            doc.apply_bytes(bytes).expect("the history applies");
-        }
+        doc.apply_batch(&history).expect("the history applies");
         let text = text_of(&doc);
         Replica { doc, text }
     }
