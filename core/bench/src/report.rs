@@ -232,7 +232,7 @@ pub fn markdown(results: &[TraceResult], files: &[String], runs: usize) -> Strin
          other agents' changes (sent as each library's change/update bytes) at the recorded \
          parents; at the end replica 0 merges everything.\n\
          - `remote_ms`: apply the full history, as the library sends it to a new replica, \
-         to an empty document (Concord: one `export_since` batch, typing as text runs; diamond-types: the encoded \
+         to an empty document (Concord: one `export_since` batch, typing as text runs, as `merge` uses it; the relay does not carry batches yet and sends changes one by one; diamond-types: the encoded \
          oplog; yrs: the v1 update from the empty state vector; loro: all updates; \
          automerge: every change's bytes).\n\
          - `load_ms`: decode the saved document and read the final text.\n\
