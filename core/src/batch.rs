@@ -53,8 +53,9 @@ enum Step {
 }
 
 impl Document {
-    /// Applies a batch from `export_since` (untrusted bytes). Malformed bytes
-    /// are an error before anything changes. Otherwise the records apply in
+    /// Applies a batch from `export_since` (untrusted bytes). Bytes that do
+    /// not decode (every change's ops included) are an error before anything
+    /// changes. Otherwise the records apply in
     /// order, as `apply_all` would apply their changes: it stops at the first
     /// change that is invalid, and what came before it stays applied.
     pub fn apply_batch(&mut self, bytes: &[u8]) -> Result<BatchOutcome, ApplyError> {

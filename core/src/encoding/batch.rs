@@ -153,7 +153,13 @@ pub(crate) fn read_batch(bytes: &[u8]) -> Result<Vec<BatchItem>, DecodeError> {
     let mut items = Vec::with_capacity(n);
     for _ in 0..n {
         items.push(match r.u8()? {
-            SINGLE => BatchItem::Change(EncodedChange::decode(r.bytes()?.to_vec())?),
+            SINGLE => {
+                let change = EncodedChange::decode(r.bytes()?.to_vec())?;
+                // Its ops too, so that a batch that does not decode is
+                // refused before any of it is applied.
+                change.decode_change()?;
+                BatchItem::Change(change)
+            }
             TEXT_RUN => BatchItem::Run(read_run(&mut r, &table)?),
             other => return Err(DecodeError::UnknownTag(other)),
         });

@@ -83,6 +83,22 @@ fn the_sample_batch_applies_and_every_truncation_is_refused() {
     }
 }
 
+/// Found by the `batch` target: a batch whose second single change has a
+/// valid header but ops that do not decode was refused only when that
+/// change came to be applied, after the first record had been. Now the
+/// whole batch is decoded first.
+#[test]
+fn a_batch_with_a_late_change_that_does_not_decode_changes_nothing() {
+    let bytes = input("batch-bad-ops-late-3f45a1c8.bin");
+    let mut doc = checks::sample_doc();
+    let before = doc.save();
+    assert!(matches!(
+        doc.apply_batch(&bytes),
+        Err(concord_core::ApplyError::Decode(_))
+    ));
+    assert!(doc.save() == before, "part of the batch was applied");
+}
+
 #[test]
 fn sample_changes_apply_to_the_sample_document() {
     let mut doc = checks::sample_doc();
