@@ -15,7 +15,7 @@ use crate::change::{ChangeHeader, ChangeId};
 use crate::document::{ApplyOutcome, Document, Object, split_at_counter};
 use crate::encoding::batch::{BatchItem, read_batch};
 use crate::error::{ApplyError, EditError};
-use crate::id::OpId;
+use crate::id::{OpId, ReplicaId};
 use crate::log::{RunOp, TextRun};
 use crate::text::{IdSpan, Text, TextError, TextInsert};
 
@@ -42,7 +42,7 @@ impl BatchOutcome {
 }
 
 /// A run's ops joined: what is applied to the text.
-enum Step {
+pub(crate) enum Step {
     /// Chars `id.counter .. end`.
     Insert {
         id: OpId,
@@ -64,19 +64,24 @@ impl Document {
         for item in items {
             match item {
                 BatchItem::Change(change) => outcome.add(self.apply(change)?),
-                BatchItem::Run(run) => self.apply_run(run, &mut outcome)?,
+                BatchItem::Run(run, steps) => self.apply_run(run, &steps, &mut outcome)?,
             }
         }
         Ok(outcome)
     }
 
-    fn apply_run(&mut self, run: TextRun, outcome: &mut BatchOutcome) -> Result<(), ApplyError> {
+    /// Applies a run whose ops `Joiner` joined into `steps`.
+    fn apply_run(
+        &mut self,
+        run: TextRun,
+        steps: &[Step],
+        outcome: &mut BatchOutcome,
+    ) -> Result<(), ApplyError> {
         if self.run_fits(&run) {
-            let steps = join_ops(&run);
             let text = self.text(run.obj).expect("run_fits checked the object");
-            if check_steps(text, &run, &steps).is_ok() {
+            if check_steps(text, &run, steps).is_ok() {
                 let text = self.text_mut(run.obj).expect("checked above");
-                for step in &steps {
+                for step in steps {
                     match step {
                         Step::Insert { id, insert, .. } => {
                             text.apply_checked_insert(*id, insert);
@@ -134,57 +139,75 @@ impl Document {
     }
 }
 
-/// The run's ops with chars typed one after another joined into one insert
-/// and adjacent single deletes (backspacing, deleting forward) into one span.
-/// Applying the steps in order gives what applying the ops in order gives.
-fn join_ops(run: &TextRun) -> Vec<Step> {
-    let own = run.replica;
-    let mut steps: Vec<Step> = Vec::new();
-    run.for_each_op(|c, op, spans| match op {
-        RunOp::Insert {
-            origin_left,
-            right_parent,
-            content,
-            chars,
-        } => {
-            if let Some(Step::Insert { end, insert, .. }) = steps.last_mut()
-                && *end == c
-                && right_parent.is_none()
-                && *origin_left == Some(OpId::new(own, c - 1))
-            {
-                insert.content.push_str(content);
-                *end += chars;
-                return;
-            }
-            steps.push(Step::Insert {
-                id: OpId::new(own, c),
-                end: c + chars,
-                insert: TextInsert {
-                    origin_left: *origin_left,
-                    right_parent: *right_parent,
-                    content: (*content).to_owned(),
-                },
-            });
+/// Joins a run's ops, fed in order (`TextRun::from_saved_visiting`), into
+/// steps: chars typed one after another become one insert, adjacent single
+/// deletes (backspacing, deleting forward) one span. Applying the steps in
+/// order gives what applying the ops in order gives.
+pub(crate) struct Joiner {
+    own: ReplicaId,
+    steps: Vec<Step>,
+}
+
+impl Joiner {
+    pub(crate) fn new(own: ReplicaId) -> Self {
+        Joiner {
+            own,
+            steps: Vec::new(),
         }
-        RunOp::Delete => {
-            if let [one] = spans
-                && let Some(Step::Delete(prev)) = steps.last_mut()
-                && one.start.replica == prev.start.replica
-            {
-                if one.start.counter + one.len == prev.start.counter {
-                    prev.start = one.start;
-                    prev.len += one.len;
+    }
+
+    /// The op with counter `c` (a delete's spans in `spans`).
+    pub(crate) fn visit(&mut self, c: u64, op: &RunOp<'_>, spans: &[IdSpan]) {
+        let own = self.own;
+        match op {
+            RunOp::Insert {
+                origin_left,
+                right_parent,
+                content,
+                chars,
+            } => {
+                if let Some(Step::Insert { end, insert, .. }) = self.steps.last_mut()
+                    && *end == c
+                    && right_parent.is_none()
+                    && *origin_left == Some(OpId::new(own, c - 1))
+                {
+                    insert.content.push_str(content);
+                    *end += chars;
                     return;
                 }
-                if prev.start.counter + prev.len == one.start.counter {
-                    prev.len += one.len;
-                    return;
-                }
+                self.steps.push(Step::Insert {
+                    id: OpId::new(own, c),
+                    end: c + chars,
+                    insert: TextInsert {
+                        origin_left: *origin_left,
+                        right_parent: *right_parent,
+                        content: (*content).to_owned(),
+                    },
+                });
             }
-            steps.extend(spans.iter().map(|s| Step::Delete(*s)));
+            RunOp::Delete => {
+                if let [one] = spans
+                    && let Some(Step::Delete(prev)) = self.steps.last_mut()
+                    && one.start.replica == prev.start.replica
+                {
+                    if one.start.counter + one.len == prev.start.counter {
+                        prev.start = one.start;
+                        prev.len += one.len;
+                        return;
+                    }
+                    if prev.start.counter + prev.len == one.start.counter {
+                        prev.len += one.len;
+                        return;
+                    }
+                }
+                self.steps.extend(spans.iter().map(|s| Step::Delete(*s)));
+            }
         }
-    });
-    steps
+    }
+
+    pub(crate) fn finish(self) -> Vec<Step> {
+        self.steps
+    }
 }
 
 /// Checks the joined ops of `run` against `text` as it is before the run:

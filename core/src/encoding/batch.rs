@@ -21,6 +21,7 @@ use super::EncodedChange;
 use super::codec::{Reader, Writer};
 use super::document::{Table, read_run_body, write_run_body};
 use super::ids::ReplicaIndex;
+use crate::batch::{Joiner, Step};
 use crate::document::{Document, MAX_LAMPORT};
 use crate::error::DecodeError;
 use crate::id::ReplicaId;
@@ -33,10 +34,10 @@ const VERSION: u8 = 1;
 const SINGLE: u8 = 0;
 const TEXT_RUN: u8 = 1;
 
-/// One record of a batch, structurally checked.
+/// One record of a batch, structurally checked; a run with its ops joined.
 pub(crate) enum BatchItem {
     Change(EncodedChange),
-    Run(TextRun),
+    Run(TextRun, Vec<Step>),
 }
 
 /// What a batch record sends: a whole record of the log, or some changes of
@@ -160,7 +161,10 @@ pub(crate) fn read_batch(bytes: &[u8]) -> Result<Vec<BatchItem>, DecodeError> {
                 change.decode_change()?;
                 BatchItem::Change(change)
             }
-            TEXT_RUN => BatchItem::Run(read_run(&mut r, &table)?),
+            TEXT_RUN => {
+                let (run, steps) = read_run(&mut r, &table)?;
+                BatchItem::Run(run, steps)
+            }
             other => return Err(DecodeError::UnknownTag(other)),
         });
     }
@@ -168,7 +172,8 @@ pub(crate) fn read_batch(bytes: &[u8]) -> Result<Vec<BatchItem>, DecodeError> {
     Ok(items)
 }
 
-fn read_run(r: &mut Reader<'_>, t: &Table) -> Result<TextRun, DecodeError> {
+/// A run record, checked, and its ops joined for applying.
+fn read_run(r: &mut Reader<'_>, t: &Table) -> Result<(TextRun, Vec<Step>), DecodeError> {
     let replica = t.get(r.uvarint()?)?;
     let seq = r.uvarint()?;
     let first_op = r.uvarint()?;
@@ -186,7 +191,18 @@ fn read_run(r: &mut Reader<'_>, t: &Table) -> Result<TextRun, DecodeError> {
     {
         return Err(DecodeError::Invalid("text run out of range"));
     }
-    TextRun::from_saved(
-        replica, seq, lamport, first_op, obj, deps, others, len, data,
-    )
+    let mut joiner = Joiner::new(replica);
+    let run = TextRun::from_saved_visiting(
+        replica,
+        seq,
+        lamport,
+        first_op,
+        obj,
+        deps,
+        others,
+        len,
+        data,
+        |c, op, spans| joiner.visit(c, op, spans),
+    )?;
+    Ok((run, joiner.finish()))
 }

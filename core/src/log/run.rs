@@ -294,6 +294,35 @@ impl TextRun {
         len: u64,
         data: &[u8],
     ) -> Result<TextRun, DecodeError> {
+        Self::from_saved_visiting(
+            replica,
+            first_seq,
+            first_lamport,
+            first_op,
+            obj,
+            deps,
+            others,
+            len,
+            data,
+            |_, _, _| {},
+        )
+    }
+
+    /// `from_saved`, calling `visit` with every op as it is checked (as
+    /// `for_each_op` would), so that a reader needs one pass.
+    #[expect(clippy::too_many_arguments, reason = "the fields of a saved run")]
+    pub(crate) fn from_saved_visiting(
+        replica: ReplicaId,
+        first_seq: u64,
+        first_lamport: u64,
+        first_op: u64,
+        obj: ObjId,
+        deps: Vec<ChangeId>,
+        others: Vec<ReplicaId>,
+        len: u64,
+        data: &[u8],
+        mut visit: impl FnMut(u64, &RunOp<'_>, &[IdSpan]),
+    ) -> Result<TextRun, DecodeError> {
         if len == 0 || data.is_empty() {
             return Err(DecodeError::Invalid("empty text run"));
         }
@@ -312,38 +341,53 @@ impl TextRun {
             // Fast path for what most of a run is: a change typing one ASCII
             // char right after the previous one (flags, char). Exactly what
             // `read` would accept for these two bytes.
-            if let (Some(TYPED_AFTER_PREV), Some(0..=0x7f)) =
+            if let (Some(TYPED_AFTER_PREV), Some(byte @ 0..=0x7f)) =
                 (reader.r.peek_at(0), reader.r.peek_at(1))
                 && (2..u64::MAX).contains(&c)
             {
                 reader.r.skip(2);
+                let op = RunOp::Insert {
+                    origin_left: Some(OpId::new(replica, c - 1)),
+                    right_parent: None,
+                    content: ASCII[usize::from(byte)],
+                    chars: 1,
+                };
+                visit(c, &op, &[]);
                 c += 1;
                 changes += 1;
                 continue;
             }
             // And a change backspacing one own char: what `read` accepts.
+            let mut deleted = None;
             if reader.r.peek_at(0) == Some(DELETED_PREV) && (2..u64::MAX).contains(&c) {
                 reader.r.skip(1);
+                deleted = Some(c - 1);
+            } else if reader.r.peek_at(0) == Some(DELETED_OWN) && c < u64::MAX {
+                let mut peek = reader.r.clone();
+                peek.skip(1);
+                if let Ok(d) = peek.uvarint()
+                    && let Some(counter) = c
+                        .checked_sub(2)
+                        .and_then(|x| x.checked_sub(d))
+                        .filter(|&x| x >= 1)
+                {
+                    reader.r = peek;
+                    deleted = Some(counter);
+                }
+            }
+            if let Some(counter) = deleted {
+                let span = IdSpan {
+                    start: OpId::new(replica, counter),
+                    len: 1,
+                };
+                visit(c, &RunOp::Delete, &[span]);
                 c += 1;
                 changes += 1;
                 continue;
             }
-            if reader.r.peek_at(0) == Some(DELETED_OWN) && c < u64::MAX {
-                let mut peek = reader.r.clone();
-                peek.skip(1);
-                if let Ok(d) = peek.uvarint()
-                    && c.checked_sub(2)
-                        .and_then(|x| x.checked_sub(d))
-                        .is_some_and(|x| x >= 1)
-                {
-                    reader.r = peek;
-                    c += 1;
-                    changes += 1;
-                    continue;
-                }
-            }
             loop {
                 let (op, last) = reader.read(c, &mut spans)?;
+                visit(c, &op, &spans);
                 c = c
                     .checked_add(op.width())
                     .ok_or(DecodeError::Invalid("op counter overflow in a text run"))?;
@@ -448,61 +492,6 @@ impl TextRun {
             op: c,
         };
         (change, next)
-    }
-
-    /// Calls `f` with every op of the run in order: its counter, the op and,
-    /// for a delete, its spans.
-    pub(crate) fn for_each_op(&self, mut f: impl FnMut(u64, &RunOp<'_>, &[IdSpan])) {
-        let mut reader = OpReader::new(&self.data, self.replica, &self.others);
-        let mut c = self.first_op;
-        let mut spans = Vec::new();
-        while reader.r.remaining() > 0 {
-            // What most of a run is: one ASCII char typed after the previous.
-            if let (Some(TYPED_AFTER_PREV), Some(byte @ 0..=0x7f)) =
-                (reader.r.peek_at(0), reader.r.peek_at(1))
-            {
-                reader.r.skip(2);
-                let op = RunOp::Insert {
-                    origin_left: Some(OpId::new(self.replica, c - 1)),
-                    right_parent: None,
-                    content: ASCII[usize::from(byte)],
-                    chars: 1,
-                };
-                f(c, &op, &[]);
-                c += 1;
-                continue;
-            }
-            // A whole change deleting one own char: backspacing.
-            let own_deleted = match reader.r.peek_at(0) {
-                Some(DELETED_PREV) => {
-                    reader.r.skip(1);
-                    Some(c - 1)
-                }
-                Some(DELETED_OWN) => {
-                    reader.r.skip(1);
-                    let d = reader
-                        .r
-                        .uvarint()
-                        .expect("a run holds only what it wrote or checked");
-                    Some(c - 2 - d)
-                }
-                _ => None,
-            };
-            if let Some(counter) = own_deleted {
-                let span = IdSpan {
-                    start: OpId::new(self.replica, counter),
-                    len: 1,
-                };
-                f(c, &RunOp::Delete, &[span]);
-                c += 1;
-                continue;
-            }
-            let (op, _) = reader
-                .read(c, &mut spans)
-                .expect("a run holds only what it wrote or checked");
-            f(c, &op, &spans);
-            c += op.width();
-        }
     }
 
     fn reader_at(&self, at: Cursor) -> OpReader<'_> {
