@@ -43,12 +43,13 @@ fn continues(r: &SpanRecord, s: &Span) -> bool {
 }
 
 pub(super) fn from_spans(records: Vec<SpanRecord>) -> Result<Tree, TextError> {
-    validate(&records)?;
-    Ok(build(records))
+    let by_id = validate(&records)?;
+    Ok(build(records, &by_id))
 }
 
 /// Everything `from_spans` promises to check, before building anything.
-fn validate(records: &[SpanRecord]) -> Result<(), TextError> {
+/// Returns the records' first ids sorted, each with its record's index.
+fn validate(records: &[SpanRecord]) -> Result<Vec<(OpId, usize)>, TextError> {
     use TextError::InvalidSnapshot as Invalid;
 
     // Lengths and ids: `by_id` sorted by id, so that overlapping runs are
@@ -126,31 +127,48 @@ fn validate(records: &[SpanRecord]) -> Result<(), TextError> {
         }
     }
 
-    Ok(())
+    Ok(by_id)
+}
+
+/// Appends `span` to the last span if it continues it, else after it.
+fn push(spans: &mut Vec<Span>, span: Span) {
+    match spans.last_mut() {
+        Some(last) if last.can_append(&span) => last.append(span),
+        _ => spans.push(span),
+    }
 }
 
 /// The tree of valid records: maximal spans, laid into leaves in one pass.
-fn build(records: Vec<SpanRecord>) -> Tree {
+/// `by_id` (from `validate`) orders the id index without another sort.
+fn build(records: Vec<SpanRecord>, by_id: &[(OpId, usize)]) -> Tree {
     let mut spans: Vec<Span> = Vec::with_capacity(records.len());
-    let mut push = |span: Span| match spans.last_mut() {
-        Some(last) if last.can_append(&span) => last.append(span),
-        _ => spans.push(span),
-    };
+    // Per record, the spans that start in it: none when it joined the span
+    // before, several when a long visible run is cut.
+    let mut started: Vec<(usize, usize)> = Vec::with_capacity(records.len());
     for r in records {
+        let before = spans.len();
         match r.content {
-            None => push(Span::deleted(r.id, r.len, r.origin_left, r.right_parent)),
-            Some(content) if r.len <= MAX_VISIBLE_RUN => push(Span::visible(
-                r.id,
-                r.origin_left,
-                r.right_parent,
-                content,
-                r.len,
-            )),
+            None => push(
+                &mut spans,
+                Span::deleted(r.id, r.len, r.origin_left, r.right_parent),
+            ),
+            Some(content) if r.len <= MAX_VISIBLE_RUN => push(
+                &mut spans,
+                Span::visible(r.id, r.origin_left, r.right_parent, content, r.len),
+            ),
             Some(content) => {
-                visible_runs(r.id, r.origin_left, r.right_parent, &content, r.len)
-                    .for_each(&mut push);
+                for span in visible_runs(r.id, r.origin_left, r.right_parent, &content, r.len) {
+                    push(&mut spans, span);
+                }
             }
         }
+        started.push((before, spans.len()));
     }
-    Tree::from_ordered(spans)
+    // A record's spans have ascending ids inside the record's own range, and
+    // the ranges are disjoint: in `by_id` order they are sorted.
+    let order: Vec<usize> = by_id
+        .iter()
+        .flat_map(|&(_, i)| started[i].0..started[i].1)
+        .collect();
+    Tree::from_ordered(spans, &order)
 }

@@ -583,14 +583,18 @@ impl Tree {
     /// A tree holding `spans` (in document order, maximal) and nothing else:
     /// leaves filled to three quarters, nodes built bottom-up, the id index
     /// built from sorted keys. What loading a snapshot does, in one pass.
-    pub fn from_ordered(spans: Vec<Span>) -> Tree {
+    /// The tree of `spans` (maximal, in document order); `by_key` lists
+    /// every span's index once, in the order of the spans' keys.
+    pub fn from_ordered(spans: Vec<Span>, by_key: &[usize]) -> Tree {
         let mut tree = Tree::default();
         if spans.is_empty() {
             return tree;
         }
         let fill = (LEAF_CAP * 3 / 4).max(1);
         tree.leaves.clear();
-        let mut keys = Vec::with_capacity(spans.len());
+        let keys: Vec<(PackedId, usize)> =
+            by_key.iter().map(|&i| (spans[i].key(), i / fill)).collect();
+        debug_assert!(keys.windows(2).all(|w| w[0].0 < w[1].0));
         let mut spans = spans.into_iter().peekable();
         while spans.peek().is_some() {
             let leaf = tree.leaves.len();
@@ -598,7 +602,6 @@ impl Tree {
             let mut agg = Agg::ZERO;
             for s in &chunk {
                 agg = agg.plus(s.agg());
-                keys.push((s.key(), leaf));
                 let end = tree.max_end.entry(s.id().replica).or_insert(0);
                 *end = (*end).max(s.end());
             }
@@ -614,8 +617,7 @@ impl Tree {
                 },
             });
         }
-        keys.sort_unstable_by_key(|&(k, _)| k);
-        tree.index = keys.into_iter().collect();
+        tree.index = BTreeMap::from_iter(keys);
         // Internal nodes, one level at a time: `level` holds (index, sum)
         // of the level below, leaves first.
         tree.nodes.clear();
