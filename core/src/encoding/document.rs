@@ -1,7 +1,7 @@
 //! Saving and loading a whole document: snapshot + history.
 //!
 //! ```text
-//! "CCDOC" version(3)
+//! "CCDOC" version(4)
 //! replicas: n, replica[16]*n              -- table for every OpId below
 //! version:  n, (replica_index seq)*n
 //! objects:  n, (obj type body)*n         -- the snapshot, in ObjId order
@@ -13,7 +13,8 @@
 //!         | 1 replica_index lamport n    -- a text run (`log/run.rs`): n
 //!           obj deps others run_bytes       changes; seq and op counters
 //!                                           follow the replica's previous
-//! deps:     n, (replica_index seq)*n     -- sorted, other replicas
+//! deps:     n, (replica_index seq)*n     -- the first change's, sorted,
+//!                                           other replicas
 //! others:   n, replica_index*n           -- in order of first mention
 //! ```
 //! The history is stored as the in-memory log keeps it: every change that a
@@ -21,6 +22,10 @@
 //! anything else. So the bytes depend only on the set of changes applied,
 //! never on delivery order or on which replica saves. Loading checks every
 //! run's bytes but builds no change.
+//!
+//! Version 3 differed in one thing: every change of a run had the run's
+//! dependencies, so a run ended at the change typed after a merge. It is
+//! still read, change by change into today's runs, and saved as version 4.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -42,7 +47,10 @@ use crate::value::{ObjId, ObjType, Value};
 use crate::version::VersionVector;
 
 const MAGIC: &[u8; 5] = b"CCDOC";
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
+/// Version 3 runs: every change of a run had the run's dependencies. Read
+/// change by change into today's runs (which a merge no longer splits).
+const VERSION_3: u8 = 3;
 const OBJECT_REF: u8 = 16;
 // History record tags.
 const SINGLE: u8 = 0;
@@ -134,7 +142,7 @@ impl Document {
         let mut r = Reader::new(body);
         r.raw(MAGIC.len())?;
         let version = r.u8()?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_3 {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let n = r.count(16)?;
@@ -176,7 +184,7 @@ impl Document {
         for _ in 0..n {
             let key = match r.u8()? {
                 SINGLE => load_single(&mut doc, r.bytes()?)?,
-                TEXT_RUN => load_run(&mut doc, &mut r, &table)?,
+                TEXT_RUN => load_run(&mut doc, &mut r, &table, version)?,
                 other => return Err(DecodeError::UnknownTag(other)),
             };
             if last_key.is_some_and(|last| last >= key) {
@@ -265,7 +273,12 @@ fn load_single(doc: &mut Document, bytes: &[u8]) -> Result<RecordKey, DecodeErro
 }
 
 /// Reads, checks and adds a text run to the history.
-fn load_run(doc: &mut Document, r: &mut Reader<'_>, t: &Table) -> Result<RecordKey, DecodeError> {
+fn load_run(
+    doc: &mut Document,
+    r: &mut Reader<'_>,
+    t: &Table,
+    version: u8,
+) -> Result<RecordKey, DecodeError> {
     let replica = t.get(r.uvarint()?)?;
     let lamport = r.uvarint()?;
     let len = r.uvarint()?;
@@ -290,6 +303,10 @@ fn load_run(doc: &mut Document, r: &mut Reader<'_>, t: &Table) -> Result<RecordK
         lamport,
     };
     check_header(doc, &header)?;
+    if version == VERSION_3 {
+        load_v3_run(doc, &header, obj, others, len, data)?;
+        return Ok((lamport, replica, seq));
+    }
     if doc
         .log
         .last_run(replica)
@@ -378,6 +395,40 @@ pub(crate) fn read_run_body<'a>(
     }
     let data = r.bytes()?;
     Ok((obj, deps, others, data))
+}
+
+/// A version 3 run, whose changes all had `header.deps`: checked as saved,
+/// then added change by change, so that the history keeps today's runs.
+fn load_v3_run(
+    doc: &mut Document,
+    header: &ChangeHeader,
+    obj: ObjId,
+    others: Vec<ReplicaId>,
+    len: u64,
+    data: &[u8],
+) -> Result<(), DecodeError> {
+    let replica = header.id.replica;
+    let run = TextRun::from_saved(
+        replica,
+        header.id.seq,
+        header.lamport,
+        doc.log.next_op(replica),
+        obj,
+        header.deps.clone(),
+        others,
+        len,
+        data,
+    )?;
+    let mut at = run.cursor(0);
+    for index in 0..run.len {
+        let (mut change, next) = run.change(index, at);
+        at = next;
+        change.header.deps.clone_from(&header.deps);
+        let first_op = doc.log.next_op(replica);
+        let width = change.ops.iter().map(crate::change::Op::width).sum();
+        doc.record(&change, None, first_op, width);
+    }
+    Ok(())
 }
 
 /// A change (or a run's first) may follow what is loaded so far.

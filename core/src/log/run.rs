@@ -1,6 +1,8 @@
 //! A text run: consecutive changes of one replica that hold only text inserts
-//! and deletes on one object, share their dependencies and count their Lamport
-//! clock up by one — what typing produces. The run stores what its changes
+//! and deletes on one object, count their Lamport clock up by one, and depend
+//! on nothing but their predecessor after the first — what typing produces,
+//! also right after merging someone else's changes (the first change after a
+//! merge depends on what was merged; the next ones only on it). The run stores what its changes
 //! share once and each change's operations in a few bytes; a change's
 //! canonical encoding is rebuilt from them when someone asks for it.
 //!
@@ -92,7 +94,8 @@ pub(crate) struct TextRun {
     pub(crate) first_lamport: u64,
     pub(crate) first_op: u64,
     pub(crate) obj: ObjId,
-    /// Dependencies of every change of the run (besides its predecessor).
+    /// Dependencies of the run's first change (besides its predecessor);
+    /// every later change depends only on its predecessor.
     pub(crate) deps: Vec<ChangeId>,
     /// Replicas other than `replica` the ops mention, in order of mention.
     pub(crate) others: Vec<ReplicaId>,
@@ -132,14 +135,15 @@ impl TextRun {
     }
 
     /// Appends `change` if it continues this run: the next change of the
-    /// replica, Lamport one more, the same dependencies and text object.
+    /// replica, Lamport one more, no dependency but its predecessor, the same
+    /// text object.
     pub(crate) fn try_push(&mut self, change: &Change, first_op: u64) -> bool {
         let h = &change.header;
         let follows = h.id.replica == self.replica
             && h.id.seq == self.first_seq + self.len
             && h.lamport == self.first_lamport + self.len
             && first_op == self.end_op
-            && h.deps == self.deps;
+            && h.deps.is_empty();
         if !follows {
             return false;
         }
@@ -189,7 +193,7 @@ impl TextRun {
     /// Would a run of `replica` starting at `lamport` with these deps and
     /// object have continued this one? (Saved runs must be maximal.)
     pub(crate) fn continued_by(&self, lamport: u64, obj: ObjId, deps: &[ChangeId]) -> bool {
-        lamport == self.first_lamport + self.len && obj == self.obj && deps == self.deps
+        lamport == self.first_lamport + self.len && obj == self.obj && deps.is_empty()
     }
 
     pub(crate) fn last_seq(&self) -> u64 {
@@ -482,7 +486,11 @@ impl TextRun {
         let change = Change {
             header: ChangeHeader {
                 id: ChangeId::new(self.replica, self.first_seq + index),
-                deps: self.deps.clone(),
+                deps: if index == 0 {
+                    self.deps.clone()
+                } else {
+                    Vec::new()
+                },
                 lamport: self.first_lamport + index,
             },
             ops,

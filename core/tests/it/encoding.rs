@@ -3,7 +3,7 @@
 
 use concord_core::{
     ApplyError, Change, ChangeHeader, ChangeId, DecodeError, Document, EncodedChange, IdSpan,
-    Message, ObjId, ObjType, OpId, ReplicaId, TextInsert, VersionVector,
+    Message, ObjId, ObjType, OpId, ReplicaId, TextInsert, Value, VersionVector,
 };
 
 const ALICE: ReplicaId = ReplicaId(0x000a_11ce);
@@ -330,4 +330,45 @@ fn messages_round_trip() {
             assert!(Message::decode(&bytes[..cut]).is_err());
         }
     }
+}
+
+/// Version 3 ended a text run at every change whose dependencies differed
+/// from the run's, so the change typed right after a merge sat in a run of
+/// its own. `document-v3-typing-after-merges.bin` was saved by the version 3
+/// code (two replicas typing and merging four times); it loads into today's
+/// runs with every change byte for byte as version 3 made it (the checksum
+/// of their bytes was taken from the version 3 code), and saves as version 4.
+#[test]
+fn a_version_3_document_loads_with_its_changes_and_saves_as_version_4() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz-regressions/document-v3-typing-after-merges.bin"
+    );
+    let v3 = std::fs::read(path).unwrap();
+    assert_eq!(v3[5], 3, "the fixture is a version 3 document");
+    let doc = Document::load(&v3, ReplicaId(0xC)).unwrap();
+    let Some(Value::Object(body, ObjType::Text)) = doc.get(ObjId::Root, "body").unwrap() else {
+        panic!("no body text");
+    };
+    assert_eq!(
+        doc.text(*body).unwrap().to_string(),
+        "aapa hlbt ae apa hlbt aeeta alpha beta "
+    );
+    let changes = doc.changes_since(&VersionVector::new());
+    assert_eq!(changes.len(), 53);
+    let bytes: Vec<u8> = changes.iter().flat_map(|c| c.bytes().to_vec()).collect();
+    assert_eq!((crc32fast::hash(&bytes), bytes.len()), (0x9064_be31, 2196));
+
+    let v4 = doc.save();
+    assert_eq!(v4[5], 4, "{:x?}", &v4[..8]);
+    assert!(v4.len() < v3.len(), "runs no longer end at merges");
+    let reloaded = Document::load(&v4, ReplicaId(0xC)).unwrap();
+    assert!(reloaded == doc);
+    let mut fresh = Document::new(ReplicaId(0xD));
+    fresh.apply_all(changes).unwrap();
+    assert_eq!(
+        fresh.save(),
+        v4,
+        "the same changes one by one give the same bytes"
+    );
 }
