@@ -671,16 +671,17 @@ impl Tree {
     }
 }
 
-/// Makes room for one more span in a leaf: doubling, but never past what a
-/// leaf holds between operations (spans are big; a leaf splits past
-/// `LEAF_CAP`, so doubling 17 to 34 is the last step).
+/// Makes room for one more span in a leaf, a few at a time: spans are big
+/// and most leaves stop growing once edits move on, so room kept spare costs
+/// more than copying a leaf (at most `LEAF_CAP` spans) now and then.
 fn reserve_one(spans: &mut Vec<Span>) {
-    let len = spans.len();
-    if len == spans.capacity() {
-        let target = (2 * len).clamp(4, LEAF_CAP + 2).max(len + 1);
-        spans.reserve_exact(target - len);
+    if spans.len() == spans.capacity() {
+        spans.reserve_exact(LEAF_GROWTH);
     }
 }
+
+/// Spans a full leaf grows by.
+const LEAF_GROWTH: usize = 4;
 
 pub(super) fn sum(aggs: &[Agg]) -> Agg {
     aggs.iter().fold(Agg::ZERO, |a, b| a.plus(*b))
