@@ -24,8 +24,7 @@ use super::ids::ReplicaIndex;
 use crate::batch::{Joiner, Step};
 use crate::document::{Document, MAX_LAMPORT};
 use crate::error::DecodeError;
-use crate::id::ReplicaId;
-use crate::log::{Record, TextRun};
+use crate::log::{Record, SavedRun, TextRun};
 use crate::value::ObjId;
 use crate::version::VersionVector;
 
@@ -97,10 +96,7 @@ impl Document {
         let mut w = Writer::new();
         w.raw(MAGIC);
         w.u8(VERSION);
-        w.len(table.0.len());
-        for r in &table.0 {
-            w.raw(&r.to_bytes());
-        }
+        table.write(&mut w);
         w.len(count);
         for o in out {
             match o {
@@ -140,16 +136,7 @@ pub(crate) fn read_batch(bytes: &[u8]) -> Result<Vec<BatchItem>, DecodeError> {
     if version != VERSION {
         return Err(DecodeError::UnsupportedVersion(version));
     }
-    let n = r.count(16)?;
-    let mut replicas: Vec<ReplicaId> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let id = ReplicaId::from_bytes(r.array()?);
-        if replicas.last().is_some_and(|&l| l >= id) {
-            return Err(DecodeError::Invalid("replica table not sorted"));
-        }
-        replicas.push(id);
-    }
-    let table = Table(replicas);
+    let table = Table::read(&mut r)?;
     let n = r.count(2)?;
     let mut items = Vec::with_capacity(n);
     for _ in 0..n {
@@ -192,17 +179,17 @@ fn read_run(r: &mut Reader<'_>, t: &Table) -> Result<(TextRun, Vec<Step>), Decod
         return Err(DecodeError::Invalid("text run out of range"));
     }
     let mut joiner = Joiner::new(replica);
-    let run = TextRun::from_saved_visiting(
+    let saved = SavedRun {
         replica,
-        seq,
-        lamport,
+        first_seq: seq,
+        first_lamport: lamport,
         first_op,
         obj,
         deps,
         others,
         len,
         data,
-        |c, op, spans| joiner.visit(c, op, spans),
-    )?;
+    };
+    let run = TextRun::from_saved_visiting(saved, |c, op, spans| joiner.visit(c, op, spans))?;
     Ok((run, joiner.finish()))
 }

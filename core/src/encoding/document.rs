@@ -39,7 +39,7 @@ use crate::clock::Lamport;
 use crate::document::{Document, MAX_LAMPORT, Object};
 use crate::error::{ApplyError, DecodeError};
 use crate::id::ReplicaId;
-use crate::log::{Record, TextRun};
+use crate::log::{Record, SavedRun, TextRun};
 use crate::map::{LwwMap, MapEntry};
 use crate::set::{Element, OrSet};
 use crate::text::{SpanRecord, Text};
@@ -58,6 +58,30 @@ const TEXT_RUN: u8 = 1;
 
 /// A format's replica table: sorted, so a replica's index is found by search.
 pub(crate) struct Table(pub(crate) Vec<ReplicaId>);
+
+impl Table {
+    /// `n, replica[16]*n`.
+    pub(crate) fn write(&self, w: &mut Writer) {
+        w.len(self.0.len());
+        for r in &self.0 {
+            w.raw(&r.to_bytes());
+        }
+    }
+
+    /// A table `write` wrote (untrusted: it must be sorted and distinct).
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Table, DecodeError> {
+        let n = r.count(16)?;
+        let mut replicas: Vec<ReplicaId> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let id = ReplicaId::from_bytes(r.array()?);
+            if replicas.last().is_some_and(|&l| l >= id) {
+                return Err(DecodeError::Invalid("replica table not sorted"));
+            }
+            replicas.push(id);
+        }
+        Ok(Table(replicas))
+    }
+}
 
 impl ReplicaIndex for Table {
     fn index(&self, r: ReplicaId) -> u64 {
@@ -82,10 +106,7 @@ impl Document {
         let mut w = Writer::new();
         w.raw(MAGIC);
         w.u8(VERSION);
-        w.len(table.0.len());
-        for r in &table.0 {
-            w.raw(&r.to_bytes());
-        }
+        table.write(&mut w);
         w.len(self.version.len());
         for (r, seq) in self.version.iter() {
             w.uvarint(table.index(r));
@@ -145,16 +166,7 @@ impl Document {
         if version != VERSION && version != VERSION_3 {
             return Err(DecodeError::UnsupportedVersion(version));
         }
-        let n = r.count(16)?;
-        let mut replicas = Vec::with_capacity(n);
-        for _ in 0..n {
-            let id = ReplicaId::from_bytes(r.array()?);
-            if replicas.last().is_some_and(|&l| l >= id) {
-                return Err(DecodeError::Invalid("replica table not sorted"));
-            }
-            replicas.push(id);
-        }
-        let table = Table(replicas);
+        let table = Table::read(&mut r)?;
         let n = r.count(2)?;
         let mut snapshot_version = VersionVector::new();
         for _ in 0..n {
@@ -315,17 +327,17 @@ fn load_run(
         return Err(DecodeError::Invalid("history text runs not maximal"));
     }
     let first_op = doc.log.next_op(replica);
-    let run = TextRun::from_saved(
+    let run = TextRun::from_saved(SavedRun {
         replica,
-        seq,
-        lamport,
+        first_seq: seq,
+        first_lamport: lamport,
         first_op,
         obj,
-        header.deps,
+        deps: header.deps,
         others,
         len,
         data,
-    )?;
+    })?;
     doc.record_run(run);
     Ok((lamport, replica, seq))
 }
@@ -408,17 +420,17 @@ fn load_v3_run(
     data: &[u8],
 ) -> Result<(), DecodeError> {
     let replica = header.id.replica;
-    let run = TextRun::from_saved(
+    let run = TextRun::from_saved(SavedRun {
         replica,
-        header.id.seq,
-        header.lamport,
-        doc.log.next_op(replica),
+        first_seq: header.id.seq,
+        first_lamport: header.lamport,
+        first_op: doc.log.next_op(replica),
         obj,
-        header.deps.clone(),
+        deps: header.deps.clone(),
         others,
         len,
         data,
-    )?;
+    })?;
     let mut at = run.cursor(0);
     for index in 0..run.len {
         let (mut change, next) = run.change(index, at);

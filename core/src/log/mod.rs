@@ -15,7 +15,7 @@ use crate::id::ReplicaId;
 use crate::version::VersionVector;
 
 use run::Cursor;
-pub(crate) use run::{RunOp, TextRun};
+pub(crate) use run::{RunOp, SavedRun, TextRun};
 
 /// A change kept as its encoded bytes (shared with whoever sent or received
 /// them). The header is read again from the bytes when the change is sent.
@@ -493,17 +493,17 @@ mod tests {
         assert_eq!(all, expected);
         // The run as saved loads back equal.
         let run = log.last_run(ReplicaId(7)).unwrap();
-        let loaded = TextRun::from_saved(
-            run.replica,
-            1,
-            11,
-            1,
-            TEXT,
-            run.deps.clone(),
-            run.others.clone(),
-            run.len,
-            run.data(),
-        )
+        let loaded = TextRun::from_saved(SavedRun {
+            replica: run.replica,
+            first_seq: 1,
+            first_lamport: 11,
+            first_op: 1,
+            obj: TEXT,
+            deps: run.deps.clone(),
+            others: run.others.clone(),
+            len: run.len,
+            data: run.data(),
+        })
         .unwrap();
         assert_eq!(&loaded, run);
     }
@@ -660,7 +660,17 @@ mod tests {
         }
         let run = log.last_run(ReplicaId(7)).unwrap();
         let load = |data: &[u8], len: u64, others: Vec<ReplicaId>| {
-            TextRun::from_saved(ReplicaId(7), 1, 11, 1, TEXT, vec![], others, len, data)
+            TextRun::from_saved(SavedRun {
+                replica: ReplicaId(7),
+                first_seq: 1,
+                first_lamport: 11,
+                first_op: 1,
+                obj: TEXT,
+                deps: vec![],
+                others,
+                len,
+                data,
+            })
         };
         let data = run.data().to_vec();
         let others = run.others.clone();

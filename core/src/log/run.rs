@@ -108,6 +108,20 @@ pub(crate) struct TextRun {
     checkpoints: Vec<Cursor>,
 }
 
+/// A run as a saved format holds it: the fields, and the bytes of its ops.
+#[derive(Debug)]
+pub(crate) struct SavedRun<'a> {
+    pub(crate) replica: ReplicaId,
+    pub(crate) first_seq: u64,
+    pub(crate) first_lamport: u64,
+    pub(crate) first_op: u64,
+    pub(crate) obj: ObjId,
+    pub(crate) deps: Vec<ChangeId>,
+    pub(crate) others: Vec<ReplicaId>,
+    pub(crate) len: u64,
+    pub(crate) data: &'a [u8],
+}
+
 impl TextRun {
     /// A run holding just `change`, if it is a change a run can hold.
     pub(crate) fn start(change: &Change, first_op: u64) -> Option<TextRun> {
@@ -286,19 +300,17 @@ impl TextRun {
 
     /// Rebuilds a run read from a saved document, checking `data` fully:
     /// well formed, canonical, exactly `len` changes, counters in range.
-    #[expect(clippy::too_many_arguments, reason = "the fields of a saved run")]
-    pub(crate) fn from_saved(
-        replica: ReplicaId,
-        first_seq: u64,
-        first_lamport: u64,
-        first_op: u64,
-        obj: ObjId,
-        deps: Vec<ChangeId>,
-        others: Vec<ReplicaId>,
-        len: u64,
-        data: &[u8],
+    pub(crate) fn from_saved(saved: SavedRun<'_>) -> Result<TextRun, DecodeError> {
+        Self::from_saved_visiting(saved, |_, _, _| {})
+    }
+
+    /// `from_saved`, calling `visit` with every op as it is checked (its
+    /// counter, the op, a delete's spans), so that a reader needs one pass.
+    pub(crate) fn from_saved_visiting(
+        saved: SavedRun<'_>,
+        mut visit: impl FnMut(u64, &RunOp<'_>, &[IdSpan]),
     ) -> Result<TextRun, DecodeError> {
-        Self::from_saved_visiting(
+        let SavedRun {
             replica,
             first_seq,
             first_lamport,
@@ -308,25 +320,7 @@ impl TextRun {
             others,
             len,
             data,
-            |_, _, _| {},
-        )
-    }
-
-    /// `from_saved`, calling `visit` with every op as it is checked (as
-    /// `for_each_op` would), so that a reader needs one pass.
-    #[expect(clippy::too_many_arguments, reason = "the fields of a saved run")]
-    pub(crate) fn from_saved_visiting(
-        replica: ReplicaId,
-        first_seq: u64,
-        first_lamport: u64,
-        first_op: u64,
-        obj: ObjId,
-        deps: Vec<ChangeId>,
-        others: Vec<ReplicaId>,
-        len: u64,
-        data: &[u8],
-        mut visit: impl FnMut(u64, &RunOp<'_>, &[IdSpan]),
-    ) -> Result<TextRun, DecodeError> {
+        } = saved;
         if len == 0 || data.is_empty() {
             return Err(DecodeError::Invalid("empty text run"));
         }
@@ -361,25 +355,7 @@ impl TextRun {
                 changes += 1;
                 continue;
             }
-            // And a change backspacing one own char: what `read` accepts.
-            let mut deleted = None;
-            if reader.r.peek_at(0) == Some(DELETED_PREV) && (2..u64::MAX).contains(&c) {
-                reader.r.skip(1);
-                deleted = Some(c - 1);
-            } else if reader.r.peek_at(0) == Some(DELETED_OWN) && c < u64::MAX {
-                let mut peek = reader.r.clone();
-                peek.skip(1);
-                if let Ok(d) = peek.uvarint()
-                    && let Some(counter) = c
-                        .checked_sub(2)
-                        .and_then(|x| x.checked_sub(d))
-                        .filter(|&x| x >= 1)
-                {
-                    reader.r = peek;
-                    deleted = Some(counter);
-                }
-            }
-            if let Some(counter) = deleted {
+            if let Some(counter) = reader.backspace(c) {
                 let span = IdSpan {
                     start: OpId::new(replica, counter),
                     len: 1,
@@ -609,6 +585,30 @@ impl<'a> OpReader<'a> {
 
     fn offset(&self) -> usize {
         self.base + self.r.position()
+    }
+
+    /// If a whole change with op counter `c` deleting one own char comes
+    /// next (backspacing: what `read` accepts for these bytes), reads it and
+    /// returns the deleted char's counter.
+    fn backspace(&mut self, c: u64) -> Option<u64> {
+        match self.r.peek_at(0)? {
+            DELETED_PREV if (2..u64::MAX).contains(&c) => {
+                self.r.skip(1);
+                Some(c - 1)
+            }
+            DELETED_OWN if c < u64::MAX => {
+                let mut peek = self.r.clone();
+                peek.skip(1);
+                let d = peek.uvarint().ok()?;
+                let counter = c
+                    .checked_sub(2)
+                    .and_then(|x| x.checked_sub(d))
+                    .filter(|&x| x >= 1)?;
+                self.r = peek;
+                Some(counter)
+            }
+            _ => None,
+        }
     }
 
     /// Skips one change starting at op counter `c`; returns where the next
