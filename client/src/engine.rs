@@ -395,24 +395,8 @@ impl Engine {
         let Some(replica) = self.replicas.0.get_mut(doc) else {
             return;
         };
-        let mut applied = Vec::new();
-        let mut rejected = Vec::new();
-        for change in changes {
-            let id = change.id();
-            match replica.doc.apply(change) {
-                Ok(outcome) => {
-                    applied.extend(outcome.applied);
-                    rejected.extend(
-                        outcome
-                            .rejected
-                            .into_iter()
-                            .map(|(id, e)| format!("{id:?}: {e}")),
-                    );
-                }
-                Err(e) => rejected.push(format!("{id:?}: {e}")),
-            }
-        }
-        for reason in rejected {
+        let (applied, refused) = replica.apply_received(changes);
+        for reason in refused.into_iter().map(|(id, e)| format!("{id:?}: {e}")) {
             tracing::warn!(%doc, %reason, "rejected a change from the relay");
             send(
                 &self.events,
@@ -422,14 +406,9 @@ impl Engine {
                 },
             );
         }
-        if applied.is_empty() {
+        if applied == 0 {
             return;
         }
-        let applied: Vec<EncodedChange> = applied
-            .into_iter()
-            .filter_map(|id| replica.doc.change(id))
-            .collect();
-        replica.applied(applied);
         match replica.save(doc, self.store.as_mut()) {
             Ok(_) => {
                 let durable = replica.durable().clone();

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use concord_core::{
-    ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange, VersionVector,
+    ApplyError, ChangeId, ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange,
+    VersionVector,
 };
 
 use crate::store::{ReplicaStore, StoreError};
@@ -34,6 +35,15 @@ impl Replica {
     /// Takes changes applied to `doc` (in the order applied) to be saved.
     pub(crate) fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
         self.saving.applied(changes);
+    }
+
+    /// Applies changes from the relay one by one and queues what was applied
+    /// for saving (`Durability::apply_received`).
+    pub(crate) fn apply_received(
+        &mut self,
+        changes: Vec<EncodedChange>,
+    ) -> (usize, Vec<(ChangeId, ApplyError)>) {
+        self.saving.apply_received(&mut self.doc, changes)
     }
 
     pub(crate) fn unsaved(&self) -> usize {

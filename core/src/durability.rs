@@ -6,7 +6,7 @@
 //! acknowledges all come from what is durable. The native client and the
 //! browser both keep one of these per document; only how they store differs.
 
-use crate::{Document, EncodedChange, VersionVector};
+use crate::{ApplyError, ChangeId, Document, EncodedChange, VersionVector};
 
 #[derive(Clone, Debug, Default)]
 pub struct Durability {
@@ -37,6 +37,32 @@ impl Durability {
     /// saved.
     pub fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
         self.unsaved.extend(changes);
+    }
+
+    /// Applies changes received from a peer to `doc` one by one (a bad one
+    /// is refused and skipped, the document unchanged by it) and queues what
+    /// was applied, held changes it released included, for saving. Returns
+    /// how many were applied and each refused change with why.
+    pub fn apply_received(
+        &mut self,
+        doc: &mut Document,
+        changes: impl IntoIterator<Item = EncodedChange>,
+    ) -> (usize, Vec<(ChangeId, ApplyError)>) {
+        let mut applied = Vec::new();
+        let mut rejected = Vec::new();
+        for change in changes {
+            let id = change.id();
+            match doc.apply(change) {
+                Ok(outcome) => {
+                    applied.extend(outcome.applied);
+                    rejected.extend(outcome.rejected);
+                }
+                Err(e) => rejected.push((id, e)),
+            }
+        }
+        let count = applied.len();
+        self.applied(applied.into_iter().filter_map(|id| doc.change(id)));
+        (count, rejected)
     }
 
     /// The changes waiting to be saved, in the order applied.

@@ -9,7 +9,9 @@
 //! upload and the version we acknowledge come from `durable`, so nothing a
 //! reload could lose is ever sent or acknowledged.
 
-use concord_core::{ChangeSource, Document, Durability, EncodedChange, VersionVector};
+use concord_core::{
+    ApplyError, ChangeId, ChangeSource, Document, Durability, EncodedChange, VersionVector,
+};
 
 /// After this many change records since the last snapshot, the next save
 /// writes a snapshot instead (and drops the records), so a reload reads one
@@ -73,6 +75,15 @@ impl Replica {
     /// Takes changes applied to `doc` (in the order applied) to be saved.
     pub fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
         self.saving.applied(changes);
+    }
+
+    /// Applies changes from the relay one by one and queues what was applied
+    /// for saving (`Durability::apply_received`).
+    pub fn apply_received(
+        &mut self,
+        changes: Vec<EncodedChange>,
+    ) -> (usize, Vec<(ChangeId, ApplyError)>) {
+        self.saving.apply_received(&mut self.doc, changes)
     }
 
     /// Changes applied but not yet durable (in flight included).

@@ -551,28 +551,13 @@ impl Workspace {
         let Some(replica) = self.replicas.0.get_mut(doc) else {
             return;
         };
-        let mut applied = Vec::new();
-        for change in changes {
-            let id = change.id();
-            match replica.doc.apply(change) {
-                Ok(outcome) => {
-                    applied.extend(outcome.applied);
-                    for (id, e) in outcome.rejected {
-                        out.push(rejected(doc, id, &e));
-                    }
-                }
-                Err(e) => out.push(rejected(doc, id, &e)),
-            }
+        let (applied, refused) = replica.apply_received(changes);
+        for (id, e) in refused {
+            out.push(rejected(doc, id, &e));
         }
-        if applied.is_empty() {
-            return;
+        if applied > 0 {
+            out.push(WebEvent::Changed { doc: doc.clone() });
         }
-        let applied: Vec<EncodedChange> = applied
-            .into_iter()
-            .filter_map(|id| replica.doc.change(id))
-            .collect();
-        replica.applied(applied);
-        out.push(WebEvent::Changed { doc: doc.clone() });
     }
 
     /// Where `doc` stands with the relay.
