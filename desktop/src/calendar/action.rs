@@ -61,3 +61,14 @@ pub enum Action {
     /// Shows the week of a day.
     ShowWeek(NaiveDate),
 }
+
+/// What a click on an occurrence's shape asks for: select it; a double click
+/// opens it too.
+pub fn clicks(response: &egui::Response, o: &Occurrence, actions: &mut Vec<Action>) {
+    if response.clicked() {
+        actions.push(Action::Select(OccRef::of(o)));
+    }
+    if response.double_clicked() {
+        actions.push(Action::Open(OccRef::of(o)));
+    }
+}

@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use concord_calendar::Occurrence;
 use egui::{Color32, FontId, Id, Rect, Role, Sense, Stroke, Ui, WidgetInfo, pos2, vec2};
 
-use super::action::{Action, OccRef};
+use super::action::{Action, OccRef, clicks};
 use super::drag::{Drag, DragEnd};
 use super::month_grid::MonthGrid;
 use super::paint;
@@ -259,12 +259,7 @@ fn chip(
         Sense::click_and_drag(),
     );
     response.widget_info(|| WidgetInfo::labeled(Role::Button, true, text.clone()));
-    if response.clicked() {
-        actions.push(Action::Select(OccRef::of(o)));
-    }
-    if response.double_clicked() {
-        actions.push(Action::Open(OccRef::of(o)));
-    }
+    clicks(&response, o, actions);
     if response.drag_started() && !cx.read_only {
         state.drag = Drag::grab(OccRef::of(o), o.start, o.end, day_start);
     }

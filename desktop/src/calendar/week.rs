@@ -9,7 +9,7 @@ use egui::{
     Color32, CursorIcon, FontId, Id, Rect, Role, Sense, Stroke, Ui, WidgetInfo, pos2, vec2,
 };
 
-use super::action::{Action, OccRef};
+use super::action::{Action, OccRef, clicks};
 use super::drag::{Drag, DragEnd};
 use super::overlap::lanes;
 use super::paint;
@@ -302,12 +302,7 @@ fn all_day_strip(
             cx.selected.is_some_and(|s| s.is(o)),
             o.conflict.is_some(),
         );
-        if response.clicked() {
-            actions.push(Action::Select(OccRef::of(o)));
-        }
-        if response.double_clicked() {
-            actions.push(Action::Open(OccRef::of(o)));
-        }
+        clicks(&response, o, actions);
         if response.drag_started()
             && !cx.read_only
             && let Some(origin) = ui.input(|i| i.pointer.press_origin())
@@ -535,12 +530,7 @@ fn timed_event(
         .on_hover_cursor(CursorIcon::Grab);
     let label = occurrence_label(o);
     response.widget_info(|| WidgetInfo::labeled(Role::Button, true, label.clone()));
-    if response.clicked() {
-        actions.push(Action::Select(OccRef::of(o)));
-    }
-    if response.double_clicked() {
-        actions.push(Action::Open(OccRef::of(o)));
-    }
+    clicks(&response, o, actions);
     if response.drag_started()
         && !cx.read_only
         && let Some(origin) = ui.input(|i| i.pointer.press_origin())
