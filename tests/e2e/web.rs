@@ -66,6 +66,19 @@ async fn native_synced(native: &Client, doc: &DocId) {
     .await;
 }
 
+/// The native client writes a note titled `title` holding `text`, and the
+/// relay has it.
+async fn native_note(s: &Setup, title: &str, text: &str) {
+    s.native
+        .edit(&s.doc, |tx| {
+            note::create(tx, title)?;
+            note::append(tx, text)
+        })
+        .expect("open")
+        .expect("edit");
+    native_synced(&s.native, &s.doc).await;
+}
+
 fn native_text(native: &Client, doc: &DocId) -> String {
     native
         .with_document(doc, note::body_text)
@@ -79,14 +92,7 @@ fn native_text(native: &Client, doc: &DocId) -> String {
 async fn a_browser_and_a_native_client_edit_one_text_at_once_and_end_identical() {
     let s = setup("web-concurrent");
     let initial = "hello world\n";
-    s.native
-        .edit(&s.doc, |tx| {
-            note::create(tx, "Shared")?;
-            note::append(tx, initial)
-        })
-        .expect("open")
-        .expect("edit");
-    native_synced(&s.native, &s.doc).await;
+    native_note(&s, "Shared", initial).await;
 
     let caret = "hello".len();
     let typed = "abcdefghijklmnop";
@@ -160,14 +166,7 @@ async fn a_browser_and_a_native_client_edit_one_text_at_once_and_end_identical()
 async fn a_browser_edits_offline_reloads_and_comes_back_with_nothing_lost() {
     let s = setup("web-offline");
     let initial = "start\n";
-    s.native
-        .edit(&s.doc, |tx| {
-            note::create(tx, "Trip")?;
-            note::append(tx, initial)
-        })
-        .expect("open")
-        .expect("edit");
-    native_synced(&s.native, &s.doc).await;
+    native_note(&s, "Trip", initial).await;
 
     let mut browser =
         BrowserScript::start("offline", &[&s.link, initial]).expect("the browser script starts");
@@ -227,14 +226,7 @@ async fn a_browser_edits_offline_reloads_and_comes_back_with_nothing_lost() {
 async fn a_read_only_link_opens_read_only_in_the_browser_and_still_follows_edits() {
     let s = setup_with("web-read-only", Access::Read);
     let initial = "read me\n";
-    s.native
-        .edit(&s.doc, |tx| {
-            note::create(tx, "Notice")?;
-            note::append(tx, initial)
-        })
-        .expect("open")
-        .expect("edit");
-    native_synced(&s.native, &s.doc).await;
+    native_note(&s, "Notice", initial).await;
 
     let mut browser =
         BrowserScript::start("readonly", &[&s.link, initial]).expect("the browser script starts");
