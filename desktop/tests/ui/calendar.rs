@@ -14,7 +14,9 @@ use egui::{Pos2, pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-use crate::support::{app, harness_stepping, has_label, runtime, start_relay, wait_until};
+use crate::support::{
+    app, harness_stepping, has_label, open_link, runtime, start_relay, wait_until,
+};
 
 /// The window at screen frame rate, so two clicks can be a double click.
 fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
@@ -84,6 +86,20 @@ fn double_click(h: &mut Harness<'_, ConcordApp>, t: NaiveDateTime) {
 
 fn calendar_id(h: &Harness<'_, ConcordApp>) -> DocId {
     h.state().open_document().unwrap().clone()
+}
+
+/// Writes an event into calendar `id` through the app's client, as another
+/// device's edit would arrive.
+fn add_event(h: &Harness<'_, ConcordApp>, id: &DocId, uid: &str, title: &str, when: When) {
+    h.state()
+        .client()
+        .edit(id, |tx| {
+            CalendarTx::open(tx)
+                .unwrap()
+                .add_event(&EventData::new(uid, title, when))
+        })
+        .unwrap()
+        .unwrap();
 }
 
 fn events(h: &Harness<'_, ConcordApp>) -> Vec<Event> {
@@ -241,19 +257,10 @@ fn concurrent_moves_offline_show_a_conflict_until_one_time_is_picked() {
     // Tuesday 09:00–10:00 "Review", written on A.
     let (start, end) = (at(&a, 1, 9, 0), at(&a, 1, 10, 0));
     let when = When::timed_local(start, end, berlin()).unwrap();
-    a.state()
-        .client()
-        .edit(&id, |tx| {
-            CalendarTx::open(tx)
-                .unwrap()
-                .add_event(&EventData::new("review@test", "Review", when))
-        })
-        .unwrap()
-        .unwrap();
+    add_event(&a, &id, "review@test", "Review", when);
 
     b.state_mut().set_zone(berlin());
-    let link = format!("{}/#doc={id}&token=", relay.replace("ws://", "http://"));
-    b.state_mut().open_shared(&link).unwrap();
+    open_link(&mut b, &relay, &id);
     wait_until(&mut b, "B to show the event", |b| {
         b.query_by_label_contains("Review, 09:00–10:00").is_some()
     });
@@ -519,18 +526,9 @@ fn deleted_on_one_device_while_edited_on_the_other_is_explained_and_restorable()
     new_calendar(&mut a);
     let id = calendar_id(&a);
     let when = When::timed_local(at(&a, 1, 9, 0), at(&a, 1, 10, 0), berlin()).unwrap();
-    a.state()
-        .client()
-        .edit(&id, |tx| {
-            CalendarTx::open(tx)
-                .unwrap()
-                .add_event(&EventData::new("retro@test", "Retro", when))
-        })
-        .unwrap()
-        .unwrap();
+    add_event(&a, &id, "retro@test", "Retro", when);
     b.state_mut().set_zone(berlin());
-    let link = format!("{}/#doc={id}&token=", relay.replace("ws://", "http://"));
-    b.state_mut().open_shared(&link).unwrap();
+    open_link(&mut b, &relay, &id);
     wait_until(&mut b, "B to show the event", |b| {
         b.query_by_label_contains("Retro, 09:00–10:00").is_some()
     });

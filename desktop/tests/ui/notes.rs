@@ -8,7 +8,9 @@ use concord_desktop::note;
 use concord_desktop::store::ReplicaStore;
 use egui_kittest::kittest::Queryable;
 
-use crate::support::{app, body, caret, harness, has_label, runtime, start_relay, wait_until};
+use crate::support::{
+    app, body, caret, harness, has_label, open_link, runtime, start_relay, wait_until,
+};
 
 #[test]
 fn create_type_rename_and_go_offline_and_back() {
@@ -90,8 +92,7 @@ fn two_windows_sync_through_a_real_relay() {
     a.run_steps(2);
 
     let id = a.state().open_document().unwrap().clone();
-    let link = format!("{}/#doc={id}&token=", relay.replace("ws://", "http://"));
-    b.state_mut().open_shared(&link).unwrap();
+    open_link(&mut b, &relay, &id);
     wait_until(&mut b, "B to show A's text", |b| {
         b.query_all_by_value("written on A").next().is_some()
     });

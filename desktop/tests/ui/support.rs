@@ -96,6 +96,13 @@ pub fn caret(harness: &Harness<'_, ConcordApp>) -> Option<usize> {
     state.cursor.char_range().map(|r| r.primary.index.0)
 }
 
+/// Opens document `id` of the relay at `relay` (a `ws://` address) the way
+/// a share link without a token does (the dev relay lets anyone in).
+pub fn open_link(harness: &mut Harness<'_, ConcordApp>, relay: &str, id: &impl std::fmt::Display) {
+    let link = format!("{}/#doc={id}&token=", relay.replace("ws://", "http://"));
+    harness.state_mut().open_shared(&link).unwrap();
+}
+
 pub fn has_label(harness: &Harness<'_, ConcordApp>, text: &str) -> bool {
     harness.query_by_label_contains(text).is_some()
 }
