@@ -54,12 +54,18 @@ impl ChangeHeader {
     }
 }
 
-/// What a map key is set to: a scalar, or a new empty child object whose id is
-/// the id of this operation.
+/// What a map key is set to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NewValue {
     Scalar(ScalarValue),
+    /// The container of this type at the key (`ObjId::Child`), made empty if
+    /// it does not exist yet. Replicas that set it concurrently all point at
+    /// the same container, so what each writes into it is kept.
     Object(ObjType),
+    /// A new empty object whose id is this operation's (`ObjId::Op`): how
+    /// objects were made before container ids were derived. Decoded and
+    /// applied so old histories replay; never made any more.
+    LegacyObject(ObjType),
 }
 
 /// One operation. Its id is not stored: it is the change's first op counter

@@ -15,7 +15,7 @@ use crate::map::{LwwMap, MapEntry};
 use crate::set::OrSet;
 use crate::text::{IdSpan, Text, TextError};
 use crate::transaction::Transaction;
-use crate::value::{ObjId, ObjType, Value};
+use crate::value::{ChildId, ObjId, ObjType, Value};
 use crate::version::VersionVector;
 
 /// How many causally-unready changes a document holds by default.
@@ -398,12 +398,22 @@ impl Document {
                 _ => None,
             };
             match op {
-                Op::MapSet { value, .. } => {
+                Op::MapSet { .. } => {
                     expect(ObjType::Map)?;
-                    if let NewValue::Object(child) = value
-                        && more
-                    {
-                        new_objects.insert(ObjId::Op(id), *child);
+                    if let Some((child, child_ty)) = created_object(op, id) {
+                        match self.objects.get(&child).map(Object::ty) {
+                            Some(t) if t != child_ty => {
+                                return Err(EditError::WrongType {
+                                    obj: child,
+                                    expected: child_ty,
+                                    found: t,
+                                });
+                            }
+                            _ if more => {
+                                new_objects.insert(child, child_ty);
+                            }
+                            _ => {}
+                        }
                     }
                 }
                 Op::MapDelete { .. } => expect(ObjType::Map)?,
@@ -469,11 +479,20 @@ impl Document {
                 pred,
             } => {
                 self.map_mut(*obj)?;
-                let value = match value {
-                    NewValue::Scalar(s) => Value::Scalar(s.clone()),
-                    NewValue::Object(ty) => {
-                        self.objects.insert(ObjId::Op(id), Object::new(*ty));
-                        Value::Object(ObjId::Op(id), *ty)
+                let value = match created_object(op, id) {
+                    None => match value {
+                        NewValue::Scalar(s) => Value::Scalar(s.clone()),
+                        _ => unreachable!("an object value creates an object"),
+                    },
+                    Some((child, ty)) => {
+                        // A container at a key may exist already (made by
+                        // this replica or another): it is kept, contents
+                        // and all.
+                        let existing = self.objects.entry(child).or_insert_with(|| Object::new(ty));
+                        if existing.ty() != ty {
+                            return Err(wrong_type(child, ty, existing));
+                        }
+                        Value::Object(child, ty)
                     }
                 };
                 let entry = MapEntry { id, lamport, value };
@@ -577,6 +596,24 @@ impl Document {
             Object::Text(t) => Ok(t),
             other => Err(wrong_type(obj, ObjType::Text, other)),
         }
+    }
+}
+
+/// The object a `MapSet` with id `id` points its key at, and its type; `None`
+/// for a scalar value.
+pub(crate) fn created_object(op: &Op, id: OpId) -> Option<(ObjId, ObjType)> {
+    match op {
+        Op::MapSet {
+            obj,
+            key,
+            value: NewValue::Object(ty),
+            ..
+        } => Some((ObjId::Child(ChildId::of(*obj, key, *ty)), *ty)),
+        Op::MapSet {
+            value: NewValue::LegacyObject(ty),
+            ..
+        } => Some((ObjId::Op(id), *ty)),
+        _ => None,
     }
 }
 

@@ -8,7 +8,7 @@ use crate::document::Document;
 use crate::encoding::EncodedChange;
 use crate::error::EditError;
 use crate::id::OpId;
-use crate::value::{ObjId, ObjType, ScalarValue};
+use crate::value::{ChildId, ObjId, ObjType, ScalarValue, Value};
 
 #[derive(Debug)]
 pub struct Transaction<'a> {
@@ -69,16 +69,36 @@ impl<'a> Transaction<'a> {
         Ok(())
     }
 
-    /// Sets `key` of map `obj` to a new empty object and returns its id.
+    /// Sets `key` of map `obj` to the container of type `ty` at that key and
+    /// returns its id. The id is derived from `obj`, `key` and `ty`
+    /// (`ObjId::Child`), so replicas that create it concurrently (a device
+    /// typing into a shared note before its first sync, say) create the
+    /// same container and both contents are kept; if it exists already it
+    /// keeps what it holds. It supersedes the key's other values, but not
+    /// the objects of type `ty` that documents written before container ids
+    /// were derived may hold there: they stay, and are shown beside it
+    /// (`Document::key_text`), so nothing written into them is hidden.
     pub fn put_object(&mut self, obj: ObjId, key: &str, ty: ObjType) -> Result<ObjId, EditError> {
-        let pred = self.doc.map(obj)?.current_ids(key);
-        let id = self.push(Op::MapSet {
+        let child = ObjId::Child(ChildId::of(obj, key, ty));
+        let entries = self.doc.map(obj)?.get_all(key);
+        let is_kin = |value: &Value| matches!(value, Value::Object(_, t) if *t == ty);
+        if entries.iter().all(|e| is_kin(&e.value))
+            && entries.iter().any(|e| e.value == Value::Object(child, ty))
+        {
+            return Ok(child);
+        }
+        let pred = entries
+            .iter()
+            .filter(|e| !is_kin(&e.value))
+            .map(|e| e.id)
+            .collect();
+        self.push(Op::MapSet {
             obj,
             key: key.to_owned(),
             value: NewValue::Object(ty),
             pred,
         })?;
-        Ok(ObjId::Op(id))
+        Ok(child)
     }
 
     /// Removes `key` (all its concurrent values) from map `obj`.

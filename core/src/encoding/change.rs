@@ -339,7 +339,8 @@ fn write_ops(w: &mut Writer, ops: &[Op], t: &ReplicaTable) {
                 w.str(key);
                 match value {
                     NewValue::Scalar(s) => write_scalar(w, s),
-                    NewValue::Object(ty) => w.u8(OBJECT_TAG + obj_type_tag(*ty)),
+                    NewValue::Object(ty) => w.u8(CHILD_TAG + obj_type_tag(*ty)),
+                    NewValue::LegacyObject(ty) => w.u8(OBJECT_TAG + obj_type_tag(*ty)),
                 }
                 write_ids(w, pred, t);
             }
@@ -398,8 +399,10 @@ fn read_ops(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<Op>, DecodeError
                 let obj = read_obj(r, t)?;
                 let key = r.str()?.to_owned();
                 let vtag = r.u8()?;
-                let value = if vtag >= OBJECT_TAG {
-                    NewValue::Object(obj_type_from_tag(vtag - OBJECT_TAG)?)
+                let value = if vtag >= CHILD_TAG {
+                    NewValue::Object(obj_type_from_tag(vtag - CHILD_TAG)?)
+                } else if vtag >= OBJECT_TAG {
+                    NewValue::LegacyObject(obj_type_from_tag(vtag - OBJECT_TAG)?)
                 } else {
                     NewValue::Scalar(read_scalar_body(r, vtag)?)
                 };
@@ -494,7 +497,10 @@ fn read_ids(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<OpId>, DecodeErr
     (0..n).map(|_| read_id(r, t)).collect()
 }
 
+/// A new object with the op's id (`NewValue::LegacyObject`), by type.
 const OBJECT_TAG: u8 = 16;
+/// The container at the key (`NewValue::Object`), by type.
+const CHILD_TAG: u8 = 24;
 
 pub(crate) fn obj_type_tag(ty: ObjType) -> u8 {
     match ty {

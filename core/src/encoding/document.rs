@@ -1,7 +1,7 @@
 //! Saving and loading a whole document: snapshot + history.
 //!
 //! ```text
-//! "CCDOC" version(4)
+//! "CCDOC" version(5)
 //! replicas: n, replica[16]*n              -- table for every OpId below
 //! version:  n, (replica_index seq)*n
 //! objects:  n, (obj type body)*n         -- the snapshot, in ObjId order
@@ -22,6 +22,11 @@
 //! anything else. So the bytes depend only on the set of changes applied,
 //! never on delivery order or on which replica saves. Loading checks every
 //! run's bytes but builds no change.
+//!
+//! Version 4 is the same format; it had no containers at keys
+//! (`ObjId::Child`, written as replica index 0, counter 0, 16 bytes), and
+//! version 5 says so, so that a reader that predates them refuses the file
+//! by its version rather than by a puzzling id.
 //!
 //! Version 3 differed in one thing: every change of a run had the run's
 //! dependencies, so a run ended at the change typed after a merge. It is
@@ -47,7 +52,10 @@ use crate::value::{ObjId, ObjType, Value};
 use crate::version::VersionVector;
 
 const MAGIC: &[u8; 5] = b"CCDOC";
-const VERSION: u8 = 4;
+const VERSION: u8 = 5;
+/// Version 4 is version 5 without containers at keys (`ObjId::Child`), which
+/// older readers cannot name: read as it is.
+const VERSION_4: u8 = 4;
 /// Version 3 runs: every change of a run had the run's dependencies. Read
 /// change by change into today's runs (which a merge no longer splits).
 const VERSION_3: u8 = 3;
@@ -163,7 +171,7 @@ impl Document {
         let mut r = Reader::new(body);
         r.raw(MAGIC.len())?;
         let version = r.u8()?;
-        if version != VERSION && version != VERSION_3 {
+        if ![VERSION, VERSION_4, VERSION_3].contains(&version) {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let table = Table::read(&mut r)?;

@@ -4,7 +4,7 @@
 use super::codec::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::id::{OpId, ReplicaId};
-use crate::value::ObjId;
+use crate::value::{ChildId, ObjId};
 
 /// A format's table of replicas.
 pub(crate) trait ReplicaIndex {
@@ -48,17 +48,31 @@ pub(crate) fn read_opt_id(
     }
 }
 
-/// The root as "none", any other object as its creating op's id.
+/// The root as "none"; an object made by an op as that op's id; a container
+/// at a key as replica index 0, counter 0 (which no op id has) and its 16
+/// bytes.
 pub(crate) fn write_obj(w: &mut Writer, obj: ObjId, t: &impl ReplicaIndex) {
-    let id = match obj {
-        ObjId::Root => None,
-        ObjId::Op(id) => Some(id),
-    };
-    write_opt_id(w, id, t);
+    match obj {
+        ObjId::Root => w.uvarint(0),
+        ObjId::Op(id) => write_opt_id(w, Some(id), t),
+        ObjId::Child(child) => {
+            w.uvarint(1);
+            w.uvarint(0);
+            w.raw(&child.0);
+        }
+    }
 }
 
 pub(crate) fn read_obj(r: &mut Reader<'_>, t: &impl ReplicaIndex) -> Result<ObjId, DecodeError> {
-    Ok(read_opt_id(r, t)?.map_or(ObjId::Root, ObjId::Op))
+    let index = r.uvarint()?;
+    if index == 0 {
+        return Ok(ObjId::Root);
+    }
+    match r.uvarint()? {
+        0 if index == 1 => Ok(ObjId::Child(ChildId(r.array()?))),
+        0 => Err(DecodeError::Invalid("op counters start at 1")),
+        c => Ok(ObjId::Op(OpId::new(t.get(index - 1)?, c))),
+    }
 }
 
 fn counter(r: &mut Reader<'_>) -> Result<u64, DecodeError> {

@@ -11,8 +11,8 @@ use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use concord_core::{
-    Change, ChangeHeader, ChangeId, DecodeError, Document, EncodedChange, Message, ObjId, Op, OpId,
-    ReplicaId, TextInsert, Value,
+    Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange, Message, ObjId,
+    ObjType, Op, OpId, ReplicaId, TextInsert, Value,
 };
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-regressions");
@@ -225,7 +225,7 @@ fn assert_rejected_without_change(doc: &mut Document, change: EncodedChange) {
 #[test]
 fn an_insert_with_a_right_parent_that_does_not_fit_is_rejected_not_a_panic() {
     let mut doc = checks::sample_doc();
-    let text = ObjId::Op(OpId::new(ReplicaId(1), 1));
+    let text = ObjId::Child(ChildId::of(ObjId::Root, "text", ObjType::Text));
     assert!(matches!(
         doc.get(ObjId::Root, "text"),
         Ok(Some(Value::Object(id, _))) if *id == text

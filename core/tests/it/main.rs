@@ -4,6 +4,7 @@ mod support;
 
 mod batch;
 mod causal_delivery;
+mod containers;
 mod encoding;
 mod examples;
 mod fuzz_regressions;
