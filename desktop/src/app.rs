@@ -354,11 +354,10 @@ impl ConcordApp {
             if !force && doc.version() == &open.shown {
                 return None;
             }
-            let text = note::body(doc).and_then(|b| doc.text(b).ok());
-            let caret = match (&open.anchors, text) {
-                (Some((a, b)), Some(t)) => Some((a.resolve(t), b.resolve(t))),
-                _ => None,
-            };
+            let text = note::body(doc);
+            let caret = open
+                .anchors
+                .map(|(a, b)| (a.resolve(&text), b.resolve(&text)));
             Some((
                 note::body_text(doc),
                 note::title(doc),
@@ -705,11 +704,8 @@ impl ConcordApp {
         // (unless this frame typed, when the best guess is all there is).
         let typed = expected != open.shown;
         let anchors = self.client.with_document(&id, |doc| {
-            let text = note::body(doc).and_then(|b| doc.text(b).ok());
-            let anchors = match (caret, text) {
-                (Some((a, b)), Some(t)) => Some((Anchor::at(t, a), Anchor::at(t, b))),
-                _ => None,
-            };
+            let text = note::body(doc);
+            let anchors = caret.map(|(a, b)| (Anchor::at(&text, a), Anchor::at(&text, b)));
             (doc.version() == &expected, anchors)
         });
         if let (Ok((clean, anchors)), Some(open)) = (anchors, self.open.as_mut()) {

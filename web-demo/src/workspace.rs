@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use concord_core::{
     Access, ChangeSource, ClientSession, DocId, Document, DocumentSet, EncodedChange, ErrorCode,
-    Frame, ObjId, ObjType, ReplicaId, ScalarValue, SessionEvent, SyncStatus, Transaction, Value,
+    Frame, ObjId, ReplicaId, ScalarValue, SessionEvent, SyncStatus, Transaction, Value,
     VersionVector,
 };
 use concord_note::editor::{self, Anchor};
@@ -330,10 +330,7 @@ impl Workspace {
     /// The text under root `key` ("" if there is none).
     pub fn text(&self, doc: &DocId, key: &str) -> Result<String, WebError> {
         let d = self.document(doc)?;
-        Ok(text_obj(d, key)
-            .and_then(|t| d.text(t).ok())
-            .map(ToString::to_string)
-            .unwrap_or_default())
+        Ok(d.key_text(ObjId::Root, key).to_string())
     }
 
     /// Replaces `del` UTF-16 units at `pos` (UTF-16) of the text under root
@@ -347,18 +344,18 @@ impl Workspace {
         insert: &str,
     ) -> Result<(), WebError> {
         self.edit(doc, |tx| {
-            let obj = text_obj_or_new(tx, key)?;
-            let text = tx.doc().text(obj)?;
+            let text = tx.doc().key_text(ObjId::Root, key);
             let len = text.len_utf16();
-            let out = WebError::Position { pos, len };
             let end = pos
                 .checked_add(del)
                 .ok_or(WebError::Position { pos, len })?;
-            let start = text.utf16_to_char(pos).ok_or(out)?;
+            let start = text
+                .utf16_to_char(pos)
+                .ok_or(WebError::Position { pos, len })?;
             let end = text
                 .utf16_to_char(end)
                 .ok_or(WebError::Position { pos: end, len })?;
-            Ok(tx.splice_text(obj, start, end - start, insert)?)
+            Ok(tx.splice_key_text(ObjId::Root, key, start, end - start, insert)?)
         })?;
         Ok(())
     }
@@ -386,8 +383,7 @@ impl Workspace {
             editor::rebase(&splice, before, &now)
         };
         let ((), changed) = self.edit(doc, |tx| {
-            let obj = text_obj_or_new(tx, key)?;
-            Ok(tx.splice_text(obj, splice.pos, splice.del, &splice.insert)?)
+            Ok(tx.splice_key_text(ObjId::Root, key, splice.pos, splice.del, &splice.insert)?)
         })?;
         Ok(changed)
     }
@@ -401,20 +397,14 @@ impl Workspace {
         start: usize,
         end: usize,
     ) -> Result<Selection, WebError> {
-        let d = self.document(doc)?;
-        let Some(text) = text_obj(d, key).and_then(|t| d.text(t).ok()) else {
-            return Ok(Selection {
-                start: Anchor::Start,
-                end: Anchor::Start,
-            });
-        };
+        let text = self.document(doc)?.key_text(ObjId::Root, key);
         let to_char = |p: usize| {
             text.utf16_to_char(p.min(text.len_utf16()))
                 .unwrap_or(text.len_chars())
         };
         Ok(Selection {
-            start: Anchor::at(text, to_char(start)),
-            end: Anchor::at(text, to_char(end)),
+            start: Anchor::at(&text, to_char(start)),
+            end: Anchor::at(&text, to_char(end)),
         })
     }
 
@@ -425,12 +415,9 @@ impl Workspace {
         key: &str,
         sel: Selection,
     ) -> Result<(usize, usize), WebError> {
-        let d = self.document(doc)?;
-        let Some(text) = text_obj(d, key).and_then(|t| d.text(t).ok()) else {
-            return Ok((0, 0));
-        };
+        let text = self.document(doc)?.key_text(ObjId::Root, key);
         let to16 = |a: Anchor| {
-            text.char_to_utf16(a.resolve(text))
+            text.char_to_utf16(a.resolve(&text))
                 .unwrap_or(text.len_utf16())
         };
         Ok((to16(sel.start), to16(sel.end)))
@@ -592,21 +579,6 @@ fn rejected(doc: &DocId, id: concord_core::ChangeId, e: &impl std::fmt::Display)
         doc: Some(doc.clone()),
         code: None,
         detail: format!("a change from the relay was refused ({id:?}): {e}"),
-    }
-}
-
-/// The text object under root `key`, if it is one.
-fn text_obj(doc: &Document, key: &str) -> Option<ObjId> {
-    match doc.get(ObjId::Root, key) {
-        Ok(Some(Value::Object(id, ObjType::Text))) => Some(*id),
-        _ => None,
-    }
-}
-
-fn text_obj_or_new(tx: &mut Transaction<'_>, key: &str) -> Result<ObjId, WebError> {
-    match text_obj(tx.doc(), key) {
-        Some(obj) => Ok(obj),
-        None => Ok(tx.put_object(ObjId::Root, key, ObjType::Text)?),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
-use concord_core::{Document, ObjId, ObjType, ScalarValue, Value};
+use concord_core::{Document, KeyText, ObjId, ObjType, ScalarValue, Value};
 
 use crate::error::CalendarError;
 use crate::event::{Event, EventData, OccurrenceOverride};
@@ -77,11 +77,11 @@ impl<'d> Calendar<'d> {
         read_event(self.doc, uid, obj)
     }
 
-    /// The text object holding an event's notes, for an editor that edits
-    /// it in place (carets anchored on its characters); `CalendarTx::
-    /// splice_notes` or a plain `Transaction::splice_text` on it edits it.
-    pub fn notes_text(&self, uid: &str) -> Option<ObjId> {
-        schema::child(self.doc, self.event_obj(uid)?, schema::NOTES, ObjType::Text)
+    /// An event's notes as text, for an editor that edits them in place
+    /// (carets anchored on their characters); `CalendarTx::splice_notes`
+    /// edits them.
+    pub fn notes_text(&self, uid: &str) -> Option<KeyText<'_>> {
+        Some(self.doc.key_text(self.event_obj(uid)?, schema::NOTES))
     }
 
     /// The events that are not deleted, by UID.
@@ -277,22 +277,15 @@ pub(crate) fn read_event(doc: &Document, uid: &str, obj: ObjId) -> Option<Event>
     if whens.len() > 1 {
         when_conflicts.insert(Scope::Series, whens);
     }
-    let notes = schema::child(doc, obj, schema::NOTES, ObjType::Text)
-        .and_then(|t| doc.text(t).ok())
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let attendees = schema::set_strings(
-        doc,
-        schema::child(doc, obj, schema::ATTENDEES, ObjType::Set),
-    )
-    .map(str::to_owned)
-    .collect();
-    let cancelled: BTreeSet<OccurrenceKey> = schema::set_strings(
-        doc,
-        schema::child(doc, obj, schema::CANCELLED, ObjType::Set),
-    )
-    .filter_map(OccurrenceKey::parse)
-    .collect();
+    let notes = doc.key_text(obj, schema::NOTES).to_string();
+    let attendees = schema::set_strings(doc, obj, schema::ATTENDEES)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let cancelled: BTreeSet<OccurrenceKey> = schema::set_strings(doc, obj, schema::CANCELLED)
+        .into_iter()
+        .filter_map(OccurrenceKey::parse)
+        .collect();
     let mut overrides: BTreeMap<OccurrenceKey, OccurrenceOverride> = BTreeMap::new();
     if let Some(map_obj) = schema::child(doc, obj, schema::OVERRIDES, ObjType::Map)
         && let Ok(map) = doc.map(map_obj)

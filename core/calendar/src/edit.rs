@@ -143,6 +143,22 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
         }
     }
 
+    /// Removes `value` from every set at `key` (one, but for documents
+    /// written before container ids were derived; see
+    /// `schema::children`). Returns whether any held it.
+    fn remove_from_sets(
+        &mut self,
+        obj: ObjId,
+        key: &str,
+        value: &str,
+    ) -> Result<bool, CalendarError> {
+        let mut removed = false;
+        for set in schema::children(self.tx.doc(), obj, key, ObjType::Set) {
+            removed |= self.tx.remove(set, &ScalarValue::from(value))?;
+        }
+        Ok(removed)
+    }
+
     /// Where a field of `scope` lives: (map, key).
     fn field(
         &mut self,
@@ -244,8 +260,8 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
         insert: &str,
     ) -> Result<(), CalendarError> {
         let obj = self.live_event(uid)?;
-        let notes = self.child(obj, schema::NOTES, ObjType::Text)?;
-        self.tx.splice_text(notes, pos, del, insert)?;
+        self.tx
+            .splice_key_text(obj, schema::NOTES, pos, del, insert)?;
         Ok(())
     }
 
@@ -253,8 +269,13 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
     /// differs (so concurrent edits elsewhere in the notes survive).
     pub fn set_notes(&mut self, uid: &str, text: &str) -> Result<(), CalendarError> {
         let obj = self.live_event(uid)?;
-        let notes = self.child(obj, schema::NOTES, ObjType::Text)?;
-        let old: Vec<char> = self.tx.doc().text(notes)?.to_string().chars().collect();
+        let old: Vec<char> = self
+            .tx
+            .doc()
+            .key_text(obj, schema::NOTES)
+            .to_string()
+            .chars()
+            .collect();
         let new: Vec<char> = text.chars().collect();
         let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
         let suffix = old[prefix..]
@@ -264,8 +285,13 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
             .take_while(|(a, b)| a == b)
             .count();
         let insert: String = new[prefix..new.len() - suffix].iter().collect();
-        self.tx
-            .splice_text(notes, prefix, old.len() - suffix - prefix, &insert)?;
+        self.tx.splice_key_text(
+            obj,
+            schema::NOTES,
+            prefix,
+            old.len() - suffix - prefix,
+            &insert,
+        )?;
         Ok(())
     }
 
@@ -280,8 +306,7 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
     /// concurrent add elsewhere survives). Returns whether they were there.
     pub fn remove_attendee(&mut self, uid: &str, who: &str) -> Result<bool, CalendarError> {
         let obj = self.live_event(uid)?;
-        let set = self.child(obj, schema::ATTENDEES, ObjType::Set)?;
-        Ok(self.tx.remove(set, &ScalarValue::from(who))?)
+        self.remove_from_sets(obj, schema::ATTENDEES, who)
     }
 
     /// Makes the event repeat by `rule`, or with `None` stop repeating.
@@ -339,8 +364,7 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
         key: &OccurrenceKey,
     ) -> Result<(), CalendarError> {
         let obj = self.live_event(uid)?;
-        let set = self.child(obj, schema::CANCELLED, ObjType::Set)?;
-        self.tx.remove(set, &ScalarValue::from(key.as_str()))?;
+        self.remove_from_sets(obj, schema::CANCELLED, key.as_str())?;
         Ok(())
     }
 

@@ -18,6 +18,8 @@
 //!                   title, when, location
 //! ```
 
+use std::collections::BTreeSet;
+
 use concord_core::{Document, ObjId, ObjType, ScalarValue, Value};
 
 use crate::occurrence::OccurrenceKey;
@@ -113,10 +115,30 @@ pub(crate) fn any_true(doc: &Document, obj: ObjId, key: &str) -> bool {
         .any(|e| e.value == Value::Scalar(ScalarValue::Bool(true)))
 }
 
-/// The string members of a set.
-pub(crate) fn set_strings(doc: &Document, set: Option<ObjId>) -> impl Iterator<Item = &str> {
-    set.and_then(|s| doc.set(s).ok())
+/// Every distinct child object of type `ty` among the concurrent values of
+/// `key`, winner first. One, unless the document was written before
+/// container ids were derived and two devices made the container at once:
+/// then each is read, so none hides what was written into it.
+pub(crate) fn children(doc: &Document, obj: ObjId, key: &str, ty: ObjType) -> Vec<ObjId> {
+    let mut out: Vec<ObjId> = Vec::new();
+    for entry in doc.get_all(obj, key).unwrap_or_default() {
+        if let Value::Object(id, t) = entry.value
+            && t == ty
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// The string members of the sets at `key` (every one `children` finds),
+/// sorted and distinct.
+pub(crate) fn set_strings<'d>(doc: &'d Document, obj: ObjId, key: &str) -> BTreeSet<&'d str> {
+    children(doc, obj, key, ObjType::Set)
         .into_iter()
+        .filter_map(|s| doc.set(s).ok())
         .flat_map(concord_core::OrSet::values)
         .filter_map(ScalarValue::as_str)
+        .collect()
 }

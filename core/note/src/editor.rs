@@ -1,7 +1,7 @@
 //! Between a plain text field and the text CRDT: a user's edit becomes one
 //! splice, and a cursor survives remote edits by riding on a character id.
 
-use concord_core::{OpId, Text};
+use concord_core::{KeyText, OpId};
 
 /// One edit that turns `old` into `new`: replace `del` chars at `pos` (in
 /// chars) with `insert`. `None` if they are equal.
@@ -97,7 +97,7 @@ pub enum Anchor {
 
 impl Anchor {
     /// The anchor for caret position `pos` (in chars).
-    pub fn at(text: &Text, pos: usize) -> Anchor {
+    pub fn at(text: &KeyText<'_>, pos: usize) -> Anchor {
         match pos.checked_sub(1).and_then(|p| text.id_at(p)) {
             Some(id) => Anchor::After(id),
             None => Anchor::Start,
@@ -106,7 +106,7 @@ impl Anchor {
 
     /// Where the caret is now. If its character was deleted, the caret sits
     /// where that character was.
-    pub fn resolve(self, text: &Text) -> usize {
+    pub fn resolve(self, text: &KeyText<'_>) -> usize {
         match self {
             Anchor::Start => 0,
             Anchor::After(id) => match text.pos_of(id) {
@@ -189,7 +189,7 @@ mod tests {
         other.apply(first).unwrap();
 
         // My caret is after "hello" (position 5).
-        let anchor = Anchor::at(me.text(body).unwrap(), 5);
+        let anchor = Anchor::at(&me.key_text(ObjId::Root, "body"), 5);
         // The other device types at the start and deletes "world".
         let mut tx = other.transaction();
         tx.insert_text(body, 0, ">> ").unwrap();
@@ -197,7 +197,7 @@ mod tests {
         me.apply(tx.commit().unwrap()).unwrap();
         assert_eq!(me.text(body).unwrap().to_string(), ">> hello ");
         assert_eq!(
-            anchor.resolve(me.text(body).unwrap()),
+            anchor.resolve(&me.key_text(ObjId::Root, "body")),
             8,
             "still after hello"
         );
@@ -206,7 +206,10 @@ mod tests {
         let mut tx = other.transaction();
         tx.delete_text(body, 3, 6).unwrap();
         me.apply(tx.commit().unwrap()).unwrap();
-        assert_eq!(anchor.resolve(me.text(body).unwrap()), 3);
-        assert_eq!(Anchor::at(me.text(body).unwrap(), 0), Anchor::Start);
+        assert_eq!(anchor.resolve(&me.key_text(ObjId::Root, "body")), 3);
+        assert_eq!(
+            Anchor::at(&me.key_text(ObjId::Root, "body"), 0),
+            Anchor::Start
+        );
     }
 }

@@ -451,3 +451,67 @@ fn all_day_and_timed_values_can_meet_in_one_conflict() {
     assert_eq!(choices.len(), 2);
     assert_eq!(choices.iter().filter(|w| w.is_all_day()).count(), 1);
 }
+
+/// Issue 13: two devices that add the same event (the same invitation,
+/// imported on each while apart) used to make two event maps at one UID;
+/// the key's winner hid the other one's notes and attendees everywhere.
+#[test]
+fn the_same_event_added_on_two_devices_keeps_what_each_wrote_into_it() {
+    let mut docs = replicas(2, &[]);
+    let mut a = planning();
+    a.notes = "Room 4".into();
+    a.attendees = BTreeSet::from(["Ada <ada@example.com>".to_string()]);
+    let mut b = planning();
+    b.notes = "Bring slides".into();
+    b.attendees = BTreeSet::from(["Grace <grace@example.com>".to_string()]);
+    edit(&mut docs[0], |c| c.add_event(&a)).unwrap();
+    edit(&mut docs[1], |c| c.add_event(&b)).unwrap();
+    sync_all(&mut docs);
+    for doc in &docs {
+        let event = calendar(doc).event("planning@test").expect("one event");
+        assert!(
+            event.data.notes.contains("Room 4"),
+            "{:?}",
+            event.data.notes
+        );
+        assert!(
+            event.data.notes.contains("Bring slides"),
+            "{:?}",
+            event.data.notes
+        );
+        assert_eq!(
+            event.data.attendees,
+            BTreeSet::from([
+                "Ada <ada@example.com>".to_string(),
+                "Grace <grace@example.com>".to_string()
+            ])
+        );
+    }
+    assert!(docs[0] == docs[1]);
+}
+
+/// Two devices that each make the same empty document a calendar at once
+/// share one events map: every event either adds is shown.
+#[test]
+fn a_calendar_made_on_two_devices_at_once_shows_both_devices_events() {
+    let mut docs: Vec<_> = (1..=2)
+        .map(|r| concord_core::Document::new(concord_core::ReplicaId(r)))
+        .collect();
+    for (doc, event) in docs.iter_mut().zip([planning(), standup()]) {
+        let mut tx = doc.transaction();
+        let mut cal = concord_calendar::CalendarTx::create(&mut tx, "Team").unwrap();
+        cal.add_event(&event).unwrap();
+    }
+    sync_all(&mut docs);
+    for doc in &docs {
+        let uids: BTreeSet<String> = calendar(doc)
+            .events()
+            .into_iter()
+            .map(|e| e.data.uid)
+            .collect();
+        assert_eq!(
+            uids,
+            BTreeSet::from(["planning@test".to_string(), "standup@test".to_string()])
+        );
+    }
+}
