@@ -1,9 +1,10 @@
-//! The desktop app's library: the replica store (SQLite), and (to come) the
-//! UI and the headless commands. The binary `concord` is a thin shell over it.
+//! The desktop app's library: the replica store (SQLite), the window and the
+//! headless commands (`cli`). The binary `concord` is a thin shell over it.
 
 pub mod app;
 pub mod calendar;
 pub mod calendar_file;
+pub mod cli;
 pub mod editor;
 pub mod first_run;
 pub mod note;

@@ -2,6 +2,7 @@
 //! proxy, browser scripts (headless Chromium) for the web demo. The tests themselves are in `e2e/`.
 
 pub mod browser;
+pub mod device_process;
 pub mod proxy;
 pub mod raw_socket;
 pub mod relay_process;
