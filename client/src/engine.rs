@@ -395,8 +395,12 @@ impl Engine {
         let Some(replica) = self.replicas.0.get_mut(doc) else {
             return;
         };
-        let (applied, refused) = replica.apply_received(changes);
-        for reason in refused.into_iter().map(|(id, e)| format!("{id:?}: {e}")) {
+        let received = replica.apply_received(changes);
+        for reason in received
+            .refused
+            .into_iter()
+            .map(|(id, e)| format!("{id:?}: {e}"))
+        {
             tracing::warn!(%doc, %reason, "rejected a change from the relay");
             send(
                 &self.events,
@@ -406,7 +410,24 @@ impl Engine {
                 },
             );
         }
-        if applied == 0 {
+        for id in received.unreadable {
+            let reason = replica
+                .doc
+                .unreadable()
+                .get(&id)
+                .cloned()
+                .unwrap_or_default();
+            tracing::warn!(%doc, change = ?id, %reason, "a change from the relay could not be read");
+            send(
+                &self.events,
+                ClientEvent::ChangeUnreadable {
+                    doc: doc.clone(),
+                    change: id,
+                    reason,
+                },
+            );
+        }
+        if received.applied == 0 {
             return;
         }
         match replica.save(doc, self.store.as_mut()) {

@@ -1,6 +1,6 @@
 //! What a client reports to its UI.
 
-use concord_core::{DocId, ErrorCode, ReplicaId, SyncStatus};
+use concord_core::{ChangeId, DocId, ErrorCode, ReplicaId, SyncStatus};
 
 /// The connection to the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,14 @@ pub enum ClientEvent {
     /// unchanged by it).
     ChangeRejected {
         doc: DocId,
+        reason: String,
+    },
+    /// A change from the relay was applied as an empty change: its
+    /// operations could not be read or did not fit (the same on every
+    /// device; `Document::unreadable` keeps it).
+    ChangeUnreadable {
+        doc: DocId,
+        change: ChangeId,
         reason: String,
     },
     /// The relay reported an error.

@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 
 use concord_core::{
-    ApplyError, ChangeId, ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange,
-    VersionVector,
+    ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange, Received, VersionVector,
 };
 
 use crate::store::{ReplicaStore, StoreError};
@@ -39,10 +38,7 @@ impl Replica {
 
     /// Applies changes from the relay one by one and queues what was applied
     /// for saving (`Durability::apply_received`).
-    pub(crate) fn apply_received(
-        &mut self,
-        changes: Vec<EncodedChange>,
-    ) -> (usize, Vec<(ChangeId, ApplyError)>) {
+    pub(crate) fn apply_received(&mut self, changes: Vec<EncodedChange>) -> Received {
         self.saving.apply_received(&mut self.doc, changes)
     }
 

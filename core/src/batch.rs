@@ -30,6 +30,9 @@ pub struct BatchOutcome {
     pub duplicates: u64,
     /// Held changes that became ready but turned out invalid; dropped.
     pub rejected: Vec<(ChangeId, ApplyError)>,
+    /// Applied changes whose operations could not be read or applied, each
+    /// applied as an empty change (`Document::unreadable`).
+    pub unreadable: Vec<ChangeId>,
 }
 
 impl BatchOutcome {
@@ -38,6 +41,7 @@ impl BatchOutcome {
         self.pending += u64::from(o.pending);
         self.duplicates += u64::from(o.duplicate);
         self.rejected.extend(o.rejected);
+        self.unreadable.extend(o.unreadable);
     }
 }
 

@@ -51,6 +51,13 @@ impl Object {
     }
 }
 
+/// Whether a change's operations were applied, or it became an empty one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Applied {
+    Readable,
+    Unreadable,
+}
+
 /// What `apply` did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ApplyOutcome {
@@ -63,6 +70,9 @@ pub struct ApplyOutcome {
     pub duplicate: bool,
     /// Held changes that became ready but turned out invalid; dropped.
     pub rejected: Vec<(ChangeId, ApplyError)>,
+    /// Applied changes (among `applied`) whose operations could not be read
+    /// or applied: each became an empty change, on every replica alike.
+    pub unreadable: Vec<ChangeId>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +86,10 @@ pub struct Document {
     pub(crate) max_lamport: u64,
     pub(crate) log: ChangeLog,
     pub(crate) pending: CausalBuffer<EncodedChange>,
+    /// Changes whose operations could not be read or applied, applied as
+    /// empty changes, with why (derived from the history: the log keeps
+    /// their bytes, and `save` marks them).
+    pub(crate) unreadable: BTreeMap<ChangeId, String>,
 }
 
 /// Two documents are equal when their state and history are: the local replica
@@ -99,6 +113,7 @@ impl Document {
             max_lamport: 0,
             log: ChangeLog::default(),
             pending: CausalBuffer::new(DEFAULT_PENDING_CAPACITY),
+            unreadable: BTreeMap::new(),
         }
     }
 
@@ -179,6 +194,36 @@ impl Document {
         self.pending.missing()
     }
 
+    /// Changes whose operations could not be read (they do not decode) or
+    /// applied (they do not fit the document), with the reason. Each was
+    /// applied as an empty change: the same on every replica, so replicas
+    /// still converge and the changes after it still apply. A person should
+    /// be told ("1 change from device X could not be read").
+    pub fn unreadable(&self) -> &BTreeMap<ChangeId, String> {
+        &self.unreadable
+    }
+
+    /// What to tell a person about `unreadable` changes, if there are any:
+    /// "1 change from device 0a1b2c3d could not be read (…)".
+    pub fn unreadable_summary(&self) -> Option<String> {
+        let (first, why) = self.unreadable.iter().next()?;
+        let mut devices: Vec<String> = self
+            .unreadable
+            .keys()
+            .map(|id| format!("{:08x}", id.replica.0 >> 96))
+            .collect();
+        devices.dedup();
+        let n = self.unreadable.len();
+        Some(format!(
+            "{n} change{} from device{} {} could not be read and {} left out \
+             (first: {first:?}, {why})",
+            if n == 1 { "" } else { "s" },
+            if devices.len() == 1 { "" } else { "s" },
+            devices.join(", "),
+            if n == 1 { "was" } else { "were" },
+        ))
+    }
+
     /// Exactly the changes `since` lacks, in causal order.
     pub fn changes_since(&self, since: &VersionVector) -> Vec<EncodedChange> {
         self.log.since(since).collect()
@@ -253,7 +298,9 @@ impl Document {
             outcome.pending = true;
             return Ok(outcome);
         }
-        self.apply_ready(&change)?;
+        if self.apply_ready(&change)? == Applied::Unreadable {
+            outcome.unreadable.push(id);
+        }
         outcome.applied.push(id);
         self.release(id, &mut outcome);
         Ok(outcome)
@@ -266,7 +313,10 @@ impl Document {
         while let Some(done) = released.pop_front() {
             for (header, held) in self.pending.take_ready_after(done, &self.version) {
                 match self.apply_ready(&held) {
-                    Ok(()) => {
+                    Ok(applied) => {
+                        if applied == Applied::Unreadable {
+                            outcome.unreadable.push(header.id);
+                        }
                         outcome.applied.push(header.id);
                         released.push_back(header.id);
                     }
@@ -316,29 +366,59 @@ impl Document {
             pending: false,
             duplicate: false,
             rejected: batch.rejected,
+            unreadable: batch.unreadable,
         };
         *self = merged;
         Ok(outcome)
     }
 
-    /// Validates, then applies, a causally ready change.
-    fn apply_ready(&mut self, encoded: &EncodedChange) -> Result<(), ApplyError> {
-        let change = encoded.decode_change()?;
-        let id = change.id();
-        let invalid = |reason| ApplyError::Invalid { id, reason };
-        if !self.lamport_follows_deps(&change.header) {
-            return Err(invalid(EditError::InvalidOp(
-                "lamport not greater than its dependencies' or out of range",
-            )));
+    /// Validates, then applies, a causally ready change. Its header must
+    /// fit (a relay checks the same before it stores a change); its
+    /// operations, which a relay never reads, may not: a change whose ops
+    /// do not decode or do not fit the document is applied as an empty
+    /// change and recorded (`unreadable`), the same way on every replica, so
+    /// that one bad change stalls no one.
+    fn apply_ready(&mut self, encoded: &EncodedChange) -> Result<Applied, ApplyError> {
+        let header = encoded.header();
+        let id = header.id;
+        if !self.lamport_follows_deps(header) {
+            return Err(ApplyError::Invalid {
+                id,
+                reason: EditError::InvalidOp(
+                    "lamport not greater than its dependencies' or out of range",
+                ),
+            });
         }
         let first_op = self.log.next_op(id.replica);
+        let change = match encoded.decode_change() {
+            Ok(change) => change,
+            Err(e) => {
+                self.record_unreadable(
+                    encoded,
+                    first_op,
+                    format!("its operations do not decode: {e}"),
+                );
+                return Ok(Applied::Unreadable);
+            }
+        };
         let width = change
             .ops
             .iter()
             .try_fold(0u64, |acc, op| acc.checked_add(op.width()))
             .filter(|w| first_op.checked_add(*w).is_some())
-            .ok_or(invalid(EditError::CounterOverflow))?;
-        self.validate_ops(&change, first_op).map_err(invalid)?;
+            .ok_or(EditError::CounterOverflow)
+            .and_then(|width| self.validate_ops(&change, first_op).map(|()| width));
+        let width = match width {
+            Ok(width) => width,
+            Err(e) => {
+                self.record_unreadable(
+                    encoded,
+                    first_op,
+                    format!("its operations do not fit: {e}"),
+                );
+                return Ok(Applied::Unreadable);
+            }
+        };
         let lamport = Lamport::new(change.header.lamport, id.replica);
         let mut counter = first_op;
         for op in &change.ops {
@@ -347,7 +427,23 @@ impl Document {
             counter += op.width();
         }
         self.record(&change, Some(encoded.shared_bytes()), first_op, width);
-        Ok(())
+        Ok(Applied::Readable)
+    }
+
+    /// Adds a change whose ops could not be read or applied to the history
+    /// as an empty change (no ops, no op counters), keeping its bytes.
+    pub(crate) fn record_unreadable(
+        &mut self,
+        encoded: &EncodedChange,
+        first_op: u64,
+        why: String,
+    ) {
+        let empty = Change {
+            header: encoded.header().clone(),
+            ops: Vec::new(),
+        };
+        self.record(&empty, Some(encoded.shared_bytes()), first_op, 0);
+        self.unreadable.insert(empty.header.id, why);
     }
 
     /// Is the change's Lamport counter greater than every dependency's (the

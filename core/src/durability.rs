@@ -8,6 +8,18 @@
 
 use crate::{ApplyError, ChangeId, Document, EncodedChange, VersionVector};
 
+/// What `Durability::apply_received` did with a peer's changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Received {
+    /// How many changes were applied (held ones they released included).
+    pub applied: usize,
+    /// Changes refused, the document unchanged by them, with why.
+    pub refused: Vec<(ChangeId, ApplyError)>,
+    /// Applied changes whose ops could not be read or applied: each became
+    /// an empty change (`Document::unreadable` says why).
+    pub unreadable: Vec<ChangeId>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Durability {
     /// What the device's store holds.
@@ -41,28 +53,28 @@ impl Durability {
 
     /// Applies changes received from a peer to `doc` one by one (a bad one
     /// is refused and skipped, the document unchanged by it) and queues what
-    /// was applied, held changes it released included, for saving. Returns
-    /// how many were applied and each refused change with why.
+    /// was applied, held changes it released included, for saving.
     pub fn apply_received(
         &mut self,
         doc: &mut Document,
         changes: impl IntoIterator<Item = EncodedChange>,
-    ) -> (usize, Vec<(ChangeId, ApplyError)>) {
+    ) -> Received {
         let mut applied = Vec::new();
-        let mut rejected = Vec::new();
+        let mut out = Received::default();
         for change in changes {
             let id = change.id();
             match doc.apply(change) {
                 Ok(outcome) => {
                     applied.extend(outcome.applied);
-                    rejected.extend(outcome.rejected);
+                    out.refused.extend(outcome.rejected);
+                    out.unreadable.extend(outcome.unreadable);
                 }
-                Err(e) => rejected.push((id, e)),
+                Err(e) => out.refused.push((id, e)),
             }
         }
-        let count = applied.len();
+        out.applied = applied.len();
         self.applied(applied.into_iter().filter_map(|id| doc.change(id)));
-        (count, rejected)
+        out
     }
 
     /// The changes waiting to be saved, in the order applied.

@@ -43,7 +43,7 @@ pub use causal::{BufferFull, CausalBuffer};
 pub use change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 pub use clock::Lamport;
 pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document, MAX_LAMPORT};
-pub use durability::Durability;
+pub use durability::{Durability, Received};
 pub use encoding::{Access, DocId, EncodedChange, ErrorCode, Frame, Message};
 pub use error::{ApplyError, DecodeError, EditError};
 pub use id::{OpId, ReplicaId};

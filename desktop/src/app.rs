@@ -477,6 +477,14 @@ impl ConcordApp {
                 Ok(ClientEvent::ChangeRejected { reason, .. }) => {
                     self.notice = Some(format!("a change from the relay was rejected: {reason}"));
                 }
+                Ok(ClientEvent::ChangeUnreadable { doc, .. }) => {
+                    if let Ok(Some(summary)) = self
+                        .client
+                        .with_document(&doc, concord_core::Document::unreadable_summary)
+                    {
+                        self.notice = Some(summary);
+                    }
+                }
                 Ok(_) => {}
                 Err(TryRecvError::Lagged(_)) => self.list_dirty = true,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
@@ -550,6 +558,15 @@ impl ConcordApp {
                 }
             });
         });
+        // Changes that could not be read stay listed with the document:
+        // what someone wrote may be missing from it.
+        if let Some(open) = &self.open
+            && let Ok(Some(summary)) = self
+                .client
+                .with_document(&open.id, concord_core::Document::unreadable_summary)
+        {
+            ui.label(RichText::new(summary).color(Color32::from_rgb(200, 110, 0)));
+        }
         if let Some(notice) = self.notice.clone() {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(notice).color(Color32::from_rgb(190, 30, 30)));

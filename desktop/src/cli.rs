@@ -213,6 +213,9 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str
         DocCommand::Cat { id } => {
             let doc = store.load(&doc_id(&id)?)?;
             write!(out, "{}", note::body_text(&doc))?;
+            if let Some(summary) = doc.unreadable_summary() {
+                eprintln!("concord: {id}: {summary}");
+            }
         }
         DocCommand::Append { id, text } => {
             let id = doc_id(&id)?;

@@ -9,6 +9,7 @@ mod calendar;
 mod converge;
 mod crash;
 mod faults;
+mod hostile;
 mod join_before_sync;
 mod offline;
 // The web demo in headless Chromium with native clients.

@@ -9,9 +9,7 @@
 //! upload and the version we acknowledge come from `durable`, so nothing a
 //! reload could lose is ever sent or acknowledged.
 
-use concord_core::{
-    ApplyError, ChangeId, ChangeSource, Document, Durability, EncodedChange, VersionVector,
-};
+use concord_core::{ChangeSource, Document, Durability, EncodedChange, Received, VersionVector};
 
 /// After this many change records since the last snapshot, the next save
 /// writes a snapshot instead (and drops the records), so a reload reads one
@@ -79,10 +77,7 @@ impl Replica {
 
     /// Applies changes from the relay one by one and queues what was applied
     /// for saving (`Durability::apply_received`).
-    pub fn apply_received(
-        &mut self,
-        changes: Vec<EncodedChange>,
-    ) -> (usize, Vec<(ChangeId, ApplyError)>) {
+    pub fn apply_received(&mut self, changes: Vec<EncodedChange>) -> Received {
         self.saving.apply_received(&mut self.doc, changes)
     }
 

@@ -538,11 +538,20 @@ impl Workspace {
         let Some(replica) = self.replicas.0.get_mut(doc) else {
             return;
         };
-        let (applied, refused) = replica.apply_received(changes);
-        for (id, e) in refused {
+        let received = replica.apply_received(changes);
+        for (id, e) in received.refused {
             out.push(rejected(doc, id, &e));
         }
-        if applied > 0 {
+        if !received.unreadable.is_empty()
+            && let Some(summary) = replica.doc.unreadable_summary()
+        {
+            out.push(WebEvent::Error {
+                doc: Some(doc.clone()),
+                code: None,
+                detail: summary,
+            });
+        }
+        if received.applied > 0 {
             out.push(WebEvent::Changed { doc: doc.clone() });
         }
     }

@@ -142,11 +142,10 @@ pub(crate) fn read_batch(bytes: &[u8]) -> Result<Vec<BatchItem>, DecodeError> {
     for _ in 0..n {
         items.push(match r.u8()? {
             SINGLE => {
-                let change = EncodedChange::decode(r.bytes()?.to_vec())?;
-                // Its ops too, so that a batch that does not decode is
-                // refused before any of it is applied.
-                change.decode_change()?;
-                BatchItem::Change(change)
+                // Its header only: a change whose ops do not decode is
+                // applied as an empty change (`Document::unreadable`), as
+                // it would be on its own.
+                BatchItem::Change(EncodedChange::decode(r.bytes()?.to_vec())?)
             }
             TEXT_RUN => {
                 let (run, steps) = read_run(&mut r, &table)?;

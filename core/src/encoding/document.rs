@@ -10,6 +10,9 @@
 //! crc32 of all the above, little-endian
 //!
 //! record:   0 change_bytes               -- one change, any kind
+//!         | 2 change_bytes why:str       -- a change applied as an empty
+//!                                           one: its ops did not decode or
+//!                                           fit (`Document::unreadable`)
 //!         | 1 replica_index lamport n    -- a text run (`log/run.rs`): n
 //!           obj deps others run_bytes       changes; seq and op counters
 //!                                           follow the replica's previous
@@ -63,6 +66,9 @@ const OBJECT_REF: u8 = 16;
 // History record tags.
 const SINGLE: u8 = 0;
 const TEXT_RUN: u8 = 1;
+/// A change whose ops could not be read or applied (`Document::unreadable`),
+/// applied as an empty change (version 5 on).
+const UNREADABLE: u8 = 2;
 
 /// A format's replica table: sorted, so a replica's index is found by search.
 pub(crate) struct Table(pub(crate) Vec<ReplicaId>);
@@ -135,8 +141,12 @@ impl Document {
         for (replica, record) in records {
             match record {
                 Record::Single(single) => {
-                    w.u8(SINGLE);
+                    let why = self.unreadable.get(&ChangeId::new(replica, single.seq()));
+                    w.u8(if why.is_some() { UNREADABLE } else { SINGLE });
                     w.bytes(single.bytes());
+                    if let Some(why) = why {
+                        w.str(why);
+                    }
                 }
                 Record::Run(run) => {
                     w.u8(TEXT_RUN);
@@ -204,6 +214,10 @@ impl Document {
         for _ in 0..n {
             let key = match r.u8()? {
                 SINGLE => load_single(&mut doc, r.bytes()?)?,
+                UNREADABLE if version == VERSION => {
+                    let bytes = r.bytes()?;
+                    load_unreadable(&mut doc, bytes, r.str()?)?
+                }
                 TEXT_RUN => load_run(&mut doc, &mut r, &table, version)?,
                 other => return Err(DecodeError::UnknownTag(other)),
             };
@@ -289,6 +303,18 @@ fn load_single(doc: &mut Document, bytes: &[u8]) -> Result<RecordKey, DecodeErro
     }
     let key = (header.lamport, header.id.replica, header.id.seq);
     doc.record(&change, Some(encoded.shared_bytes()), first_op, width);
+    Ok(key)
+}
+
+/// Adds a change saved as unreadable: its header is checked, its ops are
+/// not read (they did not decode, or did not fit, when it was applied).
+fn load_unreadable(doc: &mut Document, bytes: &[u8], why: &str) -> Result<RecordKey, DecodeError> {
+    let encoded = EncodedChange::decode_shared(Arc::from(bytes))?;
+    let header = encoded.header();
+    check_header(doc, header)?;
+    let key = (header.lamport, header.id.replica, header.id.seq);
+    let first_op = doc.log.next_op(header.id.replica);
+    doc.record_unreadable(&encoded, first_op, why.to_owned());
     Ok(key)
 }
 

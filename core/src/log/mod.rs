@@ -30,6 +30,10 @@ impl Single {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
 }
 
 /// One or more consecutive changes of a replica.

@@ -183,3 +183,48 @@ fn a_reconnect_starts_from_a_clean_slate() {
     pump(&mut alice, &mut pa, &mut bob, &mut pb);
     assert_eq!(bob, alice);
 }
+
+/// A change with a valid header whose ops block is garbage: what a relay,
+/// which never reads ops, stores and serves (issue 13, item 5).
+fn garbage_change(replica: ReplicaId) -> EncodedChange {
+    let mut bytes = b"CC\x01".to_vec();
+    bytes.extend_from_slice(&replica.to_bytes());
+    bytes.extend_from_slice(&[1, 1, 0, 0]); // seq 1, lamport 1, no table, no deps
+    bytes.extend_from_slice(&[3, 0xff, 0xff, 0xff]); // ops: 3 bytes of garbage
+    EncodedChange::decode(bytes).expect("the header is valid")
+}
+
+/// Issue 13: a change whose ops did not decode was acknowledged and served
+/// by the relay, and from then on every device's sync failed. Now it is an
+/// empty change on every replica, and what depends on it still applies.
+#[test]
+fn an_unreadable_change_is_an_empty_change_and_its_dependents_still_apply() {
+    let mallory = ReplicaId(0x66);
+    let bad = garbage_change(mallory);
+    let (mut bob, text, changes) = alice_types(0);
+    let outcome = bob.apply(bad.clone()).unwrap();
+    assert_eq!(outcome.unreadable, [bad.id()]);
+    let mut tx = bob.transaction();
+    tx.insert_text(text, 0, "after").unwrap();
+    let after = tx.commit().unwrap();
+    assert!(after.header().deps.contains(&bad.id()), "it depends on it");
+
+    // Carol gets them backwards: the dependent waits, the bad one releases it.
+    let mut carol = Document::new(ReplicaId(3));
+    carol.apply_all(changes).unwrap();
+    assert!(carol.apply(after.clone()).unwrap().pending);
+    let outcome = carol.apply(bad.clone()).unwrap();
+    assert_eq!(outcome.applied, [bad.id(), after.id()]);
+    assert_eq!(outcome.unreadable, [bad.id()]);
+    assert_eq!(carol.text(text).unwrap().to_string(), "after");
+    assert!(carol.unreadable()[&bad.id()].contains("do not decode"));
+    assert_eq!(carol.save(), bob.save(), "both replicas agree");
+    // And it syncs on: Dave gets everything from Carol.
+    let mut dave = Document::new(ReplicaId(4));
+    dave.apply_all(carol.changes_since(&VersionVector::new()))
+        .unwrap();
+    assert_eq!(dave.save(), carol.save());
+    let mut eve = Document::new(ReplicaId(5));
+    eve.merge(&carol).unwrap();
+    assert_eq!(eve.save(), carol.save());
+}

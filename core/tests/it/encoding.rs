@@ -205,7 +205,7 @@ fn huge_declared_lengths_are_rejected() {
 }
 
 #[test]
-fn a_change_with_a_bad_operation_is_rejected_whole() {
+fn a_change_with_a_bad_operation_becomes_an_empty_change_on_every_replica() {
     // Op 1 is valid, op 2 deletes a character that does not exist: nothing of
     // the change may stick (loro #1068: a failed import left a half-change).
     let (mut doc, text) = sample();
@@ -234,10 +234,23 @@ fn a_change_with_a_bad_operation_is_rejected_whole() {
             },
         ],
     };
-    let err = doc.apply(change.encode()).unwrap_err();
-    assert!(matches!(err, ApplyError::Invalid { .. }), "{err}");
-    assert_eq!(doc.save(), before);
+    // Its ops do not fit (it deletes a char no one made): it is applied as
+    // an empty change, the same on every replica, and remembered as such.
+    let mut other = Document::load(&before, ReplicaId(6)).unwrap();
+    let text_before = doc.text(text).unwrap().to_string();
+    let outcome = doc.apply(change.encode()).unwrap();
+    assert_eq!(outcome.applied, [ChangeId::new(ReplicaId(5), 1)]);
+    assert_eq!(outcome.unreadable, outcome.applied, "nothing of it applied");
+    assert_eq!(doc.text(text).unwrap().to_string(), text_before);
+    assert!(doc.version().contains(ChangeId::new(ReplicaId(5), 1)));
+    let why = &doc.unreadable()[&ChangeId::new(ReplicaId(5), 1)];
+    assert!(why.contains("unknown character id"), "{why}");
     assert!(doc.pending().is_empty());
+    other.apply(change.encode()).unwrap();
+    assert_eq!(other.save(), doc.save(), "every replica does the same");
+    let loaded = Document::load(&doc.save(), ReplicaId(7)).unwrap();
+    assert_eq!(loaded.unreadable(), doc.unreadable(), "saved and loaded");
+    assert_eq!(loaded.save(), doc.save());
 }
 
 #[test]
