@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use concord_core::{
-    ClientSession, DocId, Document, EncodedChange, ErrorCode, Frame, ReplicaId, SessionEvent,
-    SyncStatus, Transaction, VersionVector,
+    ApplyError, ChangeId, ClientSession, DocId, Document, EncodedChange, ErrorCode, Frame,
+    ReplicaId, SessionEvent, SyncStatus, Transaction, VersionVector,
 };
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -125,10 +125,13 @@ impl Engine {
             doc: doc.clone(),
             reason,
         };
+        // The device's id, unless someone forged it in this document and
+        // our changes were re-made under another (`reissue`).
+        let me = stored.replica.unwrap_or(self.device);
         let mut d = if let Some(bytes) = &stored.snapshot {
-            Document::load(bytes, self.device).map_err(|e| bad(e.to_string()))?
+            Document::load(bytes, me).map_err(|e| bad(e.to_string()))?
         } else {
-            Document::new(self.device)
+            Document::new(me)
         };
         d.apply_all(stored.changes)
             .map_err(|e| bad(e.to_string()))?;
@@ -388,6 +391,61 @@ impl Engine {
         self.refresh(now);
     }
 
+    /// Someone sent changes under this device's id in `doc` (the relay
+    /// holds another change as ours at `from_seq`): our changes from there
+    /// on are re-made under a fresh replica id (`Document::reissue`), the
+    /// store replaced by the result, and the document syncs again from the
+    /// start. Nothing typed is lost; the user is told.
+    fn reissue(&mut self, doc: &DocId, from_seq: u64) {
+        let Some(replica) = self.replicas.0.get_mut(doc) else {
+            return;
+        };
+        let old = replica.doc.replica();
+        let fresh = ReplicaId(rand::random());
+        let out = match replica.doc.reissue(from_seq, fresh) {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::error!(%doc, error = %e, "cannot re-make our changes under a new id");
+                send(
+                    &self.events,
+                    ClientEvent::ChangeRejected {
+                        doc: doc.clone(),
+                        reason: format!(
+                            "another device wrote as this one and our edits could not be re-made: {e}"
+                        ),
+                    },
+                );
+                return;
+            }
+        };
+        if let Err(e) = self.store.replace(doc, out.doc.save(), fresh) {
+            // Nothing changed: the next exchange meets the forged change
+            // again and tries again.
+            tracing::warn!(%doc, error = %e, "saving the re-made changes failed");
+            send(
+                &self.events,
+                ClientEvent::StoreFailed {
+                    doc: doc.clone(),
+                    reason: e.to_string(),
+                },
+            );
+            return;
+        }
+        tracing::warn!(%doc, forged = ?ChangeId::new(old, from_seq), new = %fresh, remade = out.changes.len(), "another device wrote under this device's id; our edits go out under a new id");
+        *replica = Replica::loaded(out.doc, replica.token.clone());
+        self.relay_acked.insert(doc.clone(), VersionVector::new());
+        self.session.resync(doc);
+        send(
+            &self.events,
+            ClientEvent::IdForged {
+                doc: doc.clone(),
+                forged: ChangeId::new(old, from_seq),
+                new_replica: fresh,
+                remade: out.changes.len(),
+            },
+        );
+    }
+
     /// Applies changes from the relay one by one (a bad one is reported and
     /// skipped, the document unchanged by it), saves what was applied, then
     /// lets the session acknowledge it.
@@ -396,6 +454,16 @@ impl Engine {
             return;
         };
         let received = replica.apply_received(changes);
+        // A change from the relay under our own id that is not ours: someone
+        // forged this device's id, and our changes from that seq on can never
+        // be stored. They are re-made under a fresh id (below).
+        let own = replica.doc.replica();
+        let forged = received
+            .refused
+            .iter()
+            .filter(|(id, e)| id.replica == own && matches!(e, ApplyError::Equivocation(_)))
+            .map(|(id, _)| id.seq)
+            .min();
         for reason in received
             .refused
             .into_iter()
@@ -426,6 +494,10 @@ impl Engine {
                     reason,
                 },
             );
+        }
+        if let Some(seq) = forged {
+            self.reissue(doc, seq);
+            return;
         }
         if received.applied == 0 {
             return;

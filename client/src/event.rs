@@ -38,6 +38,16 @@ pub enum ClientEvent {
         doc: DocId,
         reason: String,
     },
+    /// The relay holds another change as ours (`forged`): someone wrote
+    /// under this device's replica id. Our changes from there on were
+    /// re-made as `remade` changes of `new_replica`, which this device
+    /// edits the document as from now on. Nothing typed is lost.
+    IdForged {
+        doc: DocId,
+        forged: ChangeId,
+        new_replica: ReplicaId,
+        remade: usize,
+    },
     /// A change from the relay was applied as an empty change: its
     /// operations could not be read or did not fit (the same on every
     /// device; `Document::unreadable` keeps it).

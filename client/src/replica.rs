@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use concord_core::{
-    ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange, Received, VersionVector,
+    ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange, Received, ReplicaId,
+    VersionVector,
 };
 
 use crate::store::{ReplicaStore, StoreError};
@@ -75,6 +76,10 @@ impl ChangeSource for Replica {
 
     fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
         self.saving.changes_since(&self.doc, since, max_bytes)
+    }
+
+    fn own_replica(&self) -> Option<ReplicaId> {
+        Some(self.doc.replica())
     }
 }
 

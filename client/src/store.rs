@@ -29,6 +29,9 @@ pub struct StoredDocument {
     pub token: String,
     pub snapshot: Option<Vec<u8>>,
     pub changes: Vec<EncodedChange>,
+    /// The replica this device edits the document as, when not its device
+    /// id: after someone forged the device's id in it (`replace`).
+    pub replica: Option<ReplicaId>,
 }
 
 /// A device's durable state.
@@ -45,6 +48,15 @@ pub trait ReplicaStore: Send + 'static {
     fn set_token(&mut self, doc: &DocId, token: &str) -> Result<(), StoreError>;
     /// Durably appends changes (all or none) to an existing entry.
     fn persist(&mut self, doc: &DocId, changes: &[EncodedChange]) -> Result<(), StoreError>;
+    /// Durably makes `snapshot` the document's whole stored state (no
+    /// changes after it), edited as `replica` from now on (all or none).
+    /// After `Document::reissue`, which takes changes out of the history.
+    fn replace(
+        &mut self,
+        doc: &DocId,
+        snapshot: Vec<u8>,
+        replica: ReplicaId,
+    ) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Default)]
@@ -109,6 +121,26 @@ impl ReplicaStore for MemoryStore {
     fn set_token(&mut self, doc: &DocId, token: &str) -> Result<(), StoreError> {
         let mut inner = self.lock();
         token.clone_into(&mut inner.docs.entry(doc.clone()).or_default().token);
+        Ok(())
+    }
+
+    fn replace(
+        &mut self,
+        doc: &DocId,
+        snapshot: Vec<u8>,
+        replica: ReplicaId,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.failing {
+            return Err(StoreError::msg("memory store set to fail"));
+        }
+        let entry = inner
+            .docs
+            .get_mut(doc)
+            .ok_or_else(|| StoreError::msg(format!("no document {doc}")))?;
+        entry.snapshot = Some(snapshot);
+        entry.changes.clear();
+        entry.replica = Some(replica);
         Ok(())
     }
 

@@ -272,12 +272,24 @@ impl ClientSession {
                     if code == ErrorCode::ReadOnly {
                         sub.peer.set_read_only(true);
                     }
-                    sub.peer.request_anti_entropy();
+                    if code == ErrorCode::Equivocation {
+                        sub.peer.request_own_changes();
+                    } else {
+                        sub.peer.request_anti_entropy();
+                    }
                 }
                 vec![SessionEvent::Error { doc, code, detail }]
             }
             // Client-to-relay frames are never sent to a client; ignore them.
             Frame::Subscribe { .. } | Frame::Unsubscribe { .. } => Vec::new(),
+        }
+    }
+
+    /// The document's history was replaced (`Document::reissue`): its sync
+    /// with the relay starts over with a version exchange.
+    pub fn resync(&mut self, doc: &DocId) {
+        if let Some(sub) = self.subs.get_mut(doc) {
+            sub.peer.reset();
         }
     }
 

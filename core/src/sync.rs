@@ -17,6 +17,7 @@
 
 use crate::document::Document;
 use crate::encoding::{EncodedChange, Message};
+use crate::id::ReplicaId;
 use crate::version::VersionVector;
 
 /// Default upper bound on the bytes of one `Changes` message.
@@ -28,6 +29,11 @@ pub trait ChangeSource {
     /// The changes `since` lacks, in causal order, stopping near `max_bytes`
     /// (but at least one if any is missing).
     fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange>;
+    /// The replica this side makes changes as, if it makes any (a device's
+    /// document; a relay makes none).
+    fn own_replica(&self) -> Option<ReplicaId> {
+        None
+    }
 }
 
 impl ChangeSource for Document {
@@ -38,12 +44,17 @@ impl ChangeSource for Document {
     fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
         self.changes_since_limited(since, max_bytes)
     }
+
+    fn own_replica(&self) -> Option<ReplicaId> {
+        Some(self.replica())
+    }
 }
 
 /// What this side knows about one peer.
 #[derive(Debug, Clone)]
 pub struct SyncPeer {
-    hello_due: bool,
+    /// A Hello to send next, and which.
+    hello_due: Option<Hello>,
     /// What we believe the peer has: its last Hello, plus what it acked, plus
     /// what we sent since (optimistically; a lost batch is repaired by the
     /// next Hello, which replaces this).
@@ -55,6 +66,20 @@ pub struct SyncPeer {
     max_batch_bytes: usize,
     /// A read-only peer never sends changes (a relay would refuse them).
     read_only: bool,
+    /// After the peer's Hello: send our own change at the last seq of ours
+    /// it claims to have, once, so that a copy forged by someone else is
+    /// refused as an equivocation rather than trusted (see `poll_message`).
+    probe_due: bool,
+}
+
+/// Which version a Hello announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hello {
+    /// What we have.
+    Version,
+    /// What we have but none of our own changes, so the peer sends every
+    /// change of our replica it holds: to find one that someone forged.
+    WithoutOwn,
 }
 
 impl Default for SyncPeer {
@@ -66,13 +91,14 @@ impl Default for SyncPeer {
 impl SyncPeer {
     pub fn new() -> Self {
         SyncPeer {
-            hello_due: true,
+            hello_due: Some(Hello::Version),
             their_version: None,
             acked: VersionVector::new(),
             ack_due: false,
             last_ack: VersionVector::new(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             read_only: false,
+            probe_due: false,
         }
     }
 
@@ -97,7 +123,16 @@ impl SyncPeer {
 
     /// Repeat the version exchange (call periodically on idle connections).
     pub fn request_anti_entropy(&mut self) {
-        self.hello_due = true;
+        if self.hello_due.is_none() {
+            self.hello_due = Some(Hello::Version);
+        }
+    }
+
+    /// The peer holds a change with one of our ids and other content: say
+    /// Hello as if we had none of our own changes, so it sends us every one
+    /// it holds, and applying them finds the first that is not ours.
+    pub fn request_own_changes(&mut self) {
+        self.hello_due = Some(Hello::WithoutOwn);
     }
 
     /// Takes in one message; returns the changes to apply (and then store).
@@ -106,6 +141,7 @@ impl SyncPeer {
             Message::Hello { version } => {
                 self.acked.merge(&version);
                 self.their_version = Some(version);
+                self.probe_due = true;
                 Vec::new()
             }
             Message::Changes { changes } => {
@@ -139,13 +175,29 @@ impl SyncPeer {
 
     /// The next message to send, if any.
     pub fn poll_message(&mut self, source: &(impl ChangeSource + ?Sized)) -> Option<Message> {
-        if self.hello_due {
-            self.hello_due = false;
-            return Some(Message::Hello {
-                version: source.version(),
-            });
+        if let Some(hello) = self.hello_due.take() {
+            let mut version = source.version();
+            if hello == Hello::WithoutOwn
+                && let Some(own) = source.own_replica()
+            {
+                version.set(own, 0);
+            }
+            return Some(Message::Hello { version });
         }
         if let Some(theirs) = self.their_version.as_mut().filter(|_| !self.read_only) {
+            // Until changes are signed, anyone may send one under our id.
+            // The peer saying it has our changes up to some seq does not
+            // make them ours: send ours at that seq again. Ours: a
+            // duplicate, nothing happens; another's: the peer refuses ours
+            // as an equivocation, and we learn of it (`request_own_changes`).
+            if std::mem::take(&mut self.probe_due)
+                && let Some(own) = source.own_replica()
+            {
+                let probe = theirs.get(own).min(source.version().get(own));
+                if probe > 0 {
+                    theirs.set(own, probe - 1);
+                }
+            }
             let batch = source.changes_since(theirs, self.max_batch_bytes);
             if !batch.is_empty() {
                 for c in &batch {
@@ -191,7 +243,7 @@ impl SyncPeer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::ReplicaId;
+    use crate::change::ChangeId;
     use crate::value::ObjId;
 
     #[test]
@@ -244,6 +296,15 @@ mod tests {
             .into_iter()
             .collect();
         peer.receive(Message::Hello { version: huge });
+        // They claim to have it all: only our own last change goes again,
+        // once, in case the copy they have is not ours (the probe).
+        match peer.poll_message(&doc) {
+            Some(Message::Changes { changes }) => {
+                assert_eq!(changes.len(), 1);
+                assert_eq!(changes[0].id(), ChangeId::new(ReplicaId(1), 1));
+            }
+            other => panic!("expected the probe, got {other:?}"),
+        }
         assert!(
             peer.poll_message(&doc).is_none(),
             "they claim to have it all"

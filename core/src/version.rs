@@ -34,6 +34,15 @@ impl VersionVector {
         *entry = (*entry).max(seq);
     }
 
+    /// Sets the entry for `replica` to exactly `seq` (0 removes it).
+    pub fn set(&mut self, replica: ReplicaId, seq: u64) {
+        if seq == 0 {
+            self.0.remove(&replica);
+        } else {
+            self.0.insert(replica, seq);
+        }
+    }
+
     /// Does this vector include the change `id`?
     pub fn contains(&self, id: ChangeId) -> bool {
         id.seq != 0 && self.get(id.replica) >= id.seq

@@ -477,6 +477,24 @@ impl ConcordApp {
                 Ok(ClientEvent::ChangeRejected { reason, .. }) => {
                     self.notice = Some(format!("a change from the relay was rejected: {reason}"));
                 }
+                Ok(ClientEvent::IdForged {
+                    doc,
+                    forged,
+                    remade,
+                    ..
+                }) => {
+                    self.notice = Some(format!(
+                        "Another device wrote into this document under this device's id \
+                         ({forged:?}). Your {remade} edit{} since then {} kept and sent again \
+                         under a new device id.",
+                        if remade == 1 { "" } else { "s" },
+                        if remade == 1 { "was" } else { "were" },
+                    ));
+                    if self.open.as_ref().is_some_and(|o| o.id == doc) {
+                        self.reload_open(true);
+                    }
+                    self.list_dirty = true;
+                }
                 Ok(ClientEvent::ChangeUnreadable { doc, .. }) => {
                     if let Ok(Some(summary)) = self
                         .client

@@ -65,14 +65,15 @@ impl ClientStore for SharedStore {
 
     fn load(&mut self, doc: &DocId) -> Result<Option<StoredDocument>, ClientStoreError> {
         let store = self.lock();
-        let Some((snapshot, changes)) = store.load_parts(doc).map_err(wrap)? else {
+        let Some(parts) = store.load_parts(doc).map_err(wrap)? else {
             return Ok(None);
         };
         let token = store.info(doc).map_err(wrap)?.token.unwrap_or_default();
         Ok(Some(StoredDocument {
             token,
-            snapshot,
-            changes,
+            snapshot: parts.snapshot,
+            changes: parts.changes,
+            replica: Some(parts.replica),
         }))
     }
 
@@ -84,6 +85,15 @@ impl ClientStore for SharedStore {
         } else {
             store.create(doc, "", now_ms(), token).map_err(wrap)
         }
+    }
+
+    fn replace(
+        &mut self,
+        doc: &DocId,
+        snapshot: Vec<u8>,
+        replica: ReplicaId,
+    ) -> Result<(), ClientStoreError> {
+        self.lock().replace(doc, &snapshot, replica).map_err(wrap)
     }
 
     fn persist(&mut self, doc: &DocId, changes: &[EncodedChange]) -> Result<(), ClientStoreError> {

@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 /// `PRAGMA application_id` of a Concord replica store ("CNCD").
 const APPLICATION_ID: i32 = 0x434E_4344;
 /// The schema this code writes; `migrate` brings older files up to it.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 const DB_FILE: &str = "concord.sqlite3";
 const LOCK_FILE: &str = "concord.lock";
 
@@ -107,6 +107,18 @@ impl DocKind {
             _ => None,
         }
     }
+}
+
+/// A document as stored (`ReplicaStore::load_parts`).
+#[derive(Clone, Debug)]
+pub struct StoredParts {
+    /// `Document::save` bytes, if it was compacted.
+    pub snapshot: Option<Vec<u8>>,
+    /// The changes applied after the snapshot, in order.
+    pub changes: Vec<EncodedChange>,
+    /// The replica the document is edited as: the device's, unless another
+    /// writer forged the device's id in it.
+    pub replica: ReplicaId,
 }
 
 /// This device's replicas, in SQLite.
@@ -262,22 +274,33 @@ impl ReplicaStore {
     }
 
     /// A document as stored: its snapshot and the changes after it, in the
-    /// order they were applied. `None` if this device does not hold it.
-    #[allow(clippy::type_complexity)]
-    pub fn load_parts(
-        &self,
-        id: &DocId,
-    ) -> Result<Option<(Option<Vec<u8>>, Vec<EncodedChange>)>, StoreError> {
-        let Some(snapshot) = self
+    /// order they were applied, and the replica it is edited as. `None` if
+    /// this device does not hold it.
+    pub fn load_parts(&self, id: &DocId) -> Result<Option<StoredParts>, StoreError> {
+        let Some((snapshot, replica)) = self
             .conn
             .query_row(
-                "SELECT snapshot FROM documents WHERE id = ?1",
+                "SELECT snapshot, replica FROM documents WHERE id = ?1",
                 [id.as_str()],
-                |r| r.get::<_, Option<Vec<u8>>>(0),
+                |r| {
+                    Ok((
+                        r.get::<_, Option<Vec<u8>>>(0)?,
+                        r.get::<_, Option<Vec<u8>>>(1)?,
+                    ))
+                },
             )
             .optional()?
         else {
             return Ok(None);
+        };
+        let replica = match replica {
+            None => self.device,
+            Some(bytes) => {
+                ReplicaId::from_bytes(bytes.try_into().map_err(|_| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("document {id}: its replica id is not 16 bytes"),
+                })?)
+            }
         };
         let mut stmt = self
             .conn
@@ -292,22 +315,30 @@ impl ReplicaStore {
                 }
             })?);
         }
-        Ok(Some((snapshot, changes)))
+        Ok(Some(StoredParts {
+            snapshot,
+            changes,
+            replica,
+        }))
     }
 
     /// Loads a document: its snapshot, then the changes applied after it.
     pub fn load(&self, id: &DocId) -> Result<Document, StoreError> {
-        let (snapshot, changes) = self
+        let StoredParts {
+            snapshot,
+            changes,
+            replica,
+        } = self
             .load_parts(id)?
             .ok_or_else(|| StoreError::NoSuchDocument(id.clone()))?;
         let mut doc = match snapshot {
             Some(bytes) => {
-                Document::load(&bytes, self.device).map_err(|source| StoreError::BadDocument {
+                Document::load(&bytes, replica).map_err(|source| StoreError::BadDocument {
                     doc: id.clone(),
                     source,
                 })?
             }
-            None => Document::new(self.device),
+            None => Document::new(replica),
         };
         for change in changes {
             if doc.version().contains(change.id()) {
@@ -383,6 +414,29 @@ impl ReplicaStore {
             return Err(StoreError::NoSuchDocument(id.clone()));
         }
         delete_covered(&tx, id, doc.version())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes `snapshot` (`Document::save` bytes) the whole stored state of
+    /// the document (no changes after it), edited as `replica` from now on:
+    /// after `Document::reissue`, which takes changes out of the history.
+    pub fn replace(
+        &mut self,
+        id: &DocId,
+        snapshot: &[u8],
+        replica: ReplicaId,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let replica = (replica != self.device).then(|| replica.to_bytes().to_vec());
+        let updated = tx.execute(
+            "UPDATE documents SET snapshot = ?2, replica = ?3 WHERE id = ?1",
+            params![id.as_str(), snapshot, replica],
+        )?;
+        if updated == 0 {
+            return Err(StoreError::NoSuchDocument(id.clone()));
+        }
+        tx.execute("DELETE FROM changes WHERE doc = ?1", [id.as_str()])?;
         tx.commit()?;
         Ok(())
     }
@@ -556,6 +610,16 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
                  value TEXT NOT NULL
              );
              PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
+    if version < 3 {
+        // The replica a document is edited as, when not the device's: after
+        // another writer forged the device's id in it (`replace`).
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE documents ADD COLUMN replica BLOB;
+             PRAGMA user_version = 3;
              COMMIT;",
         )?;
     }
