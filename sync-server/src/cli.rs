@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::{Auth, Config, Limits};
 use crate::error::RelayError;
 use crate::server::{self, AppState};
-use crate::store::Store;
+use crate::store::{Store, StoreOptions};
 use crate::token::{self, Secret};
 
 #[derive(Debug, Parser)]
@@ -109,6 +109,10 @@ struct ServeArgs {
     /// Seconds a subscriber's socket may refuse writes before it is closed (4000).
     #[arg(long, env = "CONCORD_RELAY_SEND_TIMEOUT_SECS", default_value_t = 10.0)]
     send_timeout_secs: f64,
+    /// Fault injection for tests: the database may not grow beyond this many
+    /// pages (`PRAGMA max_page_count`), as if the disk were full.
+    #[arg(long, hide = true)]
+    test_max_page_count: Option<u64>,
 }
 
 /// Runs the relay (or a subcommand); the process's exit code.
@@ -213,7 +217,10 @@ fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> 
 async fn run(cli: Cli) -> Result<(), RelayError> {
     let args = &cli.serve;
     let config = config(cli.secret.as_deref(), args)?;
-    let store = Arc::new(Store::open(&args.data)?);
+    let options = StoreOptions {
+        max_page_count: args.test_max_page_count,
+    };
+    let store = Arc::new(Store::open_with(&args.data, options)?);
     tracing::info!(path = %store.path().display(), "store open");
     let listener = TcpListener::bind(args.listen)
         .await

@@ -29,6 +29,10 @@ use crate::token::{self, Grant, TokenError};
 
 /// How long the final frames and the close frame may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// After the store refused a write, the relay asks for it again (Hello)
+/// after this long, doubling on every further refusal up to `STORE_RETRY_MAX`.
+const STORE_RETRY_MIN: Duration = Duration::from_millis(500);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 
 type CommitResult = Result<concord_core::VersionVector, crate::error::CommitFailed>;
 
@@ -72,9 +76,12 @@ struct Connection {
     bucket: TokenBucket,
     started: Instant,
     violations: VecDeque<Instant>,
-    /// Documents whose writes were rate limited, and when to ask for a resend.
+    /// Documents whose writes were dropped (rate limit, store refusal), and
+    /// when to ask for a resend.
     resync_at: Option<Instant>,
-    rate_limited: BTreeSet<DocId>,
+    resync_docs: BTreeSet<DocId>,
+    /// Delay before asking again after the next store refusal.
+    store_retry: Duration,
     /// Commits in flight, in submission order (they complete in that order).
     commits: VecDeque<(DocId, Instant, oneshot::Receiver<CommitResult>)>,
 }
@@ -107,7 +114,8 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         started: now,
         violations: VecDeque::new(),
         resync_at: None,
-        rate_limited: BTreeSet::new(),
+        resync_docs: BTreeSet::new(),
+        store_retry: STORE_RETRY_MIN,
         commits: VecDeque::new(),
         app: Arc::clone(&app),
     };
@@ -232,7 +240,7 @@ impl Connection {
                 Event::AntiEntropy => self.anti_entropy(),
                 Event::Resync => {
                     self.resync_at = None;
-                    for doc in std::mem::take(&mut self.rate_limited) {
+                    for doc in std::mem::take(&mut self.resync_docs) {
                         if let Some(sub) = self.subs.get_mut(&doc) {
                             sub.peer.request_anti_entropy();
                             self.signal.mark(&doc);
@@ -258,26 +266,32 @@ impl Connection {
     fn committed(&mut self, doc: &DocId, result: Result<CommitResult, oneshot::error::RecvError>) {
         match result {
             Ok(Ok(version)) => {
+                self.store_retry = STORE_RETRY_MIN;
                 if let Some(sub) = self.subs.get_mut(doc) {
                     sub.peer.stored(&version);
                     self.signal.mark(doc);
                 }
             }
             Ok(Err(e)) => {
-                tracing::error!(conn = self.id, doc = %doc, error = %e, "commit failed");
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay could not store the changes",
-                );
+                tracing::warn!(conn = self.id, doc = %doc, error = %e, "commit failed");
+                self.store_refused(doc);
             }
-            Err(_) => {
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay could not store the changes",
-                );
-            }
+            Err(_) => self.store_refused(doc),
+        }
+    }
+
+    /// Nothing of a batch was stored: say so, and ask for it again later
+    /// (with a growing delay while the store keeps refusing).
+    fn store_refused(&mut self, doc: &DocId) {
+        self.error(
+            Some(doc),
+            ErrorCode::StoreUnavailable,
+            "the relay could not store the changes; it will ask for them again",
+        );
+        if self.subs.contains_key(doc) {
+            let delay = self.store_retry;
+            self.store_retry = (delay * 2).min(STORE_RETRY_MAX);
+            self.resync_after(doc, delay);
         }
     }
 
@@ -510,7 +524,7 @@ impl Connection {
     fn leave(&mut self, doc: &DocId) {
         if let Some(sub) = self.subs.remove(doc) {
             self.pending_total -= sub.pending.len();
-            self.rate_limited.remove(doc);
+            self.resync_docs.remove(doc);
             self.app.hubs.unsubscribe(&sub.hub, self.id);
         }
     }
@@ -603,10 +617,16 @@ impl Connection {
             return Err(End::Close(close::POLICY_VIOLATION, "rate limit abused"));
         }
         let wait = self.bucket.wait_for(wanted, now);
-        let at = instant + Duration::from_secs_f64(wait.clamp(0.05, 60.0));
-        self.resync_at = Some(self.resync_at.map_or(at, |t| t.max(at)));
-        self.rate_limited.insert(doc.clone());
+        self.resync_after(doc, Duration::from_secs_f64(wait.clamp(0.05, 60.0)));
         Ok(())
+    }
+
+    /// Sends `doc`'s Hello (so its client resends what the relay lacks) in
+    /// `delay`, or later if a resync is already due later.
+    fn resync_after(&mut self, doc: &DocId, delay: Duration) {
+        let at = Instant::now() + delay;
+        self.resync_at = Some(self.resync_at.map_or(at, |t| t.max(at)));
+        self.resync_docs.insert(doc.clone());
     }
 
     /// Admits `incoming` (and whatever held changes became ready), stores
@@ -618,15 +638,6 @@ impl Connection {
         };
         let (outcome, commit) = {
             let mut st = sub.hub.lock();
-            if st.is_failed() {
-                drop(st);
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay cannot store changes",
-                );
-                return;
-            }
             let mut outcome = admit_all(
                 &mut st,
                 &mut sub.pending,

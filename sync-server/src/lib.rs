@@ -29,7 +29,9 @@
 //!
 //! Invariants: a change is acknowledged only after its transaction committed;
 //! the stored log of every document is causally closed and in causal order;
-//! a document whose load failed is never served or written.
+//! a document whose load failed is never served or written; a failed commit
+//! refuses the writes it held (they are asked for again) and stops nothing
+//! else.
 
 pub mod admission;
 pub mod cli;

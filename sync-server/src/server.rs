@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::RelayError;
 use crate::hub::Hubs;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Health, Store};
 
 /// How long shutdown waits for connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -98,10 +98,18 @@ async fn sync(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> Respons
 }
 
 async fn healthz(State(app): State<Arc<AppState>>) -> Response {
-    if app.hubs.store().is_healthy() {
-        (StatusCode::OK, "ok").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store failed").into_response()
+    match app.hubs.store().health() {
+        Health::Ok => (StatusCode::OK, "ok").into_response(),
+        Health::Failing => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store failing: writes are refused until a commit succeeds",
+        )
+            .into_response(),
+        Health::Broken => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store broken: writes are refused until the relay restarts",
+        )
+            .into_response(),
     }
 }
 

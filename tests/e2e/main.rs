@@ -3,6 +3,7 @@
 // Relay behaviour seen from raw sockets.
 mod limits;
 mod malformed;
+mod store;
 mod tokens;
 // Native clients through the relay.
 mod calendar;

@@ -164,6 +164,33 @@ impl RelayProcess {
         Ok(child.wait()?)
     }
 
+    /// SIGTERM, and wait at most `limit` for the exit (then SIGKILL and an
+    /// error: a relay that does not stop on SIGTERM is a bug).
+    pub fn terminate_within(&mut self, limit: Duration) -> anyhow::Result<ExitStatus> {
+        let mut child = self.child.take().context("relay not running")?;
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()?;
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the relay did not stop within {limit:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The relay's database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join(concord_relay::store::DB_FILE)
+    }
+
     /// Starts the relay again on the same data directory and address (after
     /// `kill` or `terminate`; kills it first if it still runs).
     pub fn restart_same_port(&mut self) -> anyhow::Result<()> {
