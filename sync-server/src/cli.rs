@@ -93,6 +93,13 @@ struct ServeArgs {
         default_value_t = 10_000
     )]
     max_pending_per_connection: usize,
+    /// Bytes of the changes waiting for their dependencies, per connection.
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_MAX_PENDING_BYTES_PER_CONNECTION",
+        default_value_t = 8 << 20
+    )]
+    max_pending_bytes_per_connection: usize,
     /// Sustained changes per second, per connection.
     #[arg(
         long,
@@ -203,6 +210,7 @@ fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> 
             max_message_bytes: args.max_message_bytes.max(1024),
             max_docs_per_connection: args.max_docs_per_connection,
             max_pending_per_connection: args.max_pending_per_connection,
+            max_pending_bytes_per_connection: args.max_pending_bytes_per_connection,
             max_changes_per_sec: args.max_changes_per_sec,
             changes_burst: args.changes_burst,
             max_connections: args.max_connections,

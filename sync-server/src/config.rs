@@ -24,6 +24,8 @@ pub struct Limits {
     pub max_docs_per_connection: usize,
     /// Causally-unready changes held for one connection (Error TooManyPending).
     pub max_pending_per_connection: usize,
+    /// Their bytes, in total (Error TooManyPending).
+    pub max_pending_bytes_per_connection: usize,
     /// Sustained changes per second on one connection (Error RateLimited).
     pub max_changes_per_sec: f64,
     /// Changes a connection may send at once before the rate applies.
@@ -44,6 +46,7 @@ impl Default for Limits {
             max_message_bytes: 1 << 20,
             max_docs_per_connection: 100,
             max_pending_per_connection: 10_000,
+            max_pending_bytes_per_connection: 8 << 20,
             max_changes_per_sec: 1000.0,
             changes_burst: 10_000.0,
             max_rate_violations: 20,

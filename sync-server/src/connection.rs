@@ -14,15 +14,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use concord_core::encoding::close;
 use concord_core::{
-    Access, CausalBuffer, ChangeSource, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId,
-    SyncPeer,
+    Access, ChangeSource, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId, SyncPeer,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 
-use crate::admission::Verdict;
 use crate::config::{Auth, TokenBucket};
-use crate::hub::{ConnId, DocHub, DocState, Signal};
+use crate::held::{Held, HeldLimits, HeldTotals, admit_all};
+use crate::hub::{ConnId, DocHub, Signal};
 use crate::metrics::Metrics;
 use crate::server::AppState;
 use crate::token::{self, Grant, TokenError};
@@ -60,7 +59,7 @@ struct Sub {
     hub: Arc<DocHub>,
     peer: SyncPeer,
     grant: Grant,
-    pending: CausalBuffer<EncodedChange>,
+    held: Held,
     /// The presence last sent, and the hub's generation it was taken at.
     presence_sent: Option<(u64, Vec<ReplicaId>)>,
 }
@@ -72,7 +71,8 @@ struct Connection {
     subs: BTreeMap<DocId, Sub>,
     /// Frames to send before anything else.
     outbox: Vec<Frame>,
-    pending_total: usize,
+    /// Changes held for missing dependencies, over all subscriptions.
+    held: HeldTotals,
     bucket: TokenBucket,
     started: Instant,
     violations: VecDeque<Instant>,
@@ -109,7 +109,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         signal: Arc::new(Signal::default()),
         subs: BTreeMap::new(),
         outbox: Vec::new(),
-        pending_total: 0,
+        held: HeldTotals::default(),
         bucket: TokenBucket::new(limits.max_changes_per_sec, limits.changes_burst, 0.0),
         started: now,
         violations: VecDeque::new(),
@@ -224,7 +224,11 @@ impl Connection {
                         Some(Err(e)) => Err(self.read_error(e)),
                         Some(Ok(WsMessage::Binary(bytes))) => {
                             Metrics::add(&self.app.metrics.bytes_in, bytes.len() as u64);
-                            self.handle(&bytes).await
+                            let handled = self.handle(&bytes).await;
+                            // One frame per turn: a connection that sends
+                            // without pause lets the others run.
+                            tokio::task::yield_now().await;
+                            handled
                         }
                         Some(Ok(WsMessage::Text(_))) => {
                             self.app.metrics.reject("text_frame");
@@ -323,7 +327,7 @@ impl Connection {
                 break;
             }
             for doc in dirty {
-                if self.subs.get(&doc).is_some_and(|s| !s.pending.is_empty()) {
+                if self.subs.get(&doc).is_some_and(|s| !s.held.is_empty()) {
                     // Another connection may have stored what the held
                     // changes wait for.
                     self.store_changes(&doc, Vec::new());
@@ -504,13 +508,17 @@ impl Connection {
             return;
         };
         let access = grant.access;
+        let held = Held::new(
+            self.app.config.limits.max_pending_per_connection,
+            &hub.lock(),
+        );
         self.subs.insert(
             doc.clone(),
             Sub {
                 hub,
                 peer: SyncPeer::new(),
                 grant,
-                pending: CausalBuffer::new(self.app.config.limits.max_pending_per_connection),
+                held,
                 presence_sent: None,
             },
         );
@@ -522,8 +530,8 @@ impl Connection {
     }
 
     fn leave(&mut self, doc: &DocId) {
-        if let Some(sub) = self.subs.remove(doc) {
-            self.pending_total -= sub.pending.len();
+        if let Some(mut sub) = self.subs.remove(doc) {
+            sub.held.clear(&mut self.held);
             self.resync_docs.remove(doc);
             self.app.hubs.unsubscribe(&sub.hub, self.id);
         }
@@ -632,19 +640,16 @@ impl Connection {
     /// Admits `incoming` (and whatever held changes became ready), stores
     /// what is new, and acknowledges once committed.
     fn store_changes(&mut self, doc: &DocId, incoming: Vec<EncodedChange>) {
-        let max_pending = self.app.config.limits.max_pending_per_connection;
+        let limits = HeldLimits {
+            max_changes: self.app.config.limits.max_pending_per_connection,
+            max_bytes: self.app.config.limits.max_pending_bytes_per_connection,
+        };
         let Some(sub) = self.subs.get_mut(doc) else {
             return;
         };
         let (outcome, commit) = {
             let mut st = sub.hub.lock();
-            let mut outcome = admit_all(
-                &mut st,
-                &mut sub.pending,
-                &mut self.pending_total,
-                max_pending,
-                incoming,
-            );
+            let mut outcome = admit_all(&mut st, &mut sub.held, &mut self.held, limits, incoming);
             if outcome.batch.is_empty() && outcome.duplicates > 0 {
                 // A re-send of what is already stored: acknowledge it again
                 // (the first Ack may have been lost).
@@ -663,14 +668,16 @@ impl Connection {
         if outcome.overflow {
             // Drop what is held for this document; the relay's Hello makes
             // the client resend from what the relay has, in causal order.
-            self.pending_total -= sub.pending.len();
-            sub.pending.clear();
+            sub.held.clear(&mut self.held);
             sub.peer.request_anti_entropy();
             self.signal.mark(doc);
             self.error(
                 Some(doc),
                 ErrorCode::TooManyPending,
-                format!("more than {max_pending} changes waiting for their dependencies"),
+                format!(
+                    "more than {} changes or {} bytes waiting for their dependencies",
+                    limits.max_changes, limits.max_bytes
+                ),
             );
         }
         if outcome.equivocations > 0 {
@@ -690,73 +697,4 @@ impl Connection {
             self.commits.push_back((doc.clone(), Instant::now(), rx));
         }
     }
-}
-
-/// What admitting a batch of incoming changes did.
-#[derive(Debug, Default)]
-struct Admitted {
-    /// New and ready: to be stored, in this (causal) order.
-    batch: Vec<EncodedChange>,
-    duplicates: usize,
-    equivocations: usize,
-    invalid: Option<&'static str>,
-    /// The connection's buffer of unready changes is full.
-    overflow: bool,
-}
-
-/// Admits `incoming` into `st`: new ready changes are appended (and returned
-/// to be stored), unready ones held in `pending`, and held ones that became
-/// ready released. Everything held is re-examined too: its dependencies may
-/// have arrived through another connection.
-fn admit_all(
-    st: &mut DocState,
-    pending: &mut CausalBuffer<EncodedChange>,
-    pending_total: &mut usize,
-    max_pending: usize,
-    incoming: Vec<EncodedChange>,
-) -> Admitted {
-    let mut out = Admitted::default();
-    let mut work: VecDeque<EncodedChange> = incoming.into();
-    if !pending.is_empty() {
-        for id in pending.pending_ids() {
-            if let Some(c) = pending.get(id) {
-                work.push_back(c.clone());
-            }
-        }
-        *pending_total -= pending.len();
-        pending.clear();
-    }
-    while let Some(c) = work.pop_front() {
-        match st.classify(&c) {
-            Verdict::New => {
-                let id = c.id();
-                st.admit(c.clone());
-                out.batch.push(c);
-                let ready = pending.take_ready_after(id, st.admitted());
-                *pending_total -= ready.len();
-                for (_, r) in ready.into_iter().rev() {
-                    work.push_front(r);
-                }
-            }
-            Verdict::Duplicate => out.duplicates += 1,
-            Verdict::Equivocation => out.equivocations += 1,
-            Verdict::Invalid(why) => out.invalid = Some(why),
-            Verdict::NotReady => {
-                if let Some(held) = pending.get(c.id()) {
-                    if held.bytes() != c.bytes() {
-                        out.equivocations += 1;
-                    }
-                } else if *pending_total < max_pending
-                    && pending
-                        .insert(c.header().clone(), c.clone(), st.admitted())
-                        .is_ok()
-                {
-                    *pending_total += 1;
-                } else {
-                    out.overflow = true;
-                }
-            }
-        }
-    }
-    out
 }

@@ -39,7 +39,6 @@ pub enum StoreError {
     Superseded,
     #[error("the store is shut down")]
     Closed,
-
 }
 
 /// A failed group commit, as reported to every writer in the batch.

@@ -86,6 +86,11 @@ struct Subscriber {
 pub struct DocState {
     /// Admission order; `log[..committed]` is durable.
     log: Vec<EncodedChange>,
+    /// Each log entry's admission ticket: increasing, never reused (also
+    /// across a roll-back), so a connection can ask what was admitted since
+    /// it last looked (`admitted_after`).
+    tickets: Vec<u64>,
+    next_ticket: u64,
     committed: usize,
     /// Version of the committed prefix (what is served and acknowledged).
     version: VersionVector,
@@ -109,6 +114,8 @@ impl DocState {
     fn new(epoch: u64) -> Self {
         DocState {
             log: Vec::new(),
+            tickets: Vec::new(),
+            next_ticket: 1,
             committed: 0,
             version: VersionVector::new(),
             admitted: VersionVector::new(),
@@ -153,6 +160,25 @@ impl DocState {
             .push(self.log.len());
         self.admitted.observe(id.replica, id.seq);
         self.log.push(change);
+        self.tickets.push(self.next_ticket);
+        self.next_ticket += 1;
+    }
+
+    /// The ticket the next admission gets.
+    pub fn admission_mark(&self) -> u64 {
+        self.next_ticket
+    }
+
+    /// Ids of the changes in the log admitted at or after `mark` (a value
+    /// of `admission_mark`): O(log n + those).
+    pub fn admitted_after(&self, mark: u64) -> impl Iterator<Item = ChangeId> + '_ {
+        let start = self.tickets.partition_point(|&t| t < mark);
+        self.log[start..].iter().map(EncodedChange::id)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        DocState::new(1)
     }
 
     /// Drops every change not yet committed (a commit failed) and starts
@@ -160,6 +186,7 @@ impl DocState {
     fn roll_back(&mut self, epoch: u64) {
         let committed = self.committed;
         self.log.truncate(committed);
+        self.tickets.truncate(committed);
         for positions in self.index.values_mut() {
             while positions.last().is_some_and(|&p| p >= committed) {
                 positions.pop();

@@ -7,7 +7,7 @@
 //! socket ─► connection.rs ─► admission.rs (new? duplicate? equivocation? ready?)
 //!              │                     │ ready                 │ not ready
 //!              │                     ▼                       ▼
-//!              │            hub.rs (admitted, in memory)   per-connection causal buffer
+//!              │            hub.rs (admitted, in memory)   held.rs (per connection)
 //!              │                     │
 //!              │                     ▼
 //!              │            store.rs writer thread: group commit (one SQLite
@@ -22,6 +22,8 @@
 //! - `store.rs` — SQLite: schema, migrations, loads, the group-commit writer.
 //! - `hub.rs` — per active document: the log in memory, subscribers, fan-out.
 //! - `admission.rs` — pure decisions about one incoming change.
+//! - `held.rs` — changes waiting for a dependency: bounded by count and
+//!   bytes per connection, released by index (pure).
 //! - `connection.rs` — one websocket: frames, subscriptions, limits.
 //! - `metrics.rs` — counters and gauges, Prometheus text.
 //! - `server.rs` — the axum router, static files, graceful shutdown.
@@ -38,6 +40,7 @@ pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod held;
 pub mod hub;
 pub mod metrics;
 pub mod server;
