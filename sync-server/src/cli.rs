@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::{Auth, Config, Limits};
 use crate::error::RelayError;
 use crate::server::{self, AppState};
+use crate::sockets;
 use crate::store::{Store, StoreOptions};
 use crate::token::{self, Secret};
 
@@ -116,6 +117,16 @@ struct ServeArgs {
     /// Seconds a subscriber's socket may refuse writes before it is closed (4000).
     #[arg(long, env = "CONCORD_RELAY_SEND_TIMEOUT_SECS", default_value_t = 10.0)]
     send_timeout_secs: f64,
+    /// Seconds a socket may stay silent before it is a websocket (then closed).
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_HANDSHAKE_TIMEOUT_SECS",
+        default_value_t = 10.0
+    )]
+    handshake_timeout_secs: f64,
+    /// Seconds a websocket may send nothing, not even a Pong (then closed).
+    #[arg(long, env = "CONCORD_RELAY_IDLE_TIMEOUT_SECS", default_value_t = 120.0)]
+    idle_timeout_secs: f64,
     /// Fault injection for tests: the database may not grow beyond this many
     /// pages (`PRAGMA max_page_count`), as if the disk were full.
     #[arg(long, hide = true)]
@@ -215,6 +226,8 @@ fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> 
             changes_burst: args.changes_burst,
             max_connections: args.max_connections,
             send_timeout: secs(args.send_timeout_secs),
+            handshake_timeout: secs(args.handshake_timeout_secs),
+            idle_timeout: secs(args.idle_timeout_secs),
             ..Limits::default()
         },
         anti_entropy: secs(args.anti_entropy_secs),
@@ -222,9 +235,42 @@ fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> 
     })
 }
 
+/// Raises the open-files limit to what the system allows, and keeps
+/// `max_connections` below it (`sockets::fit_connections`). Logs the
+/// effective limits.
+fn fit_descriptors(limits: &mut Limits) {
+    let raised = rlimit::increase_nofile_limit(u64::MAX);
+    let (soft, hard) = rlimit::Resource::NOFILE
+        .get()
+        .unwrap_or((u64::MAX, u64::MAX));
+    if let Err(e) = raised {
+        tracing::warn!(error = %e, "cannot raise the open-files limit");
+    }
+    let (fit, clamped) = sockets::fit_connections(limits.max_connections, soft);
+    if clamped {
+        tracing::warn!(
+            asked = limits.max_connections,
+            max_connections = fit,
+            open_files = soft,
+            "--max-connections clamped to fit the open-files limit"
+        );
+        limits.max_connections = fit;
+    }
+    tracing::info!(
+        open_files_soft = soft,
+        open_files_hard = hard,
+        max_connections = limits.max_connections,
+        max_sockets = limits.max_connections + sockets::HANDSHAKE_HEADROOM,
+        handshake_timeout_secs = limits.handshake_timeout.as_secs_f64(),
+        idle_timeout_secs = limits.idle_timeout.as_secs_f64(),
+        "limits"
+    );
+}
+
 async fn run(cli: Cli) -> Result<(), RelayError> {
     let args = &cli.serve;
-    let config = config(cli.secret.as_deref(), args)?;
+    let mut config = config(cli.secret.as_deref(), args)?;
+    fit_descriptors(&mut config.limits);
     let options = StoreOptions {
         max_page_count: args.test_max_page_count,
     };

@@ -38,6 +38,12 @@ pub struct Limits {
     /// A subscriber whose socket accepts nothing for this long is closed with
     /// 4000 (reconnect and resync).
     pub send_timeout: Duration,
+    /// A socket that is not yet a websocket and moves no byte for this long
+    /// is closed (silent sockets, unfinished handshakes, idle HTTP).
+    pub handshake_timeout: Duration,
+    /// A websocket from which nothing (not even a Pong to the relay's Ping)
+    /// arrives for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +59,8 @@ impl Default for Limits {
             abuse_window: Duration::from_secs(10),
             max_connections: 10_000,
             send_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_mins(2),
         }
     }
 }

@@ -44,6 +44,7 @@ enum Event {
     Dirty,
     AntiEntropy,
     Resync,
+    Idle,
 }
 
 /// Why the loop ended.
@@ -169,6 +170,8 @@ impl Connection {
         let mut anti_entropy =
             tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         anti_entropy.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let idle_timeout = self.app.config.limits.idle_timeout;
+        let mut last_heard = Instant::now();
         loop {
             if let Err(end) = self.flush(sink).await {
                 return end;
@@ -185,6 +188,8 @@ impl Connection {
             // but keep sending: other documents' changes, presence, Hellos.
             let mut front = self.commits.pop_front();
             let reading = front.is_none();
+            // Only while reading: a frame waiting behind a commit is not silence.
+            let idle = tokio::time::sleep_until((last_heard + idle_timeout).into());
             let event = {
                 let committed = async {
                     match front.as_mut() {
@@ -200,8 +205,12 @@ impl Connection {
                     () = signal.notified() => Event::Dirty,
                     _ = anti_entropy.tick() => Event::AntiEntropy,
                     () = resync => Event::Resync,
+                    () = idle, if reading => Event::Idle,
                 }
             };
+            if matches!(event, Event::Incoming(_)) || !reading {
+                last_heard = Instant::now();
+            }
             if let Event::Committed(result) = event {
                 if let Some((doc, read_at, _)) = front {
                     self.app.metrics.commit_wait.observe(read_at.elapsed());
@@ -241,16 +250,40 @@ impl Connection {
                     }
                 }
                 Event::Committed(_) | Event::Dirty => {}
-                Event::AntiEntropy => self.anti_entropy(),
-                Event::Resync => {
-                    self.resync_at = None;
-                    for doc in std::mem::take(&mut self.resync_docs) {
-                        if let Some(sub) = self.subs.get_mut(&doc) {
-                            sub.peer.request_anti_entropy();
-                            self.signal.mark(&doc);
-                        }
-                    }
+                Event::Idle => {
+                    self.app.metrics.reject("idle");
+                    return End::Close(close::NORMAL, "idle: nothing received");
                 }
+                Event::AntiEntropy => {
+                    if let Err(end) = self.ping(sink).await {
+                        return end;
+                    }
+                    self.anti_entropy();
+                }
+                Event::Resync => self.resync(),
+            }
+        }
+    }
+
+    /// Something to answer even without subscriptions: a live client's
+    /// websocket library sends a Pong, which keeps the idle timeout away.
+    async fn ping(&self, sink: &mut Sink) -> Result<(), End> {
+        let timeout = self.app.config.limits.send_timeout;
+        let ping = sink.send(WsMessage::Ping(Vec::new().into()));
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(self.too_slow()),
+        }
+    }
+
+    /// Asks for what was dropped (rate limit, store refusal): a Hello.
+    fn resync(&mut self) {
+        self.resync_at = None;
+        for doc in std::mem::take(&mut self.resync_docs) {
+            if let Some(sub) = self.subs.get_mut(&doc) {
+                sub.peer.request_anti_entropy();
+                self.signal.mark(&doc);
             }
         }
     }

@@ -27,6 +27,8 @@
 //! - `connection.rs` — one websocket: frames, subscriptions, limits.
 //! - `metrics.rs` — counters and gauges, Prometheus text.
 //! - `server.rs` — the axum router, static files, graceful shutdown.
+//! - `sockets.rs` — every accepted socket counted and timed out until it is
+//!   a websocket; the oldest silent one evicted when full.
 //! - `error.rs` — the library's error types.
 //!
 //! Invariants: a change is acknowledged only after its transaction committed;
@@ -44,5 +46,6 @@ pub mod held;
 pub mod hub;
 pub mod metrics;
 pub mod server;
+pub mod sockets;
 pub mod store;
 pub mod token;

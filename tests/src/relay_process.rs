@@ -42,6 +42,8 @@ pub struct RelayProcess {
     bin: PathBuf,
     data_dir: PathBuf,
     extra_args: Vec<String>,
+    /// `prlimit --nofile=N:N` around the relay.
+    fd_limit: Option<u64>,
     child: Option<Child>,
     addr: SocketAddr,
 }
@@ -50,10 +52,22 @@ impl RelayProcess {
     /// Starts the relay binary `bin` on port 0 with its database in
     /// `data_dir`, and waits until it listens.
     pub fn start(bin: &Path, data_dir: &Path, extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with_fd_limit(bin, data_dir, extra_args, None)
+    }
+
+    /// `start`, under `prlimit --nofile=LIMIT:LIMIT` (util-linux) when a
+    /// limit is given: the relay may open at most that many descriptors.
+    pub fn start_with_fd_limit(
+        bin: &Path,
+        data_dir: &Path,
+        extra_args: &[&str],
+        fd_limit: Option<u64>,
+    ) -> anyhow::Result<Self> {
         let mut relay = RelayProcess {
             bin: bin.to_owned(),
             data_dir: data_dir.to_owned(),
             extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
+            fd_limit,
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
@@ -68,7 +82,15 @@ impl RelayProcess {
             .append(true)
             .open(self.stderr_path())
             .context("opening the relay's stderr log")?;
-        let mut child = Command::new(&self.bin)
+        let mut command = match self.fd_limit {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
+        let mut child = command
             .arg("--listen")
             .arg(listen)
             .arg("--data")
