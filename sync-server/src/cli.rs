@@ -44,6 +44,20 @@ struct Cli {
 enum Command {
     /// Print an access token for one document.
     Token(TokenArgs),
+    /// Copy the database to DEST while the relay runs (SQLite online
+    /// backup: a consistent snapshot of everything committed when it
+    /// starts). DEST must not exist.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The file to write (a complete relay database: put it in a data
+    /// directory as `relay.sqlite3` to serve it).
+    dest: PathBuf,
+    /// Directory of the database to copy.
+    #[arg(long, env = "CONCORD_RELAY_DATA", default_value = "./relay-data")]
+    data: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -136,8 +150,10 @@ struct ServeArgs {
 /// Runs the relay (or a subcommand); the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Token(args)) = &cli.command {
-        return mint(cli.secret.as_deref(), args);
+    match &cli.command {
+        Some(Command::Token(args)) => return mint(cli.secret.as_deref(), args),
+        Some(Command::Backup(args)) => return backup(args),
+        None => {}
     }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -198,6 +214,24 @@ fn mint(secret: Option<&str>, args: &TokenArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("concord-relay token: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn backup(args: &BackupArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    match Store::backup(&args.data, &args.dest) {
+        Ok(()) => {
+            eprintln!(
+                "concord-relay backup: {} written in {:.2} s",
+                args.dest.display(),
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("concord-relay backup: {e}");
             ExitCode::FAILURE
         }
     }

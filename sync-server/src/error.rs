@@ -39,6 +39,10 @@ pub enum StoreError {
     Superseded,
     #[error("the store is shut down")]
     Closed,
+    #[error("{0} exists; a backup never overwrites a file")]
+    BackupExists(PathBuf),
+    #[error("io: {0}")]
+    Io(std::io::Error),
 }
 
 /// A failed group commit, as reported to every writer in the batch.

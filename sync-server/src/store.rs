@@ -35,6 +35,10 @@
 //! next commit succeeds; any other failure (an I/O error, a constraint the
 //! relay's memory should have prevented) makes it *broken*: every write is
 //! refused until the relay restarts and reads the disk afresh.
+//!
+//! `close` checkpoints the WAL into the database file (TRUNCATE), so after a
+//! clean stop the database file alone holds everything; `backup` copies a
+//! live database with SQLite's online backup.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -331,7 +335,69 @@ impl Store {
         }
     }
 
-    /// Commits everything queued, then stops the writer. Later submits fail.
+    /// Copies the live database to `dest` with SQLite's online backup: a
+    /// consistent snapshot of everything committed when it starts, taken
+    /// without stopping writers (WAL readers never block them). Writes to
+    /// `dest.partial` and renames it, so `dest` is never half written; an
+    /// existing `dest` is refused. Blocking.
+    pub fn backup(dir: &Path, dest: &Path) -> Result<(), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::BackupExists(dest.to_owned()));
+        }
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StoreError::NotOurs {
+                path,
+                reason: "no such database".into(),
+            });
+        }
+        let src = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        src.busy_timeout(BUSY_TIMEOUT)?;
+        let app_id: i32 = src.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::NotOurs {
+                path,
+                reason: format!("application_id is {app_id:#x}"),
+            });
+        }
+        let mut partial = dest.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let _ = std::fs::remove_file(&partial);
+        {
+            let mut dst = Connection::open(&partial)?;
+            let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            // All pages in one step: one read transaction, one snapshot.
+            loop {
+                match backup.step(-1)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+                }
+            }
+            drop(backup);
+            let check: String = dst.query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(StoreError::Corrupt {
+                    doc: String::new(),
+                    reason: format!("the backup fails its integrity check: {check}"),
+                });
+            }
+            // The copy is in WAL mode like its source: fold it into the file.
+            dst.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .map_err(StoreError::Io)?;
+        std::fs::rename(&partial, dest).map_err(StoreError::Io)?;
+        Ok(())
+    }
+
+    /// Commits everything queued, checkpoints the WAL into the database
+    /// file, then stops the writer. Later submits fail.
     pub fn close(&self) {
         drop(lock(&self.jobs).take());
         if let Some(handle) = lock(&self.writer).take()
@@ -479,6 +545,15 @@ fn run_writer(
                 (job.done)(result.clone());
             }
         }
+    }
+    // Closed: fold the WAL into the database file, so that the file alone
+    // is a complete copy after a clean stop.
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(0) => tracing::info!("WAL checkpointed into the database file"),
+        Ok(_) => tracing::warn!("WAL checkpoint incomplete (a reader is still open)"),
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
     }
 }
 

@@ -249,3 +249,114 @@ async fn a_full_disk_refuses_writes_while_reads_go_on_and_writes_resume_once_spa
     assert!(all.iter().all(|c| stored.contains(c)));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_clean_stop_the_database_file_alone_holds_every_change() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut relay = start(dir.path(), &[]);
+    let d = doc("copied");
+    let all = changes(1, 200);
+    let mut w = RawSocket::connect(&relay.url()).await?;
+    w.subscribe(&d, &token(&d), ReplicaId(1)).await??;
+    for chunk in all.chunks(10) {
+        w.upload(&d, chunk).await??;
+    }
+    let status = tokio::task::block_in_place(|| relay.terminate_within(Duration::from_secs(20)))?;
+    assert!(status.success(), "a clean stop: {status:?}");
+
+    // Copy the database file only, as a naive backup would.
+    let copy = tempfile::tempdir()?;
+    std::fs::copy(
+        relay.db_path(),
+        copy.path().join(concord_relay::store::DB_FILE),
+    )?;
+    let conn = rusqlite::Connection::open(copy.path().join(concord_relay::store::DB_FILE))?;
+    let rows: i64 = conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?;
+    assert_eq!(rows, 200, "the WAL was folded into the file on stop");
+    drop(conn);
+    let from_copy = start(copy.path(), &[]);
+    let mut r = RawSocket::connect(&from_copy.url()).await?;
+    r.subscribe(&d, &token(&d), ReplicaId(2)).await??;
+    assert_eq!(r.download(&d).await?, all);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_the_relay_writes_holds_every_acknowledged_change()
+-> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &[]);
+    let d = doc("busy");
+    let all = changes(1, 3000);
+    let acked = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, d, all) = (relay.url(), d.clone(), all.clone());
+        let (acked, stop) = (Arc::clone(&acked), Arc::clone(&stop));
+        tokio::spawn(async move {
+            let mut w = RawSocket::connect(&url).await?;
+            w.subscribe(&d, &token(&d), ReplicaId(1)).await??;
+            for (i, chunk) in all.chunks(5).enumerate() {
+                if stop.load(Ordering::Acquire) {
+                    break;
+                }
+                w.upload(&d, chunk).await??;
+                acked.store((i + 1) * 5, Ordering::Release);
+            }
+            anyhow::Ok(())
+        })
+    };
+    while acked.load(Ordering::Acquire) < 200 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let acked_before = acked.load(Ordering::Acquire);
+    let backups = tempfile::tempdir()?;
+    let dest = backups.path().join(concord_relay::store::DB_FILE);
+    let output = tokio::task::block_in_place(|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_relay-under-test"))
+            .arg("backup")
+            .arg(&dest)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+    })?;
+    let acked_after_backup = acked.load(Ordering::Acquire);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stop.store(true, Ordering::Release);
+    writer.await??;
+    assert!(
+        acked_after_backup > acked_before,
+        "the relay kept acknowledging writes during the backup"
+    );
+
+    let conn = rusqlite::Connection::open(&dest)?;
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    assert_eq!(check, "ok");
+    drop(conn);
+    // The backup is a relay database: serve it.
+    let restored = start(backups.path(), &[]);
+    let mut r = RawSocket::connect(&restored.url()).await?;
+    r.subscribe(&d, &token(&d), ReplicaId(2)).await??;
+    let got = r.download(&d).await?;
+    assert!(
+        got.len() >= acked_before,
+        "{} changes in the backup, {acked_before} acknowledged before it began",
+        got.len()
+    );
+    assert_eq!(got, all[..got.len()], "a causal prefix of what was written");
+    // A backup never overwrites.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_relay-under-test"))
+        .arg("backup")
+        .arg(&dest)
+        .arg("--data")
+        .arg(dir.path())
+        .output()?;
+    assert!(!again.status.success());
+    Ok(())
+}
