@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 use crate::config::{Auth, Config, Limits};
 use crate::error::RelayError;
 use crate::server::{self, AppState};
-use crate::store::Store;
+use crate::sockets;
+use crate::store::{Store, StoreOptions};
 use crate::token::{self, Secret};
 
 #[derive(Debug, Parser)]
@@ -43,6 +44,20 @@ struct Cli {
 enum Command {
     /// Print an access token for one document.
     Token(TokenArgs),
+    /// Copy the database to DEST while the relay runs (SQLite online
+    /// backup: a consistent snapshot of everything committed when it
+    /// starts). DEST must not exist.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The file to write (a complete relay database: put it in a data
+    /// directory as `relay.sqlite3` to serve it).
+    dest: PathBuf,
+    /// Directory of the database to copy.
+    #[arg(long, env = "CONCORD_RELAY_DATA", default_value = "./relay-data")]
+    data: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +108,13 @@ struct ServeArgs {
         default_value_t = 10_000
     )]
     max_pending_per_connection: usize,
+    /// Bytes of the changes waiting for their dependencies, per connection.
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_MAX_PENDING_BYTES_PER_CONNECTION",
+        default_value_t = 8 << 20
+    )]
+    max_pending_bytes_per_connection: usize,
     /// Sustained changes per second, per connection.
     #[arg(
         long,
@@ -109,13 +131,29 @@ struct ServeArgs {
     /// Seconds a subscriber's socket may refuse writes before it is closed (4000).
     #[arg(long, env = "CONCORD_RELAY_SEND_TIMEOUT_SECS", default_value_t = 10.0)]
     send_timeout_secs: f64,
+    /// Seconds a socket may stay silent before it is a websocket (then closed).
+    #[arg(
+        long,
+        env = "CONCORD_RELAY_HANDSHAKE_TIMEOUT_SECS",
+        default_value_t = 10.0
+    )]
+    handshake_timeout_secs: f64,
+    /// Seconds a websocket may send nothing, not even a Pong (then closed).
+    #[arg(long, env = "CONCORD_RELAY_IDLE_TIMEOUT_SECS", default_value_t = 120.0)]
+    idle_timeout_secs: f64,
+    /// Fault injection for tests: the database may not grow beyond this many
+    /// pages (`PRAGMA max_page_count`), as if the disk were full.
+    #[arg(long, hide = true)]
+    test_max_page_count: Option<u64>,
 }
 
 /// Runs the relay (or a subcommand); the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Token(args)) = &cli.command {
-        return mint(cli.secret.as_deref(), args);
+    match &cli.command {
+        Some(Command::Token(args)) => return mint(cli.secret.as_deref(), args),
+        Some(Command::Backup(args)) => return backup(args),
+        None => {}
     }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -181,6 +219,24 @@ fn mint(secret: Option<&str>, args: &TokenArgs) -> ExitCode {
     }
 }
 
+fn backup(args: &BackupArgs) -> ExitCode {
+    let started = std::time::Instant::now();
+    match Store::backup(&args.data, &args.dest) {
+        Ok(()) => {
+            eprintln!(
+                "concord-relay backup: {} written in {:.2} s",
+                args.dest.display(),
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("concord-relay backup: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> {
     let auth = match (secret, args.dev) {
         (Some(s), _) => Auth::Secret(Secret::new(s.as_bytes())?),
@@ -199,10 +255,13 @@ fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> 
             max_message_bytes: args.max_message_bytes.max(1024),
             max_docs_per_connection: args.max_docs_per_connection,
             max_pending_per_connection: args.max_pending_per_connection,
+            max_pending_bytes_per_connection: args.max_pending_bytes_per_connection,
             max_changes_per_sec: args.max_changes_per_sec,
             changes_burst: args.changes_burst,
             max_connections: args.max_connections,
             send_timeout: secs(args.send_timeout_secs),
+            handshake_timeout: secs(args.handshake_timeout_secs),
+            idle_timeout: secs(args.idle_timeout_secs),
             ..Limits::default()
         },
         anti_entropy: secs(args.anti_entropy_secs),
@@ -210,10 +269,46 @@ fn config(secret: Option<&str>, args: &ServeArgs) -> Result<Config, RelayError> 
     })
 }
 
+/// Raises the open-files limit to what the system allows, and keeps
+/// `max_connections` below it (`sockets::fit_connections`). Logs the
+/// effective limits.
+fn fit_descriptors(limits: &mut Limits) {
+    let raised = rlimit::increase_nofile_limit(u64::MAX);
+    let (soft, hard) = rlimit::Resource::NOFILE
+        .get()
+        .unwrap_or((u64::MAX, u64::MAX));
+    if let Err(e) = raised {
+        tracing::warn!(error = %e, "cannot raise the open-files limit");
+    }
+    let (fit, clamped) = sockets::fit_connections(limits.max_connections, soft);
+    if clamped {
+        tracing::warn!(
+            asked = limits.max_connections,
+            max_connections = fit,
+            open_files = soft,
+            "--max-connections clamped to fit the open-files limit"
+        );
+        limits.max_connections = fit;
+    }
+    tracing::info!(
+        open_files_soft = soft,
+        open_files_hard = hard,
+        max_connections = limits.max_connections,
+        max_sockets = limits.max_connections + sockets::HANDSHAKE_HEADROOM,
+        handshake_timeout_secs = limits.handshake_timeout.as_secs_f64(),
+        idle_timeout_secs = limits.idle_timeout.as_secs_f64(),
+        "limits"
+    );
+}
+
 async fn run(cli: Cli) -> Result<(), RelayError> {
     let args = &cli.serve;
-    let config = config(cli.secret.as_deref(), args)?;
-    let store = Arc::new(Store::open(&args.data)?);
+    let mut config = config(cli.secret.as_deref(), args)?;
+    fit_descriptors(&mut config.limits);
+    let options = StoreOptions {
+        max_page_count: args.test_max_page_count,
+    };
+    let store = Arc::new(Store::open_with(&args.data, options)?);
     tracing::info!(path = %store.path().display(), "store open");
     let listener = TcpListener::bind(args.listen)
         .await

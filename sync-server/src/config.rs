@@ -24,6 +24,8 @@ pub struct Limits {
     pub max_docs_per_connection: usize,
     /// Causally-unready changes held for one connection (Error TooManyPending).
     pub max_pending_per_connection: usize,
+    /// Their bytes, in total (Error TooManyPending).
+    pub max_pending_bytes_per_connection: usize,
     /// Sustained changes per second on one connection (Error RateLimited).
     pub max_changes_per_sec: f64,
     /// Changes a connection may send at once before the rate applies.
@@ -36,6 +38,12 @@ pub struct Limits {
     /// A subscriber whose socket accepts nothing for this long is closed with
     /// 4000 (reconnect and resync).
     pub send_timeout: Duration,
+    /// A socket that is not yet a websocket and moves no byte for this long
+    /// is closed (silent sockets, unfinished handshakes, idle HTTP).
+    pub handshake_timeout: Duration,
+    /// A websocket from which nothing (not even a Pong to the relay's Ping)
+    /// arrives for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -44,12 +52,15 @@ impl Default for Limits {
             max_message_bytes: 1 << 20,
             max_docs_per_connection: 100,
             max_pending_per_connection: 10_000,
+            max_pending_bytes_per_connection: 8 << 20,
             max_changes_per_sec: 1000.0,
             changes_burst: 10_000.0,
             max_rate_violations: 20,
             abuse_window: Duration::from_secs(10),
             max_connections: 10_000,
             send_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_mins(2),
         }
     }
 }

@@ -14,21 +14,24 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use concord_core::encoding::close;
 use concord_core::{
-    Access, CausalBuffer, ChangeSource, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId,
-    SyncPeer,
+    Access, ChangeSource, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId, SyncPeer,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 
-use crate::admission::Verdict;
 use crate::config::{Auth, TokenBucket};
-use crate::hub::{ConnId, DocHub, DocState, Signal};
+use crate::held::{Held, HeldLimits, HeldTotals, admit_all};
+use crate::hub::{ConnId, DocHub, Signal};
 use crate::metrics::Metrics;
 use crate::server::AppState;
 use crate::token::{self, Grant, TokenError};
 
 /// How long the final frames and the close frame may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// After the store refused a write, the relay asks for it again (Hello)
+/// after this long, doubling on every further refusal up to `STORE_RETRY_MAX`.
+const STORE_RETRY_MIN: Duration = Duration::from_millis(500);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 
 type CommitResult = Result<concord_core::VersionVector, crate::error::CommitFailed>;
 
@@ -41,6 +44,7 @@ enum Event {
     Dirty,
     AntiEntropy,
     Resync,
+    Idle,
 }
 
 /// Why the loop ended.
@@ -56,7 +60,7 @@ struct Sub {
     hub: Arc<DocHub>,
     peer: SyncPeer,
     grant: Grant,
-    pending: CausalBuffer<EncodedChange>,
+    held: Held,
     /// The presence last sent, and the hub's generation it was taken at.
     presence_sent: Option<(u64, Vec<ReplicaId>)>,
 }
@@ -68,13 +72,17 @@ struct Connection {
     subs: BTreeMap<DocId, Sub>,
     /// Frames to send before anything else.
     outbox: Vec<Frame>,
-    pending_total: usize,
+    /// Changes held for missing dependencies, over all subscriptions.
+    held: HeldTotals,
     bucket: TokenBucket,
     started: Instant,
     violations: VecDeque<Instant>,
-    /// Documents whose writes were rate limited, and when to ask for a resend.
+    /// Documents whose writes were dropped (rate limit, store refusal), and
+    /// when to ask for a resend.
     resync_at: Option<Instant>,
-    rate_limited: BTreeSet<DocId>,
+    resync_docs: BTreeSet<DocId>,
+    /// Delay before asking again after the next store refusal.
+    store_retry: Duration,
     /// Commits in flight, in submission order (they complete in that order).
     commits: VecDeque<(DocId, Instant, oneshot::Receiver<CommitResult>)>,
 }
@@ -102,12 +110,13 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
         signal: Arc::new(Signal::default()),
         subs: BTreeMap::new(),
         outbox: Vec::new(),
-        pending_total: 0,
+        held: HeldTotals::default(),
         bucket: TokenBucket::new(limits.max_changes_per_sec, limits.changes_burst, 0.0),
         started: now,
         violations: VecDeque::new(),
         resync_at: None,
-        rate_limited: BTreeSet::new(),
+        resync_docs: BTreeSet::new(),
+        store_retry: STORE_RETRY_MIN,
         commits: VecDeque::new(),
         app: Arc::clone(&app),
     };
@@ -161,6 +170,8 @@ impl Connection {
         let mut anti_entropy =
             tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         anti_entropy.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let idle_timeout = self.app.config.limits.idle_timeout;
+        let mut last_heard = Instant::now();
         loop {
             if let Err(end) = self.flush(sink).await {
                 return end;
@@ -177,6 +188,8 @@ impl Connection {
             // but keep sending: other documents' changes, presence, Hellos.
             let mut front = self.commits.pop_front();
             let reading = front.is_none();
+            // Only while reading: a frame waiting behind a commit is not silence.
+            let idle = tokio::time::sleep_until((last_heard + idle_timeout).into());
             let event = {
                 let committed = async {
                     match front.as_mut() {
@@ -192,8 +205,12 @@ impl Connection {
                     () = signal.notified() => Event::Dirty,
                     _ = anti_entropy.tick() => Event::AntiEntropy,
                     () = resync => Event::Resync,
+                    () = idle, if reading => Event::Idle,
                 }
             };
+            if matches!(event, Event::Incoming(_)) || !reading {
+                last_heard = Instant::now();
+            }
             if let Event::Committed(result) = event {
                 if let Some((doc, read_at, _)) = front {
                     self.app.metrics.commit_wait.observe(read_at.elapsed());
@@ -216,7 +233,11 @@ impl Connection {
                         Some(Err(e)) => Err(self.read_error(e)),
                         Some(Ok(WsMessage::Binary(bytes))) => {
                             Metrics::add(&self.app.metrics.bytes_in, bytes.len() as u64);
-                            self.handle(&bytes).await
+                            let handled = self.handle(&bytes).await;
+                            // One frame per turn: a connection that sends
+                            // without pause lets the others run.
+                            tokio::task::yield_now().await;
+                            handled
                         }
                         Some(Ok(WsMessage::Text(_))) => {
                             self.app.metrics.reject("text_frame");
@@ -229,16 +250,40 @@ impl Connection {
                     }
                 }
                 Event::Committed(_) | Event::Dirty => {}
-                Event::AntiEntropy => self.anti_entropy(),
-                Event::Resync => {
-                    self.resync_at = None;
-                    for doc in std::mem::take(&mut self.rate_limited) {
-                        if let Some(sub) = self.subs.get_mut(&doc) {
-                            sub.peer.request_anti_entropy();
-                            self.signal.mark(&doc);
-                        }
-                    }
+                Event::Idle => {
+                    self.app.metrics.reject("idle");
+                    return End::Close(close::NORMAL, "idle: nothing received");
                 }
+                Event::AntiEntropy => {
+                    if let Err(end) = self.ping(sink).await {
+                        return end;
+                    }
+                    self.anti_entropy();
+                }
+                Event::Resync => self.resync(),
+            }
+        }
+    }
+
+    /// Something to answer even without subscriptions: a live client's
+    /// websocket library sends a Pong, which keeps the idle timeout away.
+    async fn ping(&self, sink: &mut Sink) -> Result<(), End> {
+        let timeout = self.app.config.limits.send_timeout;
+        let ping = sink.send(WsMessage::Ping(Vec::new().into()));
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(self.too_slow()),
+        }
+    }
+
+    /// Asks for what was dropped (rate limit, store refusal): a Hello.
+    fn resync(&mut self) {
+        self.resync_at = None;
+        for doc in std::mem::take(&mut self.resync_docs) {
+            if let Some(sub) = self.subs.get_mut(&doc) {
+                sub.peer.request_anti_entropy();
+                self.signal.mark(&doc);
             }
         }
     }
@@ -258,26 +303,32 @@ impl Connection {
     fn committed(&mut self, doc: &DocId, result: Result<CommitResult, oneshot::error::RecvError>) {
         match result {
             Ok(Ok(version)) => {
+                self.store_retry = STORE_RETRY_MIN;
                 if let Some(sub) = self.subs.get_mut(doc) {
                     sub.peer.stored(&version);
                     self.signal.mark(doc);
                 }
             }
             Ok(Err(e)) => {
-                tracing::error!(conn = self.id, doc = %doc, error = %e, "commit failed");
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay could not store the changes",
-                );
+                tracing::warn!(conn = self.id, doc = %doc, error = %e, "commit failed");
+                self.store_refused(doc);
             }
-            Err(_) => {
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay could not store the changes",
-                );
-            }
+            Err(_) => self.store_refused(doc),
+        }
+    }
+
+    /// Nothing of a batch was stored: say so, and ask for it again later
+    /// (with a growing delay while the store keeps refusing).
+    fn store_refused(&mut self, doc: &DocId) {
+        self.error(
+            Some(doc),
+            ErrorCode::StoreUnavailable,
+            "the relay could not store the changes; it will ask for them again",
+        );
+        if self.subs.contains_key(doc) {
+            let delay = self.store_retry;
+            self.store_retry = (delay * 2).min(STORE_RETRY_MAX);
+            self.resync_after(doc, delay);
         }
     }
 
@@ -309,7 +360,7 @@ impl Connection {
                 break;
             }
             for doc in dirty {
-                if self.subs.get(&doc).is_some_and(|s| !s.pending.is_empty()) {
+                if self.subs.get(&doc).is_some_and(|s| !s.held.is_empty()) {
                     // Another connection may have stored what the held
                     // changes wait for.
                     self.store_changes(&doc, Vec::new());
@@ -490,13 +541,17 @@ impl Connection {
             return;
         };
         let access = grant.access;
+        let held = Held::new(
+            self.app.config.limits.max_pending_per_connection,
+            &hub.lock(),
+        );
         self.subs.insert(
             doc.clone(),
             Sub {
                 hub,
                 peer: SyncPeer::new(),
                 grant,
-                pending: CausalBuffer::new(self.app.config.limits.max_pending_per_connection),
+                held,
                 presence_sent: None,
             },
         );
@@ -508,9 +563,9 @@ impl Connection {
     }
 
     fn leave(&mut self, doc: &DocId) {
-        if let Some(sub) = self.subs.remove(doc) {
-            self.pending_total -= sub.pending.len();
-            self.rate_limited.remove(doc);
+        if let Some(mut sub) = self.subs.remove(doc) {
+            sub.held.clear(&mut self.held);
+            self.resync_docs.remove(doc);
             self.app.hubs.unsubscribe(&sub.hub, self.id);
         }
     }
@@ -603,37 +658,31 @@ impl Connection {
             return Err(End::Close(close::POLICY_VIOLATION, "rate limit abused"));
         }
         let wait = self.bucket.wait_for(wanted, now);
-        let at = instant + Duration::from_secs_f64(wait.clamp(0.05, 60.0));
-        self.resync_at = Some(self.resync_at.map_or(at, |t| t.max(at)));
-        self.rate_limited.insert(doc.clone());
+        self.resync_after(doc, Duration::from_secs_f64(wait.clamp(0.05, 60.0)));
         Ok(())
+    }
+
+    /// Sends `doc`'s Hello (so its client resends what the relay lacks) in
+    /// `delay`, or later if a resync is already due later.
+    fn resync_after(&mut self, doc: &DocId, delay: Duration) {
+        let at = Instant::now() + delay;
+        self.resync_at = Some(self.resync_at.map_or(at, |t| t.max(at)));
+        self.resync_docs.insert(doc.clone());
     }
 
     /// Admits `incoming` (and whatever held changes became ready), stores
     /// what is new, and acknowledges once committed.
     fn store_changes(&mut self, doc: &DocId, incoming: Vec<EncodedChange>) {
-        let max_pending = self.app.config.limits.max_pending_per_connection;
+        let limits = HeldLimits {
+            max_changes: self.app.config.limits.max_pending_per_connection,
+            max_bytes: self.app.config.limits.max_pending_bytes_per_connection,
+        };
         let Some(sub) = self.subs.get_mut(doc) else {
             return;
         };
         let (outcome, commit) = {
             let mut st = sub.hub.lock();
-            if st.is_failed() {
-                drop(st);
-                self.error(
-                    Some(doc),
-                    ErrorCode::Internal,
-                    "the relay cannot store changes",
-                );
-                return;
-            }
-            let mut outcome = admit_all(
-                &mut st,
-                &mut sub.pending,
-                &mut self.pending_total,
-                max_pending,
-                incoming,
-            );
+            let mut outcome = admit_all(&mut st, &mut sub.held, &mut self.held, limits, incoming);
             if outcome.batch.is_empty() && outcome.duplicates > 0 {
                 // A re-send of what is already stored: acknowledge it again
                 // (the first Ack may have been lost).
@@ -652,14 +701,16 @@ impl Connection {
         if outcome.overflow {
             // Drop what is held for this document; the relay's Hello makes
             // the client resend from what the relay has, in causal order.
-            self.pending_total -= sub.pending.len();
-            sub.pending.clear();
+            sub.held.clear(&mut self.held);
             sub.peer.request_anti_entropy();
             self.signal.mark(doc);
             self.error(
                 Some(doc),
                 ErrorCode::TooManyPending,
-                format!("more than {max_pending} changes waiting for their dependencies"),
+                format!(
+                    "more than {} changes or {} bytes waiting for their dependencies",
+                    limits.max_changes, limits.max_bytes
+                ),
             );
         }
         if outcome.equivocations > 0 {
@@ -679,73 +730,4 @@ impl Connection {
             self.commits.push_back((doc.clone(), Instant::now(), rx));
         }
     }
-}
-
-/// What admitting a batch of incoming changes did.
-#[derive(Debug, Default)]
-struct Admitted {
-    /// New and ready: to be stored, in this (causal) order.
-    batch: Vec<EncodedChange>,
-    duplicates: usize,
-    equivocations: usize,
-    invalid: Option<&'static str>,
-    /// The connection's buffer of unready changes is full.
-    overflow: bool,
-}
-
-/// Admits `incoming` into `st`: new ready changes are appended (and returned
-/// to be stored), unready ones held in `pending`, and held ones that became
-/// ready released. Everything held is re-examined too: its dependencies may
-/// have arrived through another connection.
-fn admit_all(
-    st: &mut DocState,
-    pending: &mut CausalBuffer<EncodedChange>,
-    pending_total: &mut usize,
-    max_pending: usize,
-    incoming: Vec<EncodedChange>,
-) -> Admitted {
-    let mut out = Admitted::default();
-    let mut work: VecDeque<EncodedChange> = incoming.into();
-    if !pending.is_empty() {
-        for id in pending.pending_ids() {
-            if let Some(c) = pending.get(id) {
-                work.push_back(c.clone());
-            }
-        }
-        *pending_total -= pending.len();
-        pending.clear();
-    }
-    while let Some(c) = work.pop_front() {
-        match st.classify(&c) {
-            Verdict::New => {
-                let id = c.id();
-                st.admit(c.clone());
-                out.batch.push(c);
-                let ready = pending.take_ready_after(id, st.admitted());
-                *pending_total -= ready.len();
-                for (_, r) in ready.into_iter().rev() {
-                    work.push_front(r);
-                }
-            }
-            Verdict::Duplicate => out.duplicates += 1,
-            Verdict::Equivocation => out.equivocations += 1,
-            Verdict::Invalid(why) => out.invalid = Some(why),
-            Verdict::NotReady => {
-                if let Some(held) = pending.get(c.id()) {
-                    if held.bytes() != c.bytes() {
-                        out.equivocations += 1;
-                    }
-                } else if *pending_total < max_pending
-                    && pending
-                        .insert(c.header().clone(), c.clone(), st.admitted())
-                        .is_ok()
-                {
-                    *pending_total += 1;
-                } else {
-                    out.overflow = true;
-                }
-            }
-        }
-    }
-    out
 }

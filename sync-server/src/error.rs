@@ -31,10 +31,18 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data for document {doc} is corrupt: {reason}")]
     Corrupt { doc: String, reason: String },
-    #[error("an earlier commit failed; the store accepts no more writes until the relay restarts")]
-    Poisoned,
+    #[error(
+        "a commit failed in a way the relay cannot recover from (see the log); writes are refused until the relay restarts"
+    )]
+    Broken,
+    #[error("an earlier commit of this document failed, and these changes may depend on it")]
+    Superseded,
     #[error("the store is shut down")]
     Closed,
+    #[error("{0} exists; a backup never overwrites a file")]
+    BackupExists(PathBuf),
+    #[error("io: {0}")]
+    Io(std::io::Error),
 }
 
 /// A failed group commit, as reported to every writer in the batch.

@@ -17,6 +17,12 @@
 //! right after admission, so the committed part is always a prefix of the
 //! log: the stored log stays causally closed.
 //!
+//! When a commit fails, the uncommitted tail is dropped (`DocState::roll_back`)
+//! and the document starts a new *epoch*; the store refuses the jobs of the
+//! old epoch still queued (they may depend on what was lost). The writers'
+//! clients are asked for their changes again, so writes resume once the
+//! store commits again.
+//!
 //! A document is evicted from memory when it has no subscribers and no
 //! commit in flight; a document whose load failed is dropped, never served.
 
@@ -80,6 +86,11 @@ struct Subscriber {
 pub struct DocState {
     /// Admission order; `log[..committed]` is durable.
     log: Vec<EncodedChange>,
+    /// Each log entry's admission ticket: increasing, never reused (also
+    /// across a roll-back), so a connection can ask what was admitted since
+    /// it last looked (`admitted_after`).
+    tickets: Vec<u64>,
+    next_ticket: u64,
     committed: usize,
     /// Version of the committed prefix (what is served and acknowledged).
     version: VersionVector,
@@ -92,16 +103,19 @@ pub struct DocState {
     presence_gen: u64,
     /// Commits submitted and not yet reported.
     inflight: usize,
-    /// A commit failed: refuse writes (the store is poisoned anyway).
-    failed: bool,
+    /// The run of uncommitted changes being built; a new one (from
+    /// `Hubs::next_epoch`, so never reused) after each failed commit.
+    epoch: u64,
     /// When the last commit completed (for the fan-out delay metric).
     last_commit: Option<std::time::Instant>,
 }
 
 impl DocState {
-    fn new() -> Self {
+    fn new(epoch: u64) -> Self {
         DocState {
             log: Vec::new(),
+            tickets: Vec::new(),
+            next_ticket: 1,
             committed: 0,
             version: VersionVector::new(),
             admitted: VersionVector::new(),
@@ -109,7 +123,7 @@ impl DocState {
             subscribers: BTreeMap::new(),
             presence_gen: 0,
             inflight: 0,
-            failed: false,
+            epoch,
             last_commit: None,
         }
     }
@@ -146,11 +160,46 @@ impl DocState {
             .push(self.log.len());
         self.admitted.observe(id.replica, id.seq);
         self.log.push(change);
+        self.tickets.push(self.next_ticket);
+        self.next_ticket += 1;
     }
 
-    /// Has a commit failed for this document?
-    pub fn is_failed(&self) -> bool {
-        self.failed
+    /// The ticket the next admission gets.
+    pub fn admission_mark(&self) -> u64 {
+        self.next_ticket
+    }
+
+    /// Ids of the changes in the log admitted at or after `mark` (a value
+    /// of `admission_mark`): O(log n + those).
+    pub fn admitted_after(&self, mark: u64) -> impl Iterator<Item = ChangeId> + '_ {
+        let start = self.tickets.partition_point(|&t| t < mark);
+        self.log[start..].iter().map(EncodedChange::id)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        DocState::new(1)
+    }
+
+    /// Drops every change not yet committed (a commit failed) and starts
+    /// epoch `epoch`. What remains is exactly what the store holds.
+    fn roll_back(&mut self, epoch: u64) {
+        let committed = self.committed;
+        self.log.truncate(committed);
+        self.tickets.truncate(committed);
+        for positions in self.index.values_mut() {
+            while positions.last().is_some_and(|&p| p >= committed) {
+                positions.pop();
+            }
+        }
+        self.index.retain(|_, positions| !positions.is_empty());
+        self.admitted = self.version.clone();
+        self.epoch = epoch;
+    }
+
+    /// Changes admitted and not yet committed.
+    pub fn uncommitted(&self) -> usize {
+        self.log.len() - self.committed
     }
 
     /// When the last commit of this document completed.
@@ -268,6 +317,7 @@ pub struct Hubs {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     next_conn: AtomicU64,
+    next_epoch: AtomicU64,
 }
 
 impl Hubs {
@@ -277,7 +327,12 @@ impl Hubs {
             store,
             metrics,
             next_conn: AtomicU64::new(1),
+            next_epoch: AtomicU64::new(1),
         }
+    }
+
+    fn next_epoch(&self) -> u64 {
+        self.next_epoch.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn next_conn_id(&self) -> ConnId {
@@ -312,7 +367,7 @@ impl Hubs {
                         .fetch_add(1, Ordering::Relaxed);
                     Arc::new(DocHub {
                         doc: doc.clone(),
-                        state: Mutex::new(DocState::new()),
+                        state: Mutex::new(DocState::new(self.next_epoch())),
                         loaded: OnceCell::new(),
                     })
                 })
@@ -388,7 +443,9 @@ impl Hubs {
 
     /// Sends the changes just admitted into `st` (all of `hub`, under its
     /// lock) to the store. Once they are committed every subscriber is marked
-    /// dirty and the receiver gets the committed version (for the Ack).
+    /// dirty and the receiver gets the committed version (for the Ack). If
+    /// the commit fails, every uncommitted change of the document is dropped
+    /// (their writers send them again) and the receiver gets the failure.
     pub fn submit(
         self: &Arc<Self>,
         hub: &Arc<DocHub>,
@@ -397,18 +454,21 @@ impl Hubs {
     ) -> oneshot::Receiver<Result<VersionVector, CommitFailed>> {
         let (tx, rx) = oneshot::channel();
         let end = st.log.len();
+        let epoch = st.epoch;
         let n = changes.len() as u64;
         st.inflight += 1;
         let hubs = Arc::clone(self);
         let hub2 = Arc::clone(hub);
-        self.store.submit(
+        let submitted = self.store.submit(
             hub.doc.clone(),
+            epoch,
             changes,
             Box::new(move |result| {
+                // On the writer thread: never while `submit`'s caller holds the lock.
                 let mut st = hub2.lock();
                 st.inflight -= 1;
                 let reply = match result {
-                    Ok(()) => {
+                    Ok(()) if st.epoch == epoch => {
                         if end > st.committed {
                             for i in st.committed..end {
                                 let id = st.log[i].id();
@@ -421,8 +481,17 @@ impl Hubs {
                         Metrics::add(&hubs.metrics.changes_stored, n);
                         Ok(st.version.clone())
                     }
+                    Ok(()) => {
+                        // The store refuses every job of a rolled-back epoch.
+                        tracing::error!(doc = %hub2.doc, "a commit of a rolled-back epoch succeeded");
+                        Err(CommitFailed("inconsistent relay state".into()))
+                    }
                     Err(e) => {
-                        st.failed = true;
+                        if st.epoch == epoch {
+                            let dropped = st.uncommitted();
+                            st.roll_back(hubs.next_epoch());
+                            tracing::warn!(doc = %hub2.doc, dropped, "commit failed; uncommitted changes dropped");
+                        }
                         Err(e)
                     }
                 };
@@ -434,6 +503,14 @@ impl Hubs {
                 let _ = tx.send(reply);
             }),
         );
+        if let Err(e) = submitted {
+            // The store is closed (shutting down): nothing was queued, and
+            // the completion (with `tx`) is dropped unrun, so `rx` reports
+            // the failure.
+            tracing::warn!(doc = %hub.doc, error = %e, "not stored");
+            st.inflight -= 1;
+            st.roll_back(self.next_epoch());
+        }
         rx
     }
 }
@@ -442,6 +519,7 @@ impl Hubs {
 mod tests {
     use super::*;
     use concord_core::{Document, ObjId};
+    use tokio::sync::oneshot;
 
     fn edits(replica: u128, n: i64, base: Option<&Document>) -> (Document, Vec<EncodedChange>) {
         let mut d = base.map_or_else(
@@ -462,7 +540,7 @@ mod tests {
     fn changes_since_returns_exactly_what_is_missing_in_causal_order() {
         let (a, a_changes) = edits(1, 3, None);
         let (_, b_changes) = edits(2, 2, Some(&a));
-        let mut st = DocState::new();
+        let mut st = DocState::new(1);
         st.install(a_changes.iter().chain(&b_changes).cloned().collect())
             .unwrap();
         let all = st.changes_since(&VersionVector::new(), usize::MAX);
@@ -491,7 +569,7 @@ mod tests {
     #[test]
     fn uncommitted_changes_are_not_served() {
         let (_, cs) = edits(1, 2, None);
-        let mut st = DocState::new();
+        let mut st = DocState::new(1);
         st.install(cs[..1].to_vec()).unwrap();
         assert_eq!(st.classify(&cs[1]), Verdict::New);
         st.admit(cs[1].clone());
@@ -503,7 +581,98 @@ mod tests {
     #[test]
     fn a_stored_log_out_of_causal_order_is_refused() {
         let (_, cs) = edits(1, 2, None);
-        let mut st = DocState::new();
+        let mut st = DocState::new(1);
         assert!(st.install(vec![cs[1].clone(), cs[0].clone()]).is_err());
+    }
+
+    fn hub_of(hubs: &Arc<Hubs>, doc: &str) -> Arc<DocHub> {
+        let doc = DocId::new(doc).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(hubs.subscribe(&doc, 1, ReplicaId(1), Arc::new(Signal::default())))
+            .unwrap()
+    }
+
+    /// Admits `cs` into `hub` and submits them, as a connection does.
+    fn write(
+        hubs: &Arc<Hubs>,
+        hub: &Arc<DocHub>,
+        cs: &[EncodedChange],
+    ) -> oneshot::Receiver<Result<VersionVector, CommitFailed>> {
+        let mut st = hub.lock();
+        for c in cs {
+            st.admit(c.clone());
+        }
+        hubs.submit(hub, &mut st, cs.to_vec())
+    }
+
+    #[test]
+    fn a_commit_refused_by_the_store_does_not_deadlock_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let hubs = Arc::new(Hubs::new(Arc::clone(&store), Arc::default()));
+        let hub = hub_of(&hubs, "d");
+        store.close();
+        let (_, cs) = edits(1, 1, None);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = {
+            let (hubs, hub) = (Arc::clone(&hubs), Arc::clone(&hub));
+            std::thread::spawn(move || {
+                let reply = write(&hubs, &hub, &cs).blocking_recv();
+                let _ = tx.send(reply.map(|r| r.is_ok()));
+            })
+        };
+        let reply = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the writer is not stuck on its own lock");
+        assert_ne!(reply, Ok(true), "nothing was stored");
+        writer.join().unwrap();
+        let st = hub.lock();
+        assert_eq!((st.uncommitted(), st.admitted().total()), (0, 0));
+    }
+
+    #[test]
+    fn a_failed_commit_drops_the_uncommitted_changes_and_later_writes_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::store::StoreOptions {
+            max_page_count: Some(30),
+        };
+        let store = Arc::new(Store::open_with(dir.path(), options).unwrap());
+        let hubs = Arc::new(Hubs::new(Arc::clone(&store), Arc::default()));
+        let hub = hub_of(&hubs, "d");
+        let mut d = Document::new(ReplicaId(1));
+        let big = "x".repeat(8000);
+        let mut stored = 0;
+        let refused = loop {
+            let mut tx = d.transaction();
+            tx.put(ObjId::Root, "k", big.as_str()).unwrap();
+            let c = tx.commit().unwrap();
+            match write(&hubs, &hub, std::slice::from_ref(&c)).blocking_recv() {
+                Ok(Ok(_)) => stored += 1,
+                _ => break c,
+            }
+            assert!(stored < 100, "30 pages never hold 800 KB");
+        };
+        {
+            let st = hub.lock();
+            assert_eq!(st.uncommitted(), 0, "the refused change is dropped");
+            assert_eq!(st.admitted().total(), stored);
+            assert_eq!(st.version().total(), stored, "and never served");
+            assert_eq!(st.classify(&refused), Verdict::New, "it may come again");
+        }
+        assert_eq!(store.health(), crate::store::Health::Failing);
+        // Space is freed: the same change is stored, no restart.
+        let other = rusqlite::Connection::open(dir.path().join(crate::store::DB_FILE)).unwrap();
+        other
+            .execute("DELETE FROM changes WHERE seq = 1", [])
+            .unwrap();
+        let version = write(&hubs, &hub, &[refused])
+            .blocking_recv()
+            .unwrap()
+            .expect("stored once there is room");
+        assert_eq!(version.total(), stored + 1);
+        assert!(store.is_healthy());
     }
 }

@@ -7,7 +7,7 @@
 //! socket ─► connection.rs ─► admission.rs (new? duplicate? equivocation? ready?)
 //!              │                     │ ready                 │ not ready
 //!              │                     ▼                       ▼
-//!              │            hub.rs (admitted, in memory)   per-connection causal buffer
+//!              │            hub.rs (admitted, in memory)   held.rs (per connection)
 //!              │                     │
 //!              │                     ▼
 //!              │            store.rs writer thread: group commit (one SQLite
@@ -22,22 +22,30 @@
 //! - `store.rs` — SQLite: schema, migrations, loads, the group-commit writer.
 //! - `hub.rs` — per active document: the log in memory, subscribers, fan-out.
 //! - `admission.rs` — pure decisions about one incoming change.
+//! - `held.rs` — changes waiting for a dependency: bounded by count and
+//!   bytes per connection, released by index (pure).
 //! - `connection.rs` — one websocket: frames, subscriptions, limits.
 //! - `metrics.rs` — counters and gauges, Prometheus text.
 //! - `server.rs` — the axum router, static files, graceful shutdown.
+//! - `sockets.rs` — every accepted socket counted and timed out until it is
+//!   a websocket; the oldest silent one evicted when full.
 //! - `error.rs` — the library's error types.
 //!
 //! Invariants: a change is acknowledged only after its transaction committed;
 //! the stored log of every document is causally closed and in causal order;
-//! a document whose load failed is never served or written.
+//! a document whose load failed is never served or written; a failed commit
+//! refuses the writes it held (they are asked for again) and stops nothing
+//! else.
 
 pub mod admission;
 pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod held;
 pub mod hub;
 pub mod metrics;
 pub mod server;
+pub mod sockets;
 pub mod store;
 pub mod token;

@@ -12,6 +12,8 @@ use crate::store::CommitStats;
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub connections: AtomicI64,
+    /// Accepted sockets, websockets or not (`sockets.rs`).
+    pub sockets: AtomicI64,
     pub active_documents: AtomicI64,
     pub changes_stored: AtomicU64,
     pub bytes_in: AtomicU64,
@@ -107,6 +109,12 @@ impl Metrics {
             "gauge",
             "Open websocket connections.",
             g(&self.connections),
+        );
+        one(
+            "concord_relay_sockets",
+            "gauge",
+            "Open sockets: websockets, HTTP requests and unfinished handshakes.",
+            g(&self.sockets),
         );
         one(
             "concord_relay_active_documents",

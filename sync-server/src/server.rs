@@ -8,11 +8,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::extract::{State, WebSocketUpgrade};
+use axum::http::Extensions;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -20,7 +21,8 @@ use crate::config::Config;
 use crate::error::RelayError;
 use crate::hub::Hubs;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::sockets::{HANDSHAKE_HEADROOM, Listener, SocketInfo, SocketLimits, Sockets};
+use crate::store::{Health, Store};
 
 /// How long shutdown waits for connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,22 +88,44 @@ pub fn app(state: Arc<AppState>) -> Router {
     router.with_state(state)
 }
 
-async fn sync(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> Response {
+async fn sync(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<AppState>>,
+    extensions: Extensions,
+) -> Response {
     let max = app.config.limits.max_message_bytes;
+    // Served by `serve`, every socket is counted (`sockets.rs`): this one
+    // is a websocket now, off the handshake clock.
+    let socket = extensions
+        .get::<ConnectInfo<SocketInfo>>()
+        .map(|ConnectInfo(info)| info.clone());
     // Buffers start small (a relay holds thousands of sockets) and grow
     // for large messages.
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .on_upgrade(move |socket| crate::connection::run(socket, app))
+        .on_upgrade(move |ws| {
+            if let Some(info) = socket {
+                info.became_websocket();
+            }
+            crate::connection::run(ws, app)
+        })
 }
 
 async fn healthz(State(app): State<Arc<AppState>>) -> Response {
-    if app.hubs.store().is_healthy() {
-        (StatusCode::OK, "ok").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store failed").into_response()
+    match app.hubs.store().health() {
+        Health::Ok => (StatusCode::OK, "ok").into_response(),
+        Health::Failing => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store failing: writes are refused until a commit succeeds",
+        )
+            .into_response(),
+        Health::Broken => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store broken: writes are refused until the relay restarts",
+        )
+            .into_response(),
     }
 }
 
@@ -170,19 +194,25 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     let router = app(Arc::clone(&state));
-    // Small frames, latency matters: no Nagle delay (40 ms with delayed ACKs).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            stop.await;
-            tracing::info!("shutting down");
-            let _ = shutdown_tx.send(true);
-        })
-        .await?;
+    let limits = &state.config.limits;
+    let sockets = Sockets::new(
+        SocketLimits {
+            max_sockets: limits.max_connections + HANDSHAKE_HEADROOM,
+            handshake_timeout: limits.handshake_timeout,
+        },
+        Arc::clone(&state.metrics),
+    );
+    let listener = Listener::new(listener, sockets);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketInfo>(),
+    )
+    .with_graceful_shutdown(async move {
+        stop.await;
+        tracing::info!("shutting down");
+        let _ = shutdown_tx.send(true);
+    })
+    .await?;
     state.drain(DRAIN_TIMEOUT).await;
     let store = Arc::clone(state.hubs.store());
     tokio::task::spawn_blocking(move || store.close())

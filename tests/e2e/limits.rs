@@ -313,3 +313,81 @@ async fn static_files_for_the_web_demo() -> anyhow::Result<()> {
     assert_eq!(http_get(relay.addr(), "/healthz").await?.1, "ok");
     Ok(())
 }
+
+#[tokio::test]
+async fn changes_waiting_for_dependencies_are_bounded_by_bytes_per_connection() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    // Default limits: 10,000 changes, 8 MiB.
+    let relay = start(dir.path(), &[]);
+    let d = doc("heavy");
+    let mut c = RawSocket::connect(&relay.url()).await?;
+    c.subscribe(&d, &token("heavy"), ReplicaId(1)).await??;
+    let mut author = concord_core::Document::new(ReplicaId(1));
+    let text = "x".repeat(900_000);
+    let all: Vec<_> = (0..12)
+        .map(|_| {
+            let mut tx = author.transaction();
+            tx.put(concord_core::ObjId::Root, "k", text.as_str())
+                .expect("put");
+            tx.commit().expect("a change")
+        })
+        .collect();
+    // Eleven changes of 900 KB whose first dependency is missing: far fewer
+    // than 10,000, but 9.9 MB.
+    for change in &all[1..] {
+        c.send(&Frame::Sync {
+            doc: d.clone(),
+            message: Message::Changes {
+                changes: vec![change.clone()],
+            },
+        })
+        .await?;
+    }
+    // (The relay keeps sending Hellos, so bound the whole wait.)
+    let (doc_of, code) = tokio::time::timeout(DEADLINE, c.recv_error())
+        .await
+        .map_err(|_| anyhow::anyhow!("9.9 MB held without an error"))??;
+    assert_eq!((doc_of, code), (Some(d.clone()), ErrorCode::TooManyPending));
+    // What was held is dropped; in causal order everything goes through.
+    for chunk in all.chunks(1) {
+        c.upload(&d, chunk).await??;
+    }
+    let mut fresh = RawSocket::connect(&relay.url()).await?;
+    fresh.subscribe(&d, &token("heavy"), ReplicaId(2)).await??;
+    assert_eq!(fresh.download(&d).await?.len(), all.len());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_change_held_on_one_connection_is_stored_once_another_connection_stores_its_dependency()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path(), &[]);
+    let d = doc("pair");
+    let all = changes(1, 3);
+    let mut late = RawSocket::connect(&relay.url()).await?;
+    late.subscribe(&d, &token("pair"), ReplicaId(1)).await??;
+    // Seq 2 and 3 first: held.
+    late.send(&Frame::Sync {
+        doc: d.clone(),
+        message: Message::Changes {
+            changes: all[1..].to_vec(),
+        },
+    })
+    .await?;
+    // Another connection stores seq 1 ...
+    let mut other = RawSocket::connect(&relay.url()).await?;
+    other.subscribe(&d, &token("pair"), ReplicaId(2)).await??;
+    other.upload(&d, &all[..1]).await??;
+    // ... which releases the held ones: stored and acknowledged to `late`.
+    late.recv_until(|f| {
+        matches!(f, Frame::Sync { message: Message::Ack { version }, .. }
+            if version.get(ReplicaId(1)) == 3)
+    })
+    .await?;
+    let mut fresh = RawSocket::connect(&relay.url()).await?;
+    fresh.subscribe(&d, &token("pair"), ReplicaId(3)).await??;
+    assert_eq!(fresh.download(&d).await?, all);
+    Ok(())
+}

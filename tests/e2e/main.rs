@@ -3,6 +3,8 @@
 // Relay behaviour seen from raw sockets.
 mod limits;
 mod malformed;
+mod sockets;
+mod store;
 mod tokens;
 // Native clients through the relay.
 mod calendar;

@@ -42,6 +42,8 @@ pub struct RelayProcess {
     bin: PathBuf,
     data_dir: PathBuf,
     extra_args: Vec<String>,
+    /// `prlimit --nofile=N:N` around the relay.
+    fd_limit: Option<u64>,
     child: Option<Child>,
     addr: SocketAddr,
 }
@@ -50,10 +52,22 @@ impl RelayProcess {
     /// Starts the relay binary `bin` on port 0 with its database in
     /// `data_dir`, and waits until it listens.
     pub fn start(bin: &Path, data_dir: &Path, extra_args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_with_fd_limit(bin, data_dir, extra_args, None)
+    }
+
+    /// `start`, under `prlimit --nofile=LIMIT:LIMIT` (util-linux) when a
+    /// limit is given: the relay may open at most that many descriptors.
+    pub fn start_with_fd_limit(
+        bin: &Path,
+        data_dir: &Path,
+        extra_args: &[&str],
+        fd_limit: Option<u64>,
+    ) -> anyhow::Result<Self> {
         let mut relay = RelayProcess {
             bin: bin.to_owned(),
             data_dir: data_dir.to_owned(),
             extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
+            fd_limit,
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
@@ -68,7 +82,15 @@ impl RelayProcess {
             .append(true)
             .open(self.stderr_path())
             .context("opening the relay's stderr log")?;
-        let mut child = Command::new(&self.bin)
+        let mut command = match self.fd_limit {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
+        let mut child = command
             .arg("--listen")
             .arg(listen)
             .arg("--data")
@@ -162,6 +184,33 @@ impl RelayProcess {
             let _ = child.kill();
         }
         Ok(child.wait()?)
+    }
+
+    /// SIGTERM, and wait at most `limit` for the exit (then SIGKILL and an
+    /// error: a relay that does not stop on SIGTERM is a bug).
+    pub fn terminate_within(&mut self, limit: Duration) -> anyhow::Result<ExitStatus> {
+        let mut child = self.child.take().context("relay not running")?;
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()?;
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the relay did not stop within {limit:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The relay's database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join(concord_relay::store::DB_FILE)
     }
 
     /// Starts the relay again on the same data directory and address (after

@@ -147,6 +147,10 @@ pub enum ErrorCode {
     InvalidChange,
     /// The relay failed (storage); retry later.
     Internal,
+    /// The relay's store cannot take writes right now (disk full, database
+    /// locked): nothing of the batch was stored; the relay asks for it again
+    /// (Hello) later. Reads go on.
+    StoreUnavailable,
     /// A code this version does not know.
     Other(u64),
 }
@@ -165,6 +169,7 @@ impl ErrorCode {
             ErrorCode::Equivocation => 9,
             ErrorCode::InvalidChange => 10,
             ErrorCode::Internal => 11,
+            ErrorCode::StoreUnavailable => 12,
             ErrorCode::Other(n) => n,
         }
     }
@@ -182,6 +187,7 @@ impl ErrorCode {
             9 => ErrorCode::Equivocation,
             10 => ErrorCode::InvalidChange,
             11 => ErrorCode::Internal,
+            12 => ErrorCode::StoreUnavailable,
             n => ErrorCode::Other(n),
         }
     }
@@ -200,6 +206,7 @@ impl ErrorCode {
             ErrorCode::Equivocation => "equivocation",
             ErrorCode::InvalidChange => "invalid_change",
             ErrorCode::Internal => "internal",
+            ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Other(_) => "other",
         }
     }
