@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use concord_core::{
-    DocId, Document, ObjId, ReplicaId, SyncStatus, Transaction, Value, VersionVector,
+    Access, DocId, Document, ObjId, ReplicaId, SyncStatus, Transaction, VersionVector,
 };
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, broadcast};
@@ -166,14 +166,19 @@ impl Client {
         Ok(f(self.engine().document(doc)?))
     }
 
-    /// The text under `key` of the root map, if it holds a text.
+    /// The text under `key` of the root map (`Document::key_text`), if it
+    /// holds a text.
     pub fn text(&self, doc: &DocId, key: &str) -> Result<Option<String>, ClientError> {
         self.with_document(doc, |d| {
-            let Ok(Some(Value::Object(id, _))) = d.get(ObjId::Root, key) else {
-                return None;
-            };
-            d.text(*id).ok().map(ToString::to_string)
+            let text = d.key_text(ObjId::Root, key);
+            (!text.is_missing()).then(|| text.to_string())
         })
+    }
+
+    /// The access the relay granted to `doc` on this connection, once it
+    /// answered the subscription.
+    pub fn access(&self, doc: &DocId) -> Option<Access> {
+        self.engine().access(doc)
     }
 
     /// Where `doc` stands with the relay.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use concord_core::{
-    ApplyError, ChangeId, ClientSession, DocId, Document, EncodedChange, ErrorCode, Frame,
+    Access, ApplyError, ChangeId, ClientSession, DocId, Document, EncodedChange, ErrorCode, Frame,
     ReplicaId, SessionEvent, SyncStatus, Transaction, VersionVector,
 };
 use tokio::sync::broadcast;
@@ -231,6 +231,10 @@ impl Engine {
     pub(crate) fn relay_acked(&self, doc: &DocId) -> Result<VersionVector, ClientError> {
         self.replica(doc)?;
         Ok(self.relay_acked.get(doc).cloned().unwrap_or_default())
+    }
+
+    pub(crate) fn access(&self, doc: &DocId) -> Option<Access> {
+        self.session.access(doc)
     }
 
     pub(crate) fn presence(&self, doc: &DocId) -> Vec<ReplicaId> {

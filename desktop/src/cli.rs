@@ -124,7 +124,7 @@ fn run(cli: Cli) -> Result<()> {
             let relay = cli
                 .relay
                 .context("no relay: pass --relay URL (or set CONCORD_RELAY)")?;
-            sync_once(store, &relay, std::time::Duration::from_secs(timeout))
+            crate::sync_once::run(store, &relay, std::time::Duration::from_secs(timeout))
         }
         Command::CrashWriter { id } => crash_writer(&mut store, &id),
     }
@@ -273,58 +273,6 @@ fn calendar_command(store: &mut ReplicaStore, command: CalendarCommand) -> Resul
             write!(out, "{ics}")?;
         }
     }
-    Ok(())
-}
-
-/// Opens every document, waits until each is synced (or refused), exits.
-fn sync_once(store: ReplicaStore, relay: &str, timeout: std::time::Duration) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the sync runtime")?;
-    let store = SharedStore::new(store);
-    let docs = store.lock().list()?;
-    let client = start_client(&store, Some(relay), runtime.handle())?;
-    for info in &docs {
-        client.open(info.id.clone(), info.token.clone().unwrap_or_default())?;
-    }
-    let deadline = std::time::Instant::now() + timeout;
-    let outcome = runtime.block_on(async {
-        loop {
-            let mut pending = Vec::new();
-            for info in &docs {
-                match client.status(&info.id)? {
-                    concord_client::SyncStatus::Synced => {}
-                    concord_client::SyncStatus::Refused { code, detail } => {
-                        eprintln!("{}: refused by the relay: {code} {detail}", info.id);
-                    }
-                    other => pending.push((info.id.clone(), other)),
-                }
-            }
-            if pending.is_empty() {
-                return Ok::<_, anyhow::Error>(None);
-            }
-            if std::time::Instant::now() >= deadline {
-                return Ok(Some(pending));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })?;
-    // Keep the cached titles in step with what arrived.
-    for info in &docs {
-        let title = client.with_document(&info.id, note::title)?;
-        store.lock().set_title(&info.id, &title)?;
-    }
-    runtime.block_on(client.shutdown());
-    if let Some(pending) = outcome {
-        let list: Vec<String> = pending
-            .iter()
-            .map(|(id, status)| format!("{id} ({status:?})"))
-            .collect();
-        bail!("not synced within {timeout:?}: {}", list.join(", "));
-    }
-    let plural = if docs.len() == 1 { "" } else { "s" };
-    println!("synced {} document{plural} with {relay}", docs.len());
     Ok(())
 }
 

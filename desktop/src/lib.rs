@@ -11,3 +11,4 @@ pub mod note;
 pub mod replicas;
 pub mod share;
 pub mod store;
+pub mod sync_once;

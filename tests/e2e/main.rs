@@ -14,5 +14,6 @@ mod faults;
 mod hostile;
 mod join_before_sync;
 mod offline;
+mod sync_once;
 // The web demo in headless Chromium with native clients.
 mod web;
