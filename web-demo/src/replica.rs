@@ -145,6 +145,10 @@ impl ChangeSource for Replica {
     fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
         self.saving.changes_since(&self.doc, since, max_bytes)
     }
+
+    fn own_replica(&self) -> Option<concord_core::ReplicaId> {
+        Some(self.doc.replica())
+    }
 }
 
 #[cfg(test)]

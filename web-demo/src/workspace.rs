@@ -539,8 +539,23 @@ impl Workspace {
             return;
         };
         let received = replica.apply_received(changes);
+        let own = replica.doc.replica();
         for (id, e) in received.refused {
-            out.push(rejected(doc, id, &e));
+            if id.replica == own && matches!(e, concord_core::ApplyError::Equivocation(_)) {
+                // Someone wrote under this browser's id. Its edits stay
+                // here, unsent; the native client re-makes them under a new
+                // id (`Document::reissue`), the browser does not yet.
+                out.push(WebEvent::Error {
+                    doc: Some(doc.clone()),
+                    code: None,
+                    detail: format!(
+                        "another device wrote into this document under this browser's id \
+                         ({id:?}); your edits since then are kept here but cannot be sent"
+                    ),
+                });
+            } else {
+                out.push(rejected(doc, id, &e));
+            }
         }
         if !received.unreadable.is_empty()
             && let Some(summary) = replica.doc.unreadable_summary()
