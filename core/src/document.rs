@@ -575,12 +575,10 @@ impl Document {
                 pred,
             } => {
                 self.map_mut(*obj)?;
-                let value = match created_object(op, id) {
-                    None => match value {
-                        NewValue::Scalar(s) => Value::Scalar(s.clone()),
-                        _ => unreachable!("an object value creates an object"),
-                    },
-                    Some((child, ty)) => {
+                let value = match (value, created_object(op, id)) {
+                    (NewValue::Scalar(s), _) => Value::Scalar(s.clone()),
+                    (_, None) => unreachable!("an object value names its object"),
+                    (_, Some((child, ty))) => {
                         // A container at a key may exist already (made by
                         // this replica or another): it is kept, contents
                         // and all.
