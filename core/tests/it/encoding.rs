@@ -2,8 +2,8 @@
 //! rejected cleanly (no panic, no huge allocation, no partial change).
 
 use concord_core::{
-    ApplyError, Change, ChangeHeader, ChangeId, DecodeError, Document, EncodedChange, IdSpan,
-    Message, ObjId, ObjType, OpId, ReplicaId, TextInsert, Value, VersionVector,
+    ApplyError, Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange,
+    IdSpan, Message, ObjId, ObjType, OpId, ReplicaId, TextInsert, Value, VersionVector,
 };
 
 const ALICE: ReplicaId = ReplicaId(0x000a_11ce);
@@ -385,4 +385,68 @@ fn a_version_3_document_loads_with_its_changes_and_saves_as_today_s_version() {
         v4,
         "the same changes one by one give the same bytes"
     );
+}
+
+/// Format 5: a change that sets a key to its container (value tag 24 + t)
+/// and edits the container (`obj` as `1 0` + 16 bytes). Pinned like the
+/// change above: the derivation and the encoding are both contracts.
+#[test]
+fn golden_container_at_a_key_encoding() {
+    let body = ObjId::Child(ChildId::of(ObjId::Root, "body", ObjType::Text));
+    let change = Change {
+        header: ChangeHeader {
+            id: ChangeId::new(BOB, 1),
+            deps: vec![],
+            lamport: 1,
+        },
+        ops: vec![
+            concord_core::Op::MapSet {
+                obj: ObjId::Root,
+                key: "body".into(),
+                value: concord_core::NewValue::Object(ObjType::Text),
+                pred: vec![],
+            },
+            concord_core::Op::TextInsert {
+                obj: body,
+                insert: TextInsert {
+                    origin_left: None,
+                    right_parent: None,
+                    content: "hi".into(),
+                },
+            },
+        ],
+    };
+    let encoded = change.encode();
+    let hex = encoded.bytes().iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write;
+        write!(hex, "{b:02x}").unwrap();
+        hex
+    });
+    assert_eq!(
+        hex,
+        concat!(
+            "434301",
+            "00000000000000000000000000000b0b",
+            "0101",
+            "00",
+            "00",
+            "22",
+            "02",
+            "01",
+            "00",
+            "04626f6479",
+            "1a",
+            "00",
+            "05",
+            "0100",
+            "67b84d3559a515287683b2f466f6a12d",
+            "00",
+            "00",
+            "026869",
+        )
+    );
+    assert_eq!(encoded.decode_change().unwrap(), change);
+    let mut doc = Document::new(ALICE);
+    doc.apply(encoded).unwrap();
+    assert_eq!(doc.key_text(ObjId::Root, "body").to_string(), "hi");
 }

@@ -296,3 +296,56 @@ fn a_document_that_loads_saves_bytes_that_load() {
         DecodeError::Invalid("history has a lamport out of causal order")
     );
 }
+
+/// A document of format 5 with all it added: a container at a key
+/// (`ObjId::Child`), an object made the old way (`NewValue::LegacyObject`)
+/// and a change applied as empty (`Document::unreadable`, record tag 2).
+/// `valid-document-v5.bin` holds its bytes, so the format cannot change
+/// silently, and it seeds the `document` fuzz target with the new paths.
+fn version_5_sample() -> Document {
+    let mut doc = Document::new(ReplicaId(1));
+    let mut tx = doc.transaction();
+    tx.splice_key_text(ObjId::Root, "body", 0, 0, "child text")
+        .unwrap();
+    tx.commit().unwrap();
+    let legacy = Change {
+        header: ChangeHeader {
+            id: ChangeId::new(ReplicaId(2), 1),
+            deps: vec![ChangeId::new(ReplicaId(1), 1)],
+            lamport: 2,
+        },
+        ops: vec![Op::MapSet {
+            obj: ObjId::Root,
+            key: "old".into(),
+            value: concord_core::NewValue::LegacyObject(ObjType::Text),
+            pred: vec![],
+        }],
+    };
+    doc.apply(legacy.encode()).unwrap();
+    let mut garbage = b"CC\x01".to_vec();
+    garbage.extend_from_slice(&ReplicaId(3).to_bytes());
+    garbage.extend_from_slice(&[1, 1, 0, 0, 2, 0xff, 0xff]);
+    doc.apply_bytes(garbage).unwrap();
+    doc
+}
+
+#[test]
+fn a_version_5_document_with_a_child_a_legacy_object_and_an_unreadable_change_is_pinned() {
+    let saved = version_5_sample().save();
+    let path = PathBuf::from(DIR).join("valid-document-v5.bin");
+    if std::env::var_os("CONCORD_WRITE_FIXTURES").is_some() {
+        std::fs::write(&path, &saved).unwrap();
+    }
+    assert!(
+        saved == input("valid-document-v5.bin"),
+        "the saved format changed"
+    );
+    let doc = Document::load(&saved, ReplicaId(9)).unwrap();
+    assert_eq!(doc.key_text(ObjId::Root, "body").to_string(), "child text");
+    assert_eq!(doc.unreadable().len(), 1);
+    assert!(
+        doc.key_text(ObjId::Root, "old")
+            .objects()
+            .all(|o| matches!(o, ObjId::Op(_)))
+    );
+}
