@@ -2,9 +2,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use concord_core::{
-    Access, DocId, Document, ObjId, ReplicaId, SyncStatus, Transaction, VersionVector,
-};
+use concord_core::{Document, ObjId, ReplicaId, Transaction, VersionVector};
+use concord_wire::{Access, DocId, SyncStatus};
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;

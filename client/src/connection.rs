@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use concord_core::Frame;
-use concord_core::encoding::close;
+use concord_wire::Frame;
+use concord_wire::close;
 use futures_util::{SinkExt, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -274,8 +274,9 @@ mod tests {
 
     use std::time::Duration;
 
-    use concord_core::encoding::close;
-    use concord_core::{DocId, Frame, ReplicaId};
+    use concord_core::ReplicaId;
+    use concord_wire::close;
+    use concord_wire::{DocId, Frame};
     use futures_util::{SinkExt, StreamExt};
     use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::mpsc;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use concord_core::{
-    Access, ApplyError, ChangeId, ClientSession, DocId, Document, EncodedChange, ErrorCode, Frame,
-    ReplicaId, SessionEvent, SyncStatus, Transaction, VersionVector,
+    ApplyError, ChangeId, Document, EncodedChange, ReplicaId, Transaction, VersionVector,
 };
+use concord_wire::{Access, ClientSession, DocId, ErrorCode, Frame, SessionEvent, SyncStatus};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 

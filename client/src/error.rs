@@ -1,6 +1,7 @@
 //! The client's errors.
 
-use concord_core::{DocId, EditError};
+use concord_core::EditError;
+use concord_wire::DocId;
 
 use crate::store::StoreError;
 

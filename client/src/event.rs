@@ -1,6 +1,7 @@
 //! What a client reports to its UI.
 
-use concord_core::{ChangeId, DocId, ErrorCode, ReplicaId, SyncStatus};
+use concord_core::{ChangeId, ReplicaId};
+use concord_wire::{DocId, ErrorCode, SyncStatus};
 
 /// The connection to the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

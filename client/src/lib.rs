@@ -14,7 +14,8 @@
 //!
 //! ```no_run
 //! use concord_client::{Client, Config, MemoryStore, SyncStatus};
-//! use concord_core::{DocId, ObjId, ObjType, ReplicaId};
+//! use concord_core::{ObjId, ObjType, ReplicaId};
+//! use concord_wire::DocId;
 //!
 //! # async fn example() -> Result<(), concord_client::ClientError> {
 //! let config = Config::new("ws://127.0.0.1:7070/v1/sync", ReplicaId(0x5eed));
@@ -50,4 +51,4 @@ pub use error::ClientError;
 pub use event::{ClientEvent, ConnectionStatus};
 pub use store::{MemoryStore, ReplicaStore, StoreError, StoredDocument};
 
-pub use concord_core::SyncStatus;
+pub use concord_wire::SyncStatus;

@@ -7,10 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use concord_core::{
-    ChangeSource, DocId, Document, DocumentSet, Durability, EncodedChange, Received, ReplicaId,
-    VersionVector,
-};
+use concord_core::{Document, EncodedChange, ReplicaId, VersionVector};
+use concord_sync::{Durability, Received};
+use concord_wire::{ChangeSource, DocId, DocumentSet};
 
 use crate::store::{ReplicaStore, StoreError};
 

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use concord_core::{DocId, EncodedChange, ReplicaId};
+use concord_core::{EncodedChange, ReplicaId};
+use concord_wire::DocId;
 
 /// A storage failure, with the backend's error inside.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::causal::CausalBuffer;
 use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 use crate::clock::Lamport;
-use crate::encoding::EncodedChange;
+use crate::encoding::{DecodeOps, EncodedChange};
 use crate::error::{ApplyError, EditError};
 use crate::id::{OpId, ReplicaId};
 use crate::log::{ChangeLog, TextRun};

@@ -202,7 +202,6 @@ impl Transaction<'_> {
 #[cfg(test)]
 mod tests {
     use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
-    use crate::encoding::EncodedChange;
     use crate::{Document, ObjId, ObjType, ReplicaId};
 
     /// A document as the code before derived container ids left it when two
@@ -225,7 +224,7 @@ mod tests {
                     pred: vec![],
                 }],
             };
-            let bytes = EncodedChange::lazy(change).bytes().to_vec();
+            let bytes = change.encode().bytes().to_vec();
             doc.apply_bytes(bytes.clone()).unwrap();
             out.apply_bytes(bytes).unwrap();
             let body = doc.key_text(ObjId::Root, "body").objects().next().unwrap();

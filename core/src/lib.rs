@@ -19,11 +19,9 @@
 //! ```
 
 pub mod batch;
-pub mod causal;
 pub mod change;
 pub mod clock;
 pub mod document;
-pub mod durability;
 pub mod encoding;
 pub mod error;
 pub mod id;
@@ -31,30 +29,29 @@ pub mod key_text;
 mod log;
 pub mod map;
 pub mod reissue;
-pub mod session;
 pub mod set;
 pub mod sync;
 pub mod text;
 pub mod transaction;
 pub mod value;
-pub mod version;
+
+/// Version vectors and causal buffering are the wire's (`concord-wire`):
+/// a relay uses them too.
+pub use concord_wire::{causal, version};
 
 pub use batch::BatchOutcome;
-pub use causal::{BufferFull, CausalBuffer};
 pub use change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 pub use clock::Lamport;
-pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document, MAX_LAMPORT};
-pub use durability::{Durability, Received};
-pub use encoding::{Access, DocId, EncodedChange, ErrorCode, Frame, Message};
+pub use concord_wire::MAX_LAMPORT;
+pub use concord_wire::VersionVector;
+pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document};
+pub use encoding::{DecodeOps, EncodedChange};
 pub use error::{ApplyError, DecodeError, EditError};
 pub use id::{OpId, ReplicaId};
 pub use key_text::KeyText;
 pub use map::{LwwMap, MapEntry};
 pub use reissue::Reissued;
-pub use session::{ClientSession, DocumentSet, SessionEvent, SyncStatus};
 pub use set::OrSet;
-pub use sync::{ChangeSource, SyncPeer};
 pub use text::{IdSpan, Text, TextError, TextInsert};
 pub use transaction::Transaction;
 pub use value::{ChildId, ObjId, ObjType, ScalarValue, Value};
-pub use version::VersionVector;

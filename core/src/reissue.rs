@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::change::{Change, ChangeHeader, ChangeId, Op};
 use crate::document::Document;
-use crate::encoding::EncodedChange;
+use crate::encoding::{DecodeOps, EncodedChange};
 use crate::error::{ApplyError, EditError};
 use crate::id::{OpId, ReplicaId};
 use crate::text::{IdSpan, TextInsert};

@@ -200,7 +200,7 @@ impl<'a> Transaction<'a> {
         // when someone asks for its bytes, if ever.
         Some(match self.doc.record(&change, None, self.first_op, width) {
             Some(bytes) => EncodedChange::from_parts(change.header, bytes),
-            None => EncodedChange::lazy(change),
+            None => change.encode_later(),
         })
     }
 }
@@ -215,6 +215,7 @@ impl Drop for Transaction<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::encoding::DecodeOps;
     use crate::{Document, ObjId, ObjType, ReplicaId};
 
     #[test]

@@ -19,11 +19,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use concord_core::{DocId, Document, ReplicaId};
+use concord_core::{Document, ReplicaId};
 use concord_desktop::app::ConcordApp;
 use concord_desktop::note;
 use concord_desktop::replicas::{SharedStore, start_client};
 use concord_desktop::store::ReplicaStore;
+use concord_wire::DocId;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 

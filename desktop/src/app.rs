@@ -9,7 +9,8 @@
 //! back on the characters it was on (`editor::Anchor`).
 
 use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
-use concord_core::{Access, DocId, VersionVector};
+use concord_core::VersionVector;
+use concord_wire::{Access, DocId};
 use egui::{Color32, RichText};
 
 use crate::calendar::CalendarView;

@@ -9,7 +9,8 @@ use concord_calendar::{
     Calendar, CalendarError, DemoError, IcsError, ImportWarning, ImportedCalendar, demo_calendar,
     export_ics, parse_ics,
 };
-use concord_core::{DocId, Document};
+use concord_core::Document;
+use concord_wire::DocId;
 
 use crate::replicas::now_ms;
 use crate::store::{ReplicaStore, StoreError};

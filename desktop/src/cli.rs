@@ -13,7 +13,8 @@ use crate::share::ShareLink;
 use crate::store::ReplicaStore;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use concord_core::{DocId, Document, ReplicaId};
+use concord_core::{Document, ReplicaId};
+use concord_wire::DocId;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use concord_core::DocId;
+use concord_wire::DocId;
 
 use crate::calendar_file::{self, CalendarFileError};
 use crate::store::{DocKind, ReplicaStore};

@@ -7,7 +7,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use concord_client::{ReplicaStore as ClientStore, StoreError as ClientStoreError, StoredDocument};
-use concord_core::{DocId, EncodedChange, ReplicaId};
+use concord_core::{EncodedChange, ReplicaId};
+use concord_wire::DocId;
 
 use crate::store::ReplicaStore;
 

@@ -5,7 +5,7 @@
 //! same link opens the web demo in a browser; the desktop app turns it into
 //! the relay's websocket endpoint (`ws://HOST:PORT/v1/sync`).
 
-use concord_core::DocId;
+use concord_wire::DocId;
 
 /// The relay's sync endpoint path.
 const SYNC_PATH: &str = "/v1/sync";
@@ -59,7 +59,7 @@ impl ShareLink {
         let doc = DocId::new(doc.ok_or(LinkError::Fragment)?).map_err(|_| LinkError::Doc)?;
         let token = token.ok_or(LinkError::Token)?;
         // An empty token is fine for a relay started with --dev.
-        let token_ok = token.len() <= concord_core::encoding::MAX_TOKEN_LEN
+        let token_ok = token.len() <= concord_wire::MAX_TOKEN_LEN
             && token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.~=".contains(&b));

@@ -18,7 +18,8 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use concord_core::{DecodeError, DocId, Document, EncodedChange, ReplicaId, VersionVector};
+use concord_core::{DecodeError, Document, EncodedChange, ReplicaId, VersionVector};
+use concord_wire::DocId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// `PRAGMA application_id` of a Concord replica store ("CNCD").

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use concord_client::{Client, ClientEvent, SyncStatus};
-use concord_core::{Access, DocId, Document};
+use concord_core::Document;
+use concord_wire::{Access, DocId};
 
 use crate::note;
 use crate::replicas::{SharedStore, start_client};
@@ -164,7 +165,7 @@ async fn wait(client: &Client, docs: &[DocId], timeout: Duration) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use concord_core::ErrorCode;
+    use concord_wire::ErrorCode;
 
     #[test]
     fn only_a_document_the_relay_fully_has_is_synced() {

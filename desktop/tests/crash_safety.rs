@@ -6,8 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use concord_core::{DocId, ReplicaId};
+use concord_core::ReplicaId;
 use concord_desktop::{note, store::ReplicaStore};
+use concord_wire::DocId;
 
 const ROUNDS: u64 = 25;
 

@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use concord_core::{DocId, Document, EncodedChange, Frame, Message, ObjId, ReplicaId};
+use concord_core::{Document, EncodedChange, ObjId, ReplicaId};
+use concord_wire::{DocId, Frame, Message};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;

@@ -33,11 +33,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use concord_core::{
-    ClientSession, DocId, Document, Frame, NewValue, ObjId, Op, ReplicaId, ScalarValue,
-    SessionEvent,
-};
+use concord_core::{DecodeOps, Document, NewValue, ObjId, Op, ReplicaId, ScalarValue};
 use concord_relay::config::{Auth, Config, Limits};
+use concord_wire::{ClientSession, DocId, Frame, SessionEvent};
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;

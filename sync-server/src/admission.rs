@@ -1,7 +1,7 @@
 //! Pure decisions about one incoming change, given what the relay already
 //! holds for its document. No locks, no IO: the hub asks, this answers.
 
-use concord_core::{ChangeHeader, ChangeId, MAX_LAMPORT, VersionVector};
+use concord_wire::{ChangeHeader, ChangeId, MAX_LAMPORT, VersionVector};
 
 /// What the relay knows about a change it already holds.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
-use concord_core::{Access, DocId};
+use concord_wire::{Access, DocId};
 use tokio::net::TcpListener;
 
 use crate::config::{Auth, Config, Limits};

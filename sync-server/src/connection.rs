@@ -12,10 +12,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use concord_core::encoding::close;
-use concord_core::{
-    Access, ChangeSource, DocId, EncodedChange, ErrorCode, Frame, Message, ReplicaId, SyncPeer,
-};
+use concord_wire::close;
+use concord_wire::{Access, ChangeSource, DocId, ErrorCode, Frame, Message, SyncPeer};
+use concord_wire::{EncodedChange, ReplicaId};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 
@@ -33,7 +32,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 const STORE_RETRY_MIN: Duration = Duration::from_millis(500);
 const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 
-type CommitResult = Result<concord_core::VersionVector, crate::error::CommitFailed>;
+type CommitResult = Result<concord_wire::VersionVector, crate::error::CommitFailed>;
 
 /// What woke the connection loop.
 #[derive(Debug)]

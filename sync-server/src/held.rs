@@ -16,7 +16,8 @@
 
 use std::collections::VecDeque;
 
-use concord_core::{CausalBuffer, EncodedChange};
+use concord_wire::CausalBuffer;
+use concord_wire::EncodedChange;
 
 use crate::admission::Verdict;
 use crate::hub::DocState;
@@ -78,7 +79,7 @@ impl Held {
     /// Removes and queues (at the front of `work`) what `applied` unblocked.
     fn release_after(
         &mut self,
-        applied: concord_core::ChangeId,
+        applied: concord_wire::ChangeId,
         st: &DocState,
         totals: &mut HeldTotals,
         work: &mut VecDeque<EncodedChange>,

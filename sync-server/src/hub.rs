@@ -31,7 +31,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use concord_core::{ChangeId, ChangeSource, DocId, EncodedChange, ReplicaId, VersionVector};
+use concord_wire::{ChangeId, EncodedChange, ReplicaId, VersionVector};
+use concord_wire::{ChangeSource, DocId};
 use tokio::sync::{Notify, OnceCell, oneshot};
 
 use crate::admission::{self, Known, Verdict};

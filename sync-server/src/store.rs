@@ -46,7 +46,8 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
-use concord_core::{DocId, EncodedChange};
+use concord_wire::DocId;
+use concord_wire::EncodedChange;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use crate::error::{CommitFailed, StoreError};

@@ -9,7 +9,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use concord_core::{Access, DocId};
+use concord_wire::{Access, DocId};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 

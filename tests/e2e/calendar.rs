@@ -11,7 +11,8 @@ use concord_calendar::{
     When,
 };
 use concord_client::{Client, ConnectionStatus};
-use concord_core::{DocId, Document};
+use concord_core::Document;
+use concord_wire::DocId;
 
 use crate::converge::{CONVERGE, converged, start_client, start_relay, wait_until};
 

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use concord_client::{Client, ClientEvent, Config, MemoryStore, SyncStatus};
-use concord_core::{Access, DocId, Document, ObjId, ObjType, ReplicaId, Transaction, Value};
+use concord_core::{Document, ObjId, ObjType, ReplicaId, Transaction, Value};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
+use concord_wire::{Access, DocId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::runtime::Handle;

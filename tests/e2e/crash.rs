@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 
 use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
-use concord_core::{DocId, VersionVector};
+use concord_core::VersionVector;
 use concord_e2e::proxy::{Faults, Proxy};
+use concord_wire::DocId;
 
 use crate::converge::{
     CONVERGE, Editors, converged, create_bodies, doc_ids, start_client, start_relay, wait_until,

@@ -13,7 +13,7 @@ use crate::converge::{
     CONVERGE, Editors, converged, create_bodies, edit_concurrently, start_client, start_relay,
     wait_until,
 };
-use concord_core::DocId;
+use concord_wire::DocId;
 
 fn lossy(seed_faults: f64) -> Faults {
     Faults {

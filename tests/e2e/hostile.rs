@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use concord_core::{Access, EncodedChange, ReplicaId};
+use concord_core::{EncodedChange, ReplicaId};
 use concord_e2e::raw_socket::{RawSocket, doc};
 use concord_e2e::relay_process::mint_token;
+use concord_wire::Access;
 
 use crate::converge::{
     CONVERGE, converged, create_bodies, start_client, start_relay, text_of, wait_until,

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use concord_core::Access;
+use concord_wire::Access;
 
 use concord_e2e::device_process::Device;
 use concord_e2e::relay_process::RelayProcess;

@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use concord_core::encoding::close;
-use concord_core::{Access, ErrorCode, Frame, Message, ReplicaId};
+use concord_core::ReplicaId;
 use concord_e2e::raw_socket::{
     DEADLINE, RawSocket, Received, Refused, changes, doc, http_get, http_get_with_head,
 };
 use concord_e2e::relay_process::{RelayProcess, mint_token};
+use concord_wire::close;
+use concord_wire::{Access, ErrorCode, Frame, Message};
 
 const HOUR: Duration = Duration::from_hours(1);
 

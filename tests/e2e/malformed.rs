@@ -7,10 +7,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use concord_core::encoding::close;
-use concord_core::{Access, Document, ErrorCode, Frame, Message, ObjId, ReplicaId};
+use concord_core::{Document, ObjId, ReplicaId};
 use concord_e2e::raw_socket::{RawSocket, Received, Refused, changes, doc};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
+use concord_wire::close;
+use concord_wire::{Access, ErrorCode, Frame, Message};
 
 const HOUR: Duration = Duration::from_hours(1);
 

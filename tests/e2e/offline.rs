@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use concord_client::{Client, ConnectionStatus, MemoryStore, SyncStatus};
-use concord_core::{Access, DocId, ObjId, ObjType};
+use concord_core::{ObjId, ObjType};
 use concord_e2e::relay_process::mint_token;
+use concord_wire::{Access, DocId};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::runtime::Handle;

@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use concord_core::encoding::close;
-use concord_core::{Access, ReplicaId};
+use concord_core::ReplicaId;
 use concord_e2e::raw_socket::{DEADLINE, RawSocket, changes, doc, http_get};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
+use concord_wire::Access;
+use concord_wire::close;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

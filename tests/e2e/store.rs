@@ -5,12 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use concord_core::{
-    Access, DocId, Document, EncodedChange, ErrorCode, Frame, Message, ObjId, ReplicaId,
-    VersionVector,
-};
+use concord_core::{Document, EncodedChange, ObjId, ReplicaId, VersionVector};
 use concord_e2e::raw_socket::{DEADLINE, RawSocket, Refused, changes, doc, http_get};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
+use concord_wire::{Access, DocId, ErrorCode, Frame, Message};
 
 const HOUR: Duration = Duration::from_hours(1);
 

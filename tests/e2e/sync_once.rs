@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use concord_core::Access;
 use concord_e2e::device_process::Device;
 use concord_e2e::relay_process::RelayProcess;
+use concord_wire::Access;
 
 fn device(dir: &Path, relay: &RelayProcess) -> Device {
     Device::new(

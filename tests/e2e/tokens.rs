@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use concord_core::{Access, ErrorCode, Frame, Message, ReplicaId};
+use concord_core::ReplicaId;
 use concord_e2e::raw_socket::{RawSocket, Refused, changes, doc};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_relay::token::{self, Secret};
+use concord_wire::{Access, ErrorCode, Frame, Message};
 
 const HOUR: Duration = Duration::from_hours(1);
 

@@ -11,10 +11,10 @@ use concord_calendar::chrono::{DateTime, Datelike, Duration as Days, NaiveDate};
 use concord_calendar::chrono_tz::Tz;
 use concord_calendar::{Calendar, CalendarTx, EventData, When};
 use concord_client::{Client, SyncStatus};
-use concord_core::{Access, DocId};
 use concord_e2e::browser::{BrowserScript, web_dist};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_note::note;
+use concord_wire::{Access, DocId};
 use serde_json::json;
 
 use crate::converge::{CONVERGE, start_client, start_relay, wait_until};

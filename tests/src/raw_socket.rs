@@ -6,10 +6,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use concord_core::{
-    Access, DocId, Document, EncodedChange, ErrorCode, Frame, Message, ObjId, ReplicaId,
-    VersionVector,
-};
+use concord_core::{Document, EncodedChange, ObjId, ReplicaId, VersionVector};
+use concord_wire::{Access, DocId, ErrorCode, Frame, Message};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;

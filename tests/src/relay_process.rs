@@ -8,7 +8,7 @@
 //! // In an integration test: env!("CARGO_BIN_EXE_relay-under-test").
 //! let mut relay = RelayProcess::start("path/to/relay-under-test".as_ref(), dir.path(), &[])?;
 //! let url = relay.url();                                    // ws://127.0.0.1:PORT/v1/sync
-//! let token = relay.mint_token("notes", concord_core::Access::ReadWrite, Duration::from_secs(3600));
+//! let token = relay.mint_token("notes", concord_wire::Access::ReadWrite, Duration::from_secs(3600));
 //! relay.kill();                                             // SIGKILL
 //! relay.restart_same_port()?;                               // same data, same address
 //! # Ok(()) }
@@ -27,8 +27,8 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use concord_core::{Access, DocId};
 use concord_relay::token::{self, Secret};
+use concord_wire::{Access, DocId};
 
 /// The secret every test relay signs tokens with.
 pub const TEST_SECRET: &str = "concord-e2e-test-secret-0123456789abcdef";

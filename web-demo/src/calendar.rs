@@ -12,7 +12,8 @@ use concord_calendar::{
     Calendar, CalendarError, CalendarTx, Event, EventData, Occurrence, OccurrenceKey, Scope, When,
     demo_calendar, export_ics, is_calendar, parse_ics,
 };
-use concord_core::{DocId, Document};
+use concord_core::Document;
+use concord_wire::DocId;
 
 use crate::error::WebError;
 use crate::workspace::Workspace;

@@ -1,6 +1,7 @@
 //! What can go wrong in the browser binding; JavaScript sees the message.
 
-use concord_core::{ApplyError, DecodeError, DocId, EditError};
+use concord_core::{ApplyError, DecodeError, EditError};
+use concord_wire::DocId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {

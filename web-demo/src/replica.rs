@@ -9,7 +9,9 @@
 //! upload and the version we acknowledge come from `durable`, so nothing a
 //! reload could lose is ever sent or acknowledged.
 
-use concord_core::{ChangeSource, Document, Durability, EncodedChange, Received, VersionVector};
+use concord_core::{Document, EncodedChange, VersionVector};
+use concord_sync::{Durability, Received};
+use concord_wire::ChangeSource;
 
 /// After this many change records since the last snapshot, the next save
 /// writes a snapshot instead (and drops the records), so a reload reads one

@@ -10,12 +10,14 @@
 use std::collections::BTreeMap;
 
 use concord_core::{
-    Access, ChangeSource, ClientSession, DocId, Document, DocumentSet, EncodedChange, ErrorCode,
-    Frame, ObjId, ReplicaId, ScalarValue, SessionEvent, SyncStatus, Transaction, Value,
-    VersionVector,
+    Document, EncodedChange, ObjId, ReplicaId, ScalarValue, Transaction, Value, VersionVector,
 };
 use concord_note::editor::{self, Anchor};
 use concord_note::note;
+use concord_wire::{
+    Access, ChangeSource, ClientSession, DocId, DocumentSet, ErrorCode, Frame, SessionEvent,
+    SyncStatus,
+};
 
 use crate::error::WebError;
 use crate::replica::{Replica, SaveBatch};

@@ -5,10 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use concord_core::{
-    Access, DocId, Document, EncodedChange, ErrorCode, Frame, Message, ObjId, ObjType, ReplicaId,
-    SyncPeer, SyncStatus, VersionVector,
-};
+use concord_core::{Document, EncodedChange, ObjId, ObjType, ReplicaId, VersionVector};
+use concord_wire::{Access, DocId, ErrorCode, Frame, Message, SyncPeer, SyncStatus};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 

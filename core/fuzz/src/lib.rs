@@ -9,9 +9,9 @@
 use std::sync::OnceLock;
 
 use concord_core::{
-    ApplyError, ApplyOutcome, Document, EncodedChange, Message, ObjId, ObjType, ReplicaId,
-    SyncPeer, Value,
+    ApplyError, ApplyOutcome, DecodeOps, Document, EncodedChange, ObjId, ObjType, ReplicaId, Value,
 };
+use concord_wire::{Message, SyncPeer};
 
 /// A small document with a map, a set and a text edited by two replicas:
 /// what fuzzed changes are applied to.

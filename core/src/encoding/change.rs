@@ -1,142 +1,31 @@
-//! Binary encoding of one change.
-//!
-//! ```text
-//! "CC" version(1)
-//! replica[16] seq lamport                    -- the change id and clock
-//! n_others replica[16]*n_others              -- replica table, sorted; index 0 = own
-//! n_deps (replica_index seq)*n_deps          -- dependencies
-//! ops: length-prefixed block                 -- opaque to relays
-//! ```
-//! Every OpId inside the ops is `(replica_index, counter)` into the table.
-//! The encoding is canonical: one change has exactly one byte string. The
-//! decoder enforces it as it reads (minimal varints, sorted table and
-//! dependencies, every table entry used), so it never needs to re-encode.
+//! The operations of one change: the block the change format
+//! (`concord_wire::encoded`) carries as opaque bytes, which only documents
+//! decode. Every op id inside is `(replica_index, counter)` into the
+//! change's table (`ChangeTable`). The encoding is canonical: decoding
+//! checks every table entry is used, so a change has exactly one encoding.
 
-use std::cell::Cell;
-use std::sync::{Arc, OnceLock};
+use concord_wire::encoded::{ChangeTable, EncodeLater, write_change};
 
 use super::codec::{Reader, Writer};
 use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_obj, write_opt_id};
-use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
+use crate::change::{Change, NewValue, Op};
 use crate::error::DecodeError;
 use crate::id::{OpId, ReplicaId};
 use crate::text::{IdSpan, TextInsert};
 use crate::value::{ObjId, ObjType, ScalarValue};
 use crate::version::VersionVector;
 
-const MAGIC: &[u8; 2] = b"CC";
-const VERSION: u8 = 1;
+pub use concord_wire::EncodedChange;
 
-/// A change as bytes, with its header decoded. This is what travels between
-/// peers and what a relay stores; the operations are only decoded by
-/// documents (`decode_change`).
-/// Cloning is cheap: the bytes are shared. A change committed locally starts
-/// without bytes (and without an allocation of its own): they are encoded the
-/// first time they are asked for, or when the change is cloned, as most local
-/// changes never travel one by one.
-#[derive(Debug)]
-pub struct EncodedChange {
-    repr: Repr,
-}
-
-#[derive(Debug)]
-enum Repr {
-    Encoded {
-        header: ChangeHeader,
-        bytes: Arc<[u8]>,
-    },
-    Lazy {
-        change: Change,
-        bytes: OnceLock<Arc<[u8]>>,
-    },
-}
-
-/// A clone shares the bytes, encoding them first if need be, so that every
-/// copy of a change holds one encoding.
-impl Clone for EncodedChange {
-    fn clone(&self) -> Self {
-        EncodedChange::from_parts(self.header().clone(), Arc::clone(self.shared_bytes()))
-    }
-}
-
-/// Equal when the bytes are (a change has exactly one encoding).
-impl PartialEq for EncodedChange {
-    fn eq(&self, other: &Self) -> bool {
-        self.header() == other.header() && self.bytes() == other.bytes()
-    }
-}
-
-impl Eq for EncodedChange {}
-
-impl EncodedChange {
-    /// Decodes and validates the header only; the ops block is kept opaque
-    /// (only its length is checked).
-    pub fn decode(bytes: Vec<u8>) -> Result<Self, DecodeError> {
-        Self::decode_shared(bytes.into())
-    }
-
-    /// As `decode`, for bytes already shared (e.g. kept in a history).
-    pub fn decode_shared(bytes: Arc<[u8]>) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(&bytes);
-        let (header, _table) = read_header(&mut r)?;
-        let _ops = r.bytes()?;
-        r.finish()?;
-        Ok(EncodedChange {
-            repr: Repr::Encoded { header, bytes },
-        })
-    }
-
-    /// A change made here, encoded when its bytes are first asked for. Only
-    /// for changes built canonically (by a transaction).
-    pub(crate) fn lazy(change: Change) -> Self {
-        EncodedChange {
-            repr: Repr::Lazy {
-                change,
-                bytes: OnceLock::new(),
-            },
-        }
-    }
-
-    /// A change and its canonical bytes, encoded already.
-    pub(crate) fn from_parts(header: ChangeHeader, bytes: Arc<[u8]>) -> Self {
-        EncodedChange {
-            repr: Repr::Encoded { header, bytes },
-        }
-    }
-
-    pub fn header(&self) -> &ChangeHeader {
-        match &self.repr {
-            Repr::Encoded { header, .. } => header,
-            Repr::Lazy { change, .. } => &change.header,
-        }
-    }
-
-    pub fn id(&self) -> ChangeId {
-        self.header().id
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        self.shared_bytes()
-    }
-
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes().to_vec()
-    }
-
-    /// The shared bytes.
-    pub fn shared_bytes(&self) -> &Arc<[u8]> {
-        match &self.repr {
-            Repr::Encoded { bytes, .. } => bytes,
-            Repr::Lazy { change, bytes } => bytes.get_or_init(|| encode(change).into()),
-        }
-    }
-
+/// Reading a change's operations: what only a document does.
+pub trait DecodeOps {
     /// Decodes the operations too.
-    pub fn decode_change(&self) -> Result<Change, DecodeError> {
-        let mut r = Reader::new(self.bytes());
-        let (header, table) = read_header(&mut r)?;
-        let ops_bytes = r.bytes()?;
-        r.finish()?;
+    fn decode_change(&self) -> Result<Change, DecodeError>;
+}
+
+impl DecodeOps for EncodedChange {
+    fn decode_change(&self) -> Result<Change, DecodeError> {
+        let (table, ops_bytes) = self.parts()?;
         let mut ops_reader = Reader::new(ops_bytes);
         let ops = read_ops(&mut ops_reader, &table)?;
         ops_reader.finish()?;
@@ -145,7 +34,10 @@ impl EncodedChange {
                 "replica table lists an unused replica",
             ));
         }
-        Ok(Change { header, ops })
+        Ok(Change {
+            header: self.header().clone(),
+            ops,
+        })
     }
 }
 
@@ -153,46 +45,27 @@ impl Change {
     pub fn encode(&self) -> EncodedChange {
         EncodedChange::from_parts(self.header.clone(), encode(self).into())
     }
+
+    /// This change, encoded only when its bytes are first asked for. Only
+    /// for changes built canonically (by a transaction).
+    pub(crate) fn encode_later(self) -> EncodedChange {
+        EncodedChange::later(self.header.clone(), Box::new(self))
+    }
 }
 
-/// The replicas a change mentions; index 0 is the change's own replica.
-/// While decoding, it notes which entries were used.
-struct ReplicaTable {
-    own: ReplicaId,
-    others: Vec<ReplicaId>,
-    used: Vec<Cell<bool>>,
+impl EncodeLater for Change {
+    fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
 }
 
-impl ReplicaIndex for ReplicaTable {
+impl ReplicaIndex for ChangeTable {
     fn index(&self, r: ReplicaId) -> u64 {
-        if r == self.own {
-            return 0;
-        }
-        let i = self
-            .others
-            .binary_search(&r)
-            .expect("replica table lists every replica the change mentions");
-        i as u64 + 1
+        ChangeTable::index(self, r)
     }
 
     fn get(&self, index: u64) -> Result<ReplicaId, DecodeError> {
-        if index == 0 {
-            return Ok(self.own);
-        }
-        let i = usize::try_from(index - 1)
-            .ok()
-            .filter(|&i| i < self.others.len())
-            .ok_or(DecodeError::Invalid("replica index out of range"))?;
-        if let Some(used) = self.used.get(i) {
-            used.set(true);
-        }
-        Ok(self.others[i])
-    }
-}
-
-impl ReplicaTable {
-    fn all_used(&self) -> bool {
-        self.used.iter().all(Cell::get)
+        ChangeTable::get(self, index)
     }
 }
 
@@ -233,87 +106,10 @@ fn mentioned_replicas(change: &Change) -> Vec<ReplicaId> {
 }
 
 fn encode(change: &Change) -> Vec<u8> {
-    let h = &change.header;
-    let table = ReplicaTable {
-        own: h.id.replica,
-        others: mentioned_replicas(change),
-        used: Vec::new(),
-    };
-    let mut w = Writer::with_capacity(64 + 16 * table.others.len());
-    w.raw(MAGIC);
-    w.u8(VERSION);
-    w.raw(&h.id.replica.to_bytes());
-    w.uvarint(h.id.seq);
-    w.uvarint(h.lamport);
-    w.len(table.others.len());
-    for r in &table.others {
-        w.raw(&r.to_bytes());
-    }
-    w.len(h.deps.len());
-    for d in &h.deps {
-        w.uvarint(table.index(d.replica));
-        w.uvarint(d.seq);
-    }
-    // The ops block is length-prefixed: write it in place, then splice the
-    // prefix in front of it (cheaper than a second buffer and a copy).
-    let ops_start = w.buf.len();
-    write_ops(&mut w, &change.ops, &table);
-    let mut prefix = Writer::new();
-    prefix.len(w.buf.len() - ops_start);
-    w.buf.splice(ops_start..ops_start, prefix.buf);
-    w.into_inner()
-}
-
-fn read_header(r: &mut Reader<'_>) -> Result<(ChangeHeader, ReplicaTable), DecodeError> {
-    if r.raw(2).map_err(|_| DecodeError::BadMagic("change"))? != MAGIC {
-        return Err(DecodeError::BadMagic("change"));
-    }
-    let version = r.u8()?;
-    if version != VERSION {
-        return Err(DecodeError::UnsupportedVersion(version));
-    }
-    let own = ReplicaId::from_bytes(r.array()?);
-    let seq = r.uvarint()?;
-    let lamport = r.uvarint()?;
-    if seq == 0 || lamport == 0 {
-        return Err(DecodeError::Invalid("seq and lamport start at 1"));
-    }
-    let n = r.count(16)?;
-    let mut others = Vec::with_capacity(n);
-    for _ in 0..n {
-        let id = ReplicaId::from_bytes(r.array()?);
-        if id == own || others.last().is_some_and(|&last| last >= id) {
-            return Err(DecodeError::Invalid(
-                "replica table not sorted and distinct",
-            ));
-        }
-        others.push(id);
-    }
-    let used = vec![Cell::new(false); others.len()];
-    let table = ReplicaTable { own, others, used };
-    let n = r.count(2)?;
-    let mut deps: Vec<ChangeId> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let index = r.uvarint()?;
-        if index == 0 {
-            return Err(DecodeError::Invalid(
-                "a change cannot list its own replica as a dependency",
-            ));
-        }
-        let dep = ChangeId::new(table.get(index)?, r.uvarint()?);
-        if dep.seq == 0 || deps.last().is_some_and(|last| last.replica >= dep.replica) {
-            return Err(DecodeError::Invalid(
-                "dependencies not sorted, distinct replicas",
-            ));
-        }
-        deps.push(dep);
-    }
-    let header = ChangeHeader {
-        id: ChangeId::new(own, seq),
-        deps,
-        lamport,
-    };
-    Ok((header, table))
+    let table = ChangeTable::new(change.header.id.replica, mentioned_replicas(change));
+    write_change(&change.header, &table, |w| {
+        write_ops(w, &change.ops, &table);
+    })
 }
 
 // Op tags.
@@ -324,7 +120,7 @@ const SET_REMOVE: u8 = 4;
 const TEXT_INSERT: u8 = 5;
 const TEXT_DELETE: u8 = 6;
 
-fn write_ops(w: &mut Writer, ops: &[Op], t: &ReplicaTable) {
+fn write_ops(w: &mut Writer, ops: &[Op], t: &ChangeTable) {
     w.len(ops.len());
     for op in ops {
         match op {
@@ -389,7 +185,7 @@ fn write_ops(w: &mut Writer, ops: &[Op], t: &ReplicaTable) {
     }
 }
 
-fn read_ops(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<Op>, DecodeError> {
+fn read_ops(r: &mut Reader<'_>, t: &ChangeTable) -> Result<Vec<Op>, DecodeError> {
     let n = r.count(2)?;
     let mut ops = Vec::with_capacity(n);
     for _ in 0..n {
@@ -485,14 +281,14 @@ fn read_ops(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<Op>, DecodeError
     Ok(ops)
 }
 
-fn write_ids(w: &mut Writer, ids: &[OpId], t: &ReplicaTable) {
+fn write_ids(w: &mut Writer, ids: &[OpId], t: &ChangeTable) {
     w.len(ids.len());
     for &id in ids {
         write_id(w, id, t);
     }
 }
 
-fn read_ids(r: &mut Reader<'_>, t: &ReplicaTable) -> Result<Vec<OpId>, DecodeError> {
+fn read_ids(r: &mut Reader<'_>, t: &ChangeTable) -> Result<Vec<OpId>, DecodeError> {
     let n = r.count(2)?;
     (0..n).map(|_| read_id(r, t)).collect()
 }

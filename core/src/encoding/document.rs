@@ -38,10 +38,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::EncodedChange;
 use super::change::{obj_type_from_tag, obj_type_tag, read_scalar, write_scalar};
 use super::codec::{Reader, Writer};
 use super::ids::{ReplicaIndex, read_id, read_obj, read_opt_id, write_id, write_obj, write_opt_id};
+use super::{DecodeOps, EncodedChange};
 use crate::change::{ChangeHeader, ChangeId};
 use crate::clock::Lamport;
 use crate::document::{Document, MAX_LAMPORT, Object};

@@ -1,10 +1,8 @@
 //! Causal delivery and anti-entropy at the document level, and the sync
 //! protocol state machine between two documents.
 
-use concord_core::{
-    ApplyError, Document, EncodedChange, Message, ObjId, ObjType, ReplicaId, SyncPeer,
-    VersionVector,
-};
+use concord_core::{ApplyError, Document, EncodedChange, ObjId, ObjType, ReplicaId, VersionVector};
+use concord_wire::{Message, SyncPeer};
 
 /// Three changes by Alice, each typing one more character.
 fn alice_types(n: usize) -> (Document, ObjId, Vec<EncodedChange>) {

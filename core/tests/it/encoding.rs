@@ -2,9 +2,10 @@
 //! rejected cleanly (no panic, no huge allocation, no partial change).
 
 use concord_core::{
-    ApplyError, Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange,
-    IdSpan, Message, ObjId, ObjType, OpId, ReplicaId, TextInsert, Value, VersionVector,
+    ApplyError, Change, ChangeHeader, ChangeId, ChildId, DecodeError, DecodeOps, Document,
+    EncodedChange, IdSpan, ObjId, ObjType, OpId, ReplicaId, TextInsert, Value, VersionVector,
 };
+use concord_wire::Message;
 
 const ALICE: ReplicaId = ReplicaId(0x000a_11ce);
 const BOB: ReplicaId = ReplicaId(0x0b0b);

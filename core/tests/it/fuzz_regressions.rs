@@ -11,9 +11,10 @@ use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use concord_core::{
-    Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange, Message, ObjId,
-    ObjType, Op, OpId, ReplicaId, TextInsert, Value,
+    Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange, ObjId, ObjType,
+    Op, OpId, ReplicaId, TextInsert, Value,
 };
+use concord_wire::Message;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-regressions");
 

@@ -19,9 +19,8 @@
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 
-use concord_core::{
-    Document, Message, ObjId, ObjType, ReplicaId, ScalarValue, SyncPeer, Transaction, Value,
-};
+use concord_core::{Document, ObjId, ObjType, ReplicaId, ScalarValue, Transaction, Value};
+use concord_wire::{Message, SyncPeer};
 
 use crate::support::rng::Rng;
 

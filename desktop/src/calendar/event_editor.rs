@@ -16,7 +16,8 @@ use concord_calendar::{
     RecurrenceEnd, Scope, When,
 };
 use concord_client::Client;
-use concord_core::{DocId, VersionVector};
+use concord_core::VersionVector;
+use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
 
 use super::action::OccRef;

@@ -11,7 +11,8 @@ use concord_calendar::{
     export_ics, new_uid,
 };
 use concord_client::Client;
-use concord_core::{DocId, VersionVector};
+use concord_core::VersionVector;
+use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Ui};
 
 use super::action::{Action, OccRef};

@@ -7,9 +7,9 @@
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use concord_calendar::{Calendar, CalendarTx, Event, EventData, When};
-use concord_core::DocId;
 use concord_desktop::app::ConcordApp;
 use concord_desktop::calendar::week_grid::WeekGrid;
+use concord_wire::DocId;
 use egui::{Pos2, pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;

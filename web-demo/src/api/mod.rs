@@ -5,7 +5,8 @@
 //! UTF-16 code units, like JavaScript strings and `<textarea>` selections.
 //! Errors are thrown as `Error` with a message for people.
 
-use concord_core::{ScalarValue, SyncStatus, Value};
+use concord_core::{ScalarValue, Value};
+use concord_wire::SyncStatus;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 
@@ -49,7 +50,7 @@ impl Workspace {
     /// (`crypto.getRandomValues`): for a device or a new document.
     #[wasm_bindgen(js_name = newId)]
     pub fn new_id(random: &[u8]) -> Result<String, WebError> {
-        Ok(concord_core::DocId::from_random(random16(random)?).to_string())
+        Ok(concord_wire::DocId::from_random(random16(random)?).to_string())
     }
 
     /// This device's replica id.

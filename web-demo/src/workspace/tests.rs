@@ -1,5 +1,5 @@
 use super::*;
-use concord_core::{Access, Message, SyncPeer};
+use concord_wire::{Access, Message, SyncPeer};
 
 /// A relay reduced to its protocol: one document, a `SyncPeer` per browser.
 struct MiniRelay {

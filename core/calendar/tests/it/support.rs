@@ -4,7 +4,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use concord_calendar::{Calendar, CalendarError, CalendarTx, EventData, When};
-use concord_core::{Document, Message, ReplicaId, SyncPeer};
+use concord_core::{Document, ReplicaId};
+use concord_wire::{Message, SyncPeer};
 
 pub fn berlin() -> Tz {
     chrono_tz::Europe::Berlin

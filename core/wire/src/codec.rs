@@ -5,30 +5,30 @@
 use crate::error::DecodeError;
 
 #[derive(Debug, Default)]
-pub(crate) struct Writer {
-    pub(crate) buf: Vec<u8>,
+pub struct Writer {
+    pub buf: Vec<u8>,
 }
 
 impl Writer {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
-    pub(crate) fn with_capacity(n: usize) -> Self {
+    pub fn with_capacity(n: usize) -> Self {
         Writer {
             buf: Vec::with_capacity(n),
         }
     }
 
-    pub(crate) fn u8(&mut self, b: u8) {
+    pub fn u8(&mut self, b: u8) {
         self.buf.push(b);
     }
 
-    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+    pub fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
-    pub(crate) fn uvarint(&mut self, mut v: u64) {
+    pub fn uvarint(&mut self, mut v: u64) {
         loop {
             let byte = (v & 0x7f) as u8;
             v >>= 7;
@@ -40,75 +40,75 @@ impl Writer {
         }
     }
 
-    pub(crate) fn ivarint(&mut self, v: i64) {
+    pub fn ivarint(&mut self, v: i64) {
         // zigzag
         self.uvarint(((v << 1) ^ (v >> 63)).cast_unsigned());
     }
 
-    pub(crate) fn len(&mut self, n: usize) {
+    pub fn len(&mut self, n: usize) {
         self.uvarint(n as u64);
     }
 
-    pub(crate) fn bytes(&mut self, b: &[u8]) {
+    pub fn bytes(&mut self, b: &[u8]) {
         self.len(b.len());
         self.raw(b);
     }
 
-    pub(crate) fn str(&mut self, s: &str) {
+    pub fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
     }
 
-    pub(crate) fn into_inner(self) -> Vec<u8> {
+    pub fn into_inner(self) -> Vec<u8> {
         self.buf
     }
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(data: &'a [u8]) -> Self {
+    pub fn new(data: &'a [u8]) -> Self {
         Reader { data, pos: 0 }
     }
 
-    pub(crate) fn remaining(&self) -> usize {
+    pub fn remaining(&self) -> usize {
         self.data.len() - self.pos
     }
 
     /// Bytes read so far.
-    pub(crate) fn position(&self) -> usize {
+    pub fn position(&self) -> usize {
         self.pos
     }
 
     /// The byte `k` places ahead, not consumed.
-    pub(crate) fn peek_at(&self, k: usize) -> Option<u8> {
+    pub fn peek_at(&self, k: usize) -> Option<u8> {
         self.data.get(self.pos + k).copied()
     }
 
     /// Skips `n` bytes the caller has checked are there.
-    pub(crate) fn skip(&mut self, n: usize) {
+    pub fn skip(&mut self, n: usize) {
         assert!(n <= self.remaining(), "skipping past the end");
         self.pos += n;
     }
 
     /// The next byte, not consumed.
-    pub(crate) fn peek(&self) -> Result<u8, DecodeError> {
+    pub fn peek(&self) -> Result<u8, DecodeError> {
         self.data
             .get(self.pos)
             .copied()
             .ok_or(DecodeError::Truncated)
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
         let b = *self.data.get(self.pos).ok_or(DecodeError::Truncated)?;
         self.pos += 1;
         Ok(b)
     }
 
-    pub(crate) fn raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub fn raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
             return Err(DecodeError::Truncated);
         }
@@ -117,13 +117,13 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.raw(N)?);
         Ok(out)
     }
 
-    pub(crate) fn uvarint(&mut self) -> Result<u64, DecodeError> {
+    pub fn uvarint(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
             let byte = self.u8()?;
@@ -144,14 +144,14 @@ impl<'a> Reader<'a> {
         Err(DecodeError::BadVarint)
     }
 
-    pub(crate) fn ivarint(&mut self) -> Result<i64, DecodeError> {
+    pub fn ivarint(&mut self) -> Result<i64, DecodeError> {
         let u = self.uvarint()?;
         Ok((u >> 1).cast_signed() ^ -(u & 1).cast_signed())
     }
 
     /// A count of items, each taking at least `min_item_bytes` of input:
     /// rejected if the input cannot possibly hold that many.
-    pub(crate) fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
+    pub fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
         let n = self.uvarint()?;
         let max = self.remaining() / min_item_bytes.max(1);
         if n > max as u64 {
@@ -160,16 +160,16 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.count(1)?;
         self.raw(n)
     }
 
-    pub(crate) fn str(&mut self) -> Result<&'a str, DecodeError> {
+    pub fn str(&mut self) -> Result<&'a str, DecodeError> {
         std::str::from_utf8(self.bytes()?).map_err(|_| DecodeError::BadUtf8)
     }
 
-    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
+    pub fn finish(&self) -> Result<(), DecodeError> {
         match self.remaining() {
             0 => Ok(()),
             n => Err(DecodeError::TrailingBytes(n)),

@@ -6,7 +6,7 @@
 //! acknowledges all come from what is durable. The native client and the
 //! browser both keep one of these per document; only how they store differs.
 
-use crate::{ApplyError, ChangeId, Document, EncodedChange, VersionVector};
+use concord_core::{ApplyError, ChangeId, Document, EncodedChange, VersionVector};
 
 /// What `Durability::apply_received` did with a peer's changes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -7,8 +7,8 @@
 //!   tag 3 Ack:     version vector
 //! ```
 
-use super::EncodedChange;
-use super::codec::{Reader, Writer};
+use crate::codec::{Reader, Writer};
+use crate::encoded::EncodedChange;
 use crate::error::DecodeError;
 use crate::id::ReplicaId;
 use crate::version::VersionVector;

@@ -15,10 +15,10 @@
 
 use std::fmt;
 
-use super::Message;
-use super::codec::{Reader, Writer};
+use crate::codec::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::id::ReplicaId;
+use crate::message::Message;
 
 const MAGIC: &[u8; 2] = b"CF";
 const VERSION: u8 = 1;

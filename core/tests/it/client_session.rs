@@ -1,0 +1,162 @@
+//! `ClientSession` (concord-wire) over documents: the unit tests of the
+//! client's session machine, here because they need documents to sync.
+
+use std::collections::BTreeMap;
+
+use concord_core::{Document, ObjId, ReplicaId, VersionVector};
+use concord_wire::{
+    Access, ClientSession, DocId, ErrorCode, Frame, Message, SessionEvent, SyncStatus,
+};
+
+fn hello(version: VersionVector) -> Message {
+    Message::Hello { version }
+}
+
+fn doc_id() -> DocId {
+    DocId::new("doc").unwrap()
+}
+
+fn docs_with_one_change() -> BTreeMap<DocId, Document> {
+    let mut d = Document::new(ReplicaId(1));
+    let mut tx = d.transaction();
+    tx.put(ObjId::Root, "k", 1i64).unwrap();
+    tx.commit();
+    BTreeMap::from([(doc_id(), d)])
+}
+
+#[test]
+fn subscribes_then_syncs_then_is_synced() {
+    let docs = docs_with_one_change();
+    let local = docs[&doc_id()].version().clone();
+    let mut s = ClientSession::new(ReplicaId(1));
+    s.subscribe(doc_id(), "tok".into());
+    assert_eq!(s.status(&doc_id(), &local), SyncStatus::Offline);
+    assert_eq!(s.poll_frame(&docs), None, "nothing while offline");
+
+    s.connected();
+    assert_eq!(s.status(&doc_id(), &local), SyncStatus::Connecting);
+    assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })));
+    assert_eq!(s.poll_frame(&docs), None, "waits for the relay");
+
+    s.receive(Frame::Subscribed {
+        doc: doc_id(),
+        access: Access::ReadWrite,
+    });
+    assert!(matches!(
+        s.poll_frame(&docs),
+        Some(Frame::Sync {
+            message: Message::Hello { .. },
+            ..
+        })
+    ));
+    s.receive(Frame::Sync {
+        doc: doc_id(),
+        message: hello(VersionVector::new()),
+    });
+    assert!(matches!(
+        s.poll_frame(&docs),
+        Some(Frame::Sync {
+            message: Message::Changes { .. },
+            ..
+        })
+    ));
+    assert_eq!(
+        s.status(&doc_id(), &local),
+        SyncStatus::Syncing { unacked: 1 }
+    );
+    s.receive(Frame::Sync {
+        doc: doc_id(),
+        message: Message::Ack {
+            version: local.clone(),
+        },
+    });
+    assert_eq!(s.status(&doc_id(), &local), SyncStatus::Synced);
+
+    s.disconnected();
+    assert_eq!(s.status(&doc_id(), &local), SyncStatus::Offline);
+    s.connected();
+    assert!(
+        matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })),
+        "a reconnect subscribes again"
+    );
+}
+
+#[test]
+fn a_refused_subscription_waits_for_a_new_token() {
+    let docs = docs_with_one_change();
+    let mut s = ClientSession::new(ReplicaId(1));
+    s.subscribe(doc_id(), "bad".into());
+    s.connected();
+    s.poll_frame(&docs);
+    let events = s.receive(Frame::Error {
+        doc: Some(doc_id()),
+        code: ErrorCode::Unauthorized,
+        detail: "bad token".into(),
+    });
+    assert!(matches!(events[..], [SessionEvent::Refused { .. }]));
+    s.connected();
+    assert_eq!(s.poll_frame(&docs), None, "not retried with the same token");
+    s.subscribe(doc_id(), "good".into());
+    assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "good"));
+}
+
+#[test]
+fn read_only_never_sends_changes() {
+    let docs = docs_with_one_change();
+    let local = docs[&doc_id()].version().clone();
+    let mut s = ClientSession::new(ReplicaId(1));
+    s.subscribe(doc_id(), "ro".into());
+    s.connected();
+    s.poll_frame(&docs);
+    s.receive(Frame::Subscribed {
+        doc: doc_id(),
+        access: Access::Read,
+    });
+    s.poll_frame(&docs); // Hello
+    s.receive(Frame::Sync {
+        doc: doc_id(),
+        message: hello(VersionVector::new()),
+    });
+    assert_eq!(s.poll_frame(&docs), None);
+    assert_eq!(s.status(&doc_id(), &local), SyncStatus::Synced);
+}
+
+#[test]
+fn acked_is_what_the_relay_confirmed_on_this_connection() {
+    let docs = docs_with_one_change();
+    let local = docs[&doc_id()].version().clone();
+    let mut s = ClientSession::new(ReplicaId(1));
+    assert_eq!(s.acked(&doc_id()), None);
+    s.subscribe(doc_id(), "t".into());
+    s.connected();
+    s.poll_frame(&docs);
+    s.receive(Frame::Subscribed {
+        doc: doc_id(),
+        access: Access::ReadWrite,
+    });
+    assert_eq!(s.acked(&doc_id()), Some(&VersionVector::new()));
+    s.receive(Frame::Sync {
+        doc: doc_id(),
+        message: Message::Ack {
+            version: local.clone(),
+        },
+    });
+    assert_eq!(s.acked(&doc_id()), Some(&local));
+    s.connected();
+    assert_eq!(s.acked(&doc_id()), Some(&VersionVector::new()));
+}
+
+#[test]
+fn unsubscribe_tells_the_relay() {
+    let docs = docs_with_one_change();
+    let mut s = ClientSession::new(ReplicaId(1));
+    s.subscribe(doc_id(), "t".into());
+    s.connected();
+    s.poll_frame(&docs);
+    s.unsubscribe(&doc_id());
+    assert_eq!(
+        s.poll_frame(&docs),
+        Some(Frame::Unsubscribe { doc: doc_id() })
+    );
+    assert!(!s.is_subscribed(&doc_id()));
+}
