@@ -18,8 +18,8 @@ cd "$(dirname "$0")"
 
 echo "./test.sh: installs what the tests need if missing (C compiler, wasm32 target,"
 echo "  wasm-bindgen-cli, Node, Chromium, web-demo's npm packages), builds the web demo,"
-echo "  then runs cargo test. On 2 cores a first run takes about 25 min (installing ~6,"
-echo "  building ~8, testing ~11); a later run about 12 min, nearly all of it the tests."
+echo "  then runs cargo test. On 2 cores a first run takes about 20 min (installing ~5,"
+echo "  building ~11, testing ~3); a later run about 2 min."
 
 echo "== test tools (each installed only if missing)"
 scripts/install-test-tools.sh

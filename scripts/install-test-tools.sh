@@ -140,7 +140,7 @@ need_chromium() {
   if [ -n "${CONCORD_CHROMIUM:-}" ]; then
     fail "CONCORD_CHROMIUM=$CONCORD_CHROMIUM is not an executable: point it at a Chromium, or unset it to use Debian's /usr/bin/chromium"
   fi
-  apt_install "Chromium (the web demo's tests drive it; about 300 MB)" chromium
+  apt_install "Chromium (the web demo's tests drive it; about 350 MB, a minute)" chromium
   [ -x /usr/bin/chromium ] \
     || fail "the chromium package did not provide /usr/bin/chromium (on Ubuntu it is a snap): set CONCORD_CHROMIUM to a Chromium binary, then run this again"
 }

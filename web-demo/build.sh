@@ -5,7 +5,7 @@
 #
 # Needs the wasm32-unknown-unknown target and wasm-bindgen-cli of exactly the
 # version the crate pins; installs them first if missing
-# (scripts/install-test-tools.sh: a minute for the target, ~4 min for the CLI).
+# (scripts/install-test-tools.sh: seconds for the target, ~4 min for the CLI).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
