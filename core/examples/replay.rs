@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Accepts `.json` or `.json.gz` files in any of the formats of
-//! `shared/traces/README.md` (told apart by content). Prints one line per
+//! `assets/traces/README.md` (told apart by content). Prints one line per
 //! file — `PASS` or `FAIL`, the file, the number of operations and the replay
 //! time — and exits with status 1 if any file failed or could not be read.
 

@@ -2,7 +2,7 @@
 //! time while typing.
 //!
 //! ```text
-//! cargo run --release -p concord-desktop --example bench -- ../shared/traces/automerge-paper.json.gz
+//! cargo run --release -p concord-desktop --example bench -- assets/traces/automerge-paper.json.gz
 //! ```
 //!
 //! Builds a note whose body has the trace's full history (one change per

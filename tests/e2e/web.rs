@@ -3,7 +3,8 @@
 //! client on the other side: the same core on both, one protocol.
 //!
 //! Needs `web-demo/build.sh`, Node with `npm ci` in `web-demo/`, and
-//! Chromium; without them these tests fail and say what to install.
+//! Chromium (`./test.sh` installs them); without them these tests fail and
+//! say what to install.
 
 use std::time::Duration;
 

@@ -42,7 +42,9 @@ pub fn web_dist() -> anyhow::Result<PathBuf> {
 pub fn check_tools() -> anyhow::Result<()> {
     let node = Command::new("node").arg("--version").output();
     if !node.is_ok_and(|o| o.status.success()) {
-        bail!("node is missing: apt-get install nodejs npm (the browser tests run under Node)");
+        bail!(
+            "node is missing: apt-get install nodejs npm (the browser tests run under Node; ./test.sh installs it)"
+        );
     }
     let demo = repo_root().join("web-demo");
     if !demo
@@ -50,13 +52,15 @@ pub fn check_tools() -> anyhow::Result<()> {
         .is_file()
     {
         bail!(
-            "playwright-core is missing: run `npm ci` in {}",
+            "playwright-core is missing: run `npm ci` in {} (./test.sh does)",
             demo.display()
         );
     }
     let chromium = std::env::var("CONCORD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {
-        bail!("no Chromium at {chromium}: apt-get install chromium (or set CONCORD_CHROMIUM)");
+        bail!(
+            "no Chromium at {chromium}: apt-get install chromium (./test.sh does), or set CONCORD_CHROMIUM"
+        );
     }
     Ok(())
 }

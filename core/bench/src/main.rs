@@ -5,7 +5,7 @@
 //! cargo run --release -p concord-bench -- [--json | --markdown] [--runs N] [--only NAMES] FILE...
 //! ```
 //!
-//! For each trace (formats in `shared/traces/README.md`) and each system it
+//! For each trace (formats in `assets/traces/README.md`) and each system it
 //! measures `local_ms`, `remote_ms`, `load_ms` (medians of N runs),
 //! `encoded_bytes`, `peak_mem_bytes`, `steady_mem_bytes` and `correct`; see
 //! `harness.rs` for what each timed section holds. Plain output is one table

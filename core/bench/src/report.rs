@@ -220,7 +220,7 @@ pub fn markdown(results: &[TraceResult], files: &[String], runs: usize) -> Strin
         out,
         "# Benchmarks\n\n\
          Concord's text CRDT against diamond-types, yrs, loro and automerge on real \
-         editing traces (`shared/traces/README.md`), every system in the same process, \
+         editing traces (`assets/traces/README.md`), every system in the same process, \
          in the same run, on the same machine, driven through its public API \
          (`core/bench/src/systems/`). This file is generated; do not edit it, \
          regenerate it from the repository root:\n\n\

@@ -14,10 +14,10 @@ use serde_json::Value;
 fn load(name: &str) -> Value {
     let path = format!(
         "{}/{name}",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/traces")
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/traces")
     );
     let bytes = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("trace {path} is missing ({e}): the test needs it"));
+        .unwrap_or_else(|e| panic!("trace {path} is missing ({e}): it belongs to the repository"));
     crate::support::trace::json(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

@@ -1,4 +1,4 @@
-//! Real editing traces (`shared/traces/`) replayed through documents, plus
+//! Real editing traces (`assets/traces/`) replayed through documents, plus
 //! small non-ASCII traces made here, and the trace loader's handling of bad
 //! input.
 
@@ -10,13 +10,14 @@ use serde_json::json;
 
 use crate::support::trace::{self, Delivery, Trace, TraceError};
 
-const TRACES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/traces/");
+/// The repository's copies (`assets/traces/README.md`).
+const TRACES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/traces/");
 
-fn shared_trace(name: &str) -> Trace {
+fn recorded_trace(name: &str) -> Trace {
     let path = PathBuf::from(TRACES).join(name);
     assert!(
         path.is_file(),
-        "trace file {} is missing: the shared/ folder must sit beside the repository",
+        "trace file {} is missing: it belongs to the repository (assets/traces/)",
         path.display()
     );
     trace::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -32,7 +33,7 @@ fn replayed_text(result: Result<trace::Replayed, TraceError>) -> String {
 
 #[test]
 fn every_conformance_case_ends_on_its_end_content() {
-    let trace = shared_trace("conformance.json.gz");
+    let trace = recorded_trace("conformance.json.gz");
     assert!(matches!(trace, Trace::Raw(_)), "not a list of raw cases");
     // Replays each case, then delivers its changes newest-first.
     let report = trace::run(&trace);
@@ -54,7 +55,7 @@ fn every_conformance_case_ends_on_its_end_content() {
 
 #[test]
 fn automerge_paper_replays_and_round_trips_through_save_and_load() {
-    let Trace::Sequential(t) = shared_trace("automerge-paper.json.gz") else {
+    let Trace::Sequential(t) = recorded_trace("automerge-paper.json.gz") else {
         panic!("automerge-paper.json.gz is not a sequential trace");
     };
     assert_eq!(t.txns.len(), 259_778);
@@ -70,7 +71,7 @@ fn automerge_paper_replays_and_round_trips_through_save_and_load() {
 
 #[test]
 fn sveltecomponent_replays_locally_and_remotely() {
-    let Trace::Sequential(t) = shared_trace("sveltecomponent.json.gz") else {
+    let Trace::Sequential(t) = recorded_trace("sveltecomponent.json.gz") else {
         panic!("sveltecomponent.json.gz is not a sequential trace");
     };
     let replayed = trace::replay_sequential(&t).unwrap_or_else(|e| panic!("{e}"));
@@ -94,7 +95,7 @@ fn sveltecomponent_replays_locally_and_remotely() {
 
 #[test]
 fn friendsforever_arrives_as_one_batch() {
-    let Trace::Concurrent(t) = shared_trace("friendsforever.json.gz") else {
+    let Trace::Concurrent(t) = recorded_trace("friendsforever.json.gz") else {
         panic!("friendsforever.json.gz is not a concurrent trace");
     };
     let replayed = trace::replay_concurrent(&t).unwrap_or_else(|e| panic!("{e}"));
@@ -112,7 +113,7 @@ fn friendsforever_arrives_as_one_batch() {
 
 #[test]
 fn friendsforever_replays_with_two_agents_typing_at_once() {
-    let Trace::Concurrent(t) = shared_trace("friendsforever.json.gz") else {
+    let Trace::Concurrent(t) = recorded_trace("friendsforever.json.gz") else {
         panic!("friendsforever.json.gz is not a concurrent trace");
     };
     assert_eq!(t.txns.iter().map(|t| t.agent).max(), Some(1), "two agents");
@@ -122,7 +123,7 @@ fn friendsforever_replays_with_two_agents_typing_at_once() {
 
 #[test]
 fn friendsforever_delivered_newest_first_converges() {
-    let Trace::Concurrent(t) = shared_trace("friendsforever.json.gz") else {
+    let Trace::Concurrent(t) = recorded_trace("friendsforever.json.gz") else {
         panic!("friendsforever.json.gz is not a concurrent trace");
     };
     let replayed = trace::replay_concurrent(&t).unwrap_or_else(|e| panic!("{e}"));

@@ -1,4 +1,4 @@
-//! Real editing traces (`shared/traces/README.md`): loading the three JSON
+//! Real editing traces (`assets/traces/README.md`): loading the three JSON
 //! formats, gzipped or not, and replaying them through `Document` changes.
 //!
 //! Every edit is made in a transaction on some replica's document and every
