@@ -8,7 +8,7 @@
 //! the editor notices the new version, reloads the text, and puts the caret
 //! back on the characters it was on (`editor::Anchor`).
 
-use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
+use concord_client::{Client, ClientEvent};
 use concord_core::{Access, DocId, VersionVector};
 use egui::{Color32, RichText};
 
@@ -18,6 +18,7 @@ use crate::editor::{self, Anchor};
 use crate::note;
 use crate::replicas::{SharedStore, now_ms};
 use crate::share::{self, ShareLink};
+use crate::status::{self, SyncFacts};
 use crate::store::{DocKind, DocumentInfo};
 
 /// The body of the open document as the text field shows it.
@@ -402,58 +403,16 @@ impl ConcordApp {
         }
     }
 
-    fn status_line(&self) -> (String, Color32) {
-        let Some(open) = &self.open else {
-            return ("No document open".into(), Color32::GRAY);
-        };
-        if self.relay.is_none() {
-            return (
-                "Local only: no relay configured".into(),
-                Color32::from_rgb(120, 120, 120),
-            );
-        }
-        if !self.client.is_online() {
-            let n = self.client.unacked(&open.id).unwrap_or(0);
-            return (
-                if n == 0 {
-                    "Working offline".into()
-                } else {
-                    format!("Working offline: {n} changes not yet on the relay")
-                },
-                Color32::from_rgb(120, 120, 120),
-            );
-        }
-        match self.client.status(&open.id) {
-            Ok(SyncStatus::Synced) => ("Synced".into(), Color32::from_rgb(30, 140, 60)),
-            Ok(SyncStatus::Syncing { unacked: 0 }) => {
-                ("Syncing…".into(), Color32::from_rgb(200, 130, 0))
-            }
-            Ok(SyncStatus::Syncing { unacked }) => (
-                format!("Syncing: {unacked} changes not yet on the relay"),
-                Color32::from_rgb(200, 130, 0),
-            ),
-            Ok(SyncStatus::Connecting) => ("Connecting…".into(), Color32::from_rgb(200, 130, 0)),
-            Ok(SyncStatus::Offline) => {
-                let n = self.client.unacked(&open.id).unwrap_or(0);
-                let what = match self.client.connection() {
-                    ConnectionStatus::Connecting => "Connecting…",
-                    _ => "Offline",
-                };
-                if n == 0 {
-                    (what.into(), Color32::from_rgb(120, 120, 120))
-                } else {
-                    (
-                        format!("{what}: {n} changes not yet on the relay"),
-                        Color32::from_rgb(120, 120, 120),
-                    )
-                }
-            }
-            Ok(SyncStatus::Refused { code, detail }) => (
-                format!("The relay refused this document: {code} {detail}"),
-                Color32::from_rgb(190, 30, 30),
-            ),
-            Err(e) => (format!("{e}"), Color32::from_rgb(190, 30, 30)),
-        }
+    /// What the client says about the open document's sync.
+    fn sync_facts(&self) -> Option<SyncFacts> {
+        let open = self.open.as_ref()?;
+        Some(SyncFacts {
+            relay: self.relay.is_some(),
+            online: self.client.is_online(),
+            status: self.client.status(&open.id).map_err(|e| e.to_string()),
+            connection: self.client.connection(),
+            unacked: self.client.unacked(&open.id).unwrap_or(0),
+        })
     }
 
     fn drain_events(&mut self) {
@@ -483,13 +442,7 @@ impl ConcordApp {
                     remade,
                     ..
                 }) => {
-                    self.notice = Some(format!(
-                        "Another device wrote into this document under this device's id \
-                         ({forged:?}). Your {remade} edit{} since then {} kept and sent again \
-                         under a new device id.",
-                        if remade == 1 { "" } else { "s" },
-                        if remade == 1 { "was" } else { "were" },
-                    ));
+                    self.notice = Some(status::id_forged_notice(&forged, remade));
                     if self.open.as_ref().is_some_and(|o| o.id == doc) {
                         self.reload_open(true);
                     }
@@ -543,8 +496,8 @@ impl ConcordApp {
         ui.horizontal(|ui| {
             ui.heading("Concord");
             ui.separator();
-            let (text, colour) = self.status_line();
-            status_dot(ui, colour);
+            let (text, tone) = status::status_line(self.sync_facts().as_ref());
+            status_dot(ui, tone.colour());
             ui.label(text);
             if let Some(open) = &self.open {
                 let others = self
@@ -553,12 +506,9 @@ impl ConcordApp {
                     .into_iter()
                     .filter(|d| *d != self.client.device())
                     .count();
-                if others > 0 {
+                if let Some(line) = status::presence_line(others) {
                     ui.separator();
-                    ui.label(format!(
-                        "{others} other device{} here",
-                        if others == 1 { " is" } else { "s are" }
-                    ));
+                    ui.label(line);
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -829,13 +779,8 @@ impl ConcordApp {
                 match self.import_ics(&path) {
                     Ok((_, warnings)) => {
                         self.import = None;
-                        if !warnings.is_empty() {
-                            self.notice = Some(format!(
-                                "imported with {} warning{}: {}",
-                                warnings.len(),
-                                if warnings.len() == 1 { "" } else { "s" },
-                                warnings.join("; ")
-                            ));
+                        if let Some(notice) = status::import_notice(&warnings) {
+                            self.notice = Some(notice);
                         }
                     }
                     Err(e) => self.import = Some((path, Some(e))),

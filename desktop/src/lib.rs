@@ -10,5 +10,6 @@ pub mod first_run;
 pub mod note;
 pub mod replicas;
 pub mod share;
+pub mod status;
 pub mod store;
 pub mod sync_once;
