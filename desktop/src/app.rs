@@ -14,6 +14,7 @@ use egui::{Color32, RichText};
 
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
+use crate::doc_list::{DocList, ListAction};
 use crate::editor::{self, Anchor};
 use crate::note;
 use crate::replicas::{SharedStore, now_ms};
@@ -43,15 +44,13 @@ pub struct ConcordApp {
     store: SharedStore,
     relay: Option<String>,
     events: tokio::sync::broadcast::Receiver<ClientEvent>,
-    docs: Vec<DocumentInfo>,
-    search: String,
+    list: DocList,
     open: Option<OpenDoc>,
     share_link: Option<String>,
     open_link: Option<(String, Option<String>)>,
     confirm_delete: Option<DocId>,
     /// The last error worth telling the user, shown until dismissed.
     notice: Option<String>,
-    list_dirty: bool,
     last_compaction: std::time::Instant,
     /// The open document's calendar view, when it is a calendar.
     calendar: Option<CalendarView>,
@@ -65,7 +64,7 @@ impl std::fmt::Debug for ConcordApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConcordApp")
             .field("relay", &self.relay)
-            .field("docs", &self.docs.len())
+            .field("docs", &self.list.documents().len())
             .finish_non_exhaustive()
     }
 }
@@ -86,14 +85,12 @@ impl ConcordApp {
             store,
             relay,
             events,
-            docs: Vec::new(),
-            search: String::new(),
+            list: DocList::new(),
             open: None,
             share_link: None,
             open_link: None,
             confirm_delete: None,
             notice: None,
-            list_dirty: true,
             last_compaction: std::time::Instant::now(),
             calendar: None,
             zone: device_zone(),
@@ -102,7 +99,7 @@ impl ConcordApp {
         app.refresh_list();
         // Sync every document this device holds, not only the open one.
         if app.relay.is_some() {
-            for info in app.docs.clone() {
+            for info in app.list.documents().to_vec() {
                 if let Err(e) = app
                     .client
                     .open(info.id.clone(), info.token.clone().unwrap_or_default())
@@ -111,7 +108,7 @@ impl ConcordApp {
                 }
             }
         }
-        if let Some(first) = app.docs.first().map(|d| d.id.clone()) {
+        if let Some(first) = app.list.documents().first().map(|d| d.id.clone()) {
             app.select(&first);
         }
         app
@@ -137,7 +134,7 @@ impl ConcordApp {
 
     /// The documents in the list, as the store has them.
     pub fn documents(&self) -> &[DocumentInfo] {
-        &self.docs
+        self.list.documents()
     }
 
     /// Sets the zone calendars show times in.
@@ -149,46 +146,13 @@ impl ConcordApp {
     }
 
     fn refresh_list(&mut self) {
-        match self.store.lock().list() {
-            Ok(docs) => self.docs = docs,
-            Err(e) => self.notice = Some(format!("cannot read the document list: {e}")),
-        }
-        self.list_dirty = false;
-        // Documents whose kind was never looked at (from a share link, an
-        // older Concord, or the command line): look once.
-        let unknown: Vec<DocId> = self
-            .docs
-            .iter()
-            .filter(|d| d.kind.is_none())
-            .map(|d| d.id.clone())
-            .collect();
-        for id in unknown {
-            let kind = match self.client.with_document(&id, DocKind::known) {
-                Ok(kind) => kind,
-                Err(_) => self
-                    .store
-                    .lock()
-                    .load(&id)
-                    .ok()
-                    .and_then(|d| DocKind::known(&d)),
-            };
-            if let Some(kind) = kind {
-                self.remember_kind(&id, kind);
-            }
-        }
+        self.list
+            .refresh(&self.store, &self.client, &mut self.notice);
     }
 
     fn remember_kind(&mut self, id: &DocId, kind: DocKind) {
-        let Some(info) = self.docs.iter_mut().find(|d| &d.id == id) else {
-            return;
-        };
-        if info.kind == Some(kind) {
-            return;
-        }
-        info.kind = Some(kind);
-        if let Err(e) = self.store.lock().set_kind(id, kind) {
-            self.notice = Some(format!("cannot save the document list: {e}"));
-        }
+        self.list
+            .remember_kind(&self.store, id, kind, &mut self.notice);
     }
 
     /// Keeps the open document's view in step with what it is: a document
@@ -216,12 +180,7 @@ impl ConcordApp {
 
     /// Opens a document in the editor.
     pub fn select(&mut self, id: &DocId) {
-        let token = self
-            .docs
-            .iter()
-            .find(|d| &d.id == id)
-            .and_then(|d| d.token.clone())
-            .unwrap_or_default();
+        let token = self.list.token(id);
         if let Err(e) = self.client.open(id.clone(), token.clone()) {
             self.notice = Some(format!("cannot open the document: {e}"));
             return;
@@ -420,7 +379,7 @@ impl ConcordApp {
         loop {
             match self.events.try_recv() {
                 Ok(ClientEvent::RemoteChange { doc }) => {
-                    self.list_dirty = true;
+                    self.list.dirty = true;
                     // Keep the cached title (and kind) in step with remote
                     // changes.
                     if let Ok(title) = self.client.with_document(&doc, document_title) {
@@ -446,7 +405,7 @@ impl ConcordApp {
                     if self.open.as_ref().is_some_and(|o| o.id == doc) {
                         self.reload_open(true);
                     }
-                    self.list_dirty = true;
+                    self.list.dirty = true;
                 }
                 Ok(ClientEvent::ChangeUnreadable { doc, .. }) => {
                     if let Ok(Some(summary)) = self
@@ -457,7 +416,7 @@ impl ConcordApp {
                     }
                 }
                 Ok(_) => {}
-                Err(TryRecvError::Lagged(_)) => self.list_dirty = true,
+                Err(TryRecvError::Lagged(_)) => self.list.dirty = true,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
@@ -466,7 +425,7 @@ impl ConcordApp {
     /// One frame of the whole window.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
-        if self.list_dirty {
+        if self.list.dirty {
             self.refresh_list();
         }
         self.sync_kind();
@@ -475,9 +434,16 @@ impl ConcordApp {
         }
 
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui));
-        egui::Panel::left("documents")
+        let listed = egui::Panel::left("documents")
             .default_size(240.0)
-            .show(ui, |ui| self.document_list(ui));
+            .show(ui, |ui| {
+                let open = self.open.as_ref().map(|o| &o.id);
+                self.list.ui(ui, open)
+            });
+        if let Some(action) = listed.inner {
+            self.on_list(action);
+            ui.ctx().request_repaint();
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if self.calendar.is_some() {
                 self.calendar_view(ui);
@@ -549,73 +515,21 @@ impl ConcordApp {
         let (Some(open), Some(relay)) = (&self.open, &self.relay) else {
             return "Sharing needs a relay: start Concord with --relay URL.".into();
         };
-        let token = self
-            .docs
-            .iter()
-            .find(|d| d.id == open.id)
-            .and_then(|d| d.token.clone())
-            .unwrap_or_default();
-        ShareLink::new(relay, open.id.clone(), token).to_string()
+        ShareLink::new(relay, open.id.clone(), self.list.token(&open.id)).to_string()
     }
 
-    fn document_list(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            let label = ui.label("Search");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.search)
-                    .hint_text("title")
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(label.id);
-        });
-        ui.horizontal(|ui| {
-            if ui.button("New note").clicked() {
+    /// Carries out what was clicked in the document list.
+    fn on_list(&mut self, action: ListAction) {
+        match action {
+            ListAction::Open(id) => self.select(&id),
+            ListAction::NewNote => {
                 self.create_document("Untitled");
             }
-            if ui.button("New calendar").clicked() {
+            ListAction::NewCalendar => {
                 self.create_calendar("Calendar");
             }
-        });
-        if ui.button("Import .ics…").clicked() {
-            self.import = Some((String::new(), None));
-        }
-        ui.separator();
-        let needle = self.search.to_lowercase();
-        let selected = self.open.as_ref().map(|o| o.id.clone());
-        let mut clicked = None;
-        let mut delete = None;
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            for info in &self.docs {
-                let title = if info.title.is_empty() {
-                    "Untitled"
-                } else {
-                    &info.title
-                };
-                if !needle.is_empty() && !title.to_lowercase().contains(&needle) {
-                    continue;
-                }
-                let is_open = selected.as_ref() == Some(&info.id);
-                let row = ui
-                    .horizontal(|ui| {
-                        kind_badge(ui, info.kind);
-                        ui.selectable_label(is_open, title)
-                    })
-                    .inner;
-                if row.clicked() {
-                    clicked = Some(info.id.clone());
-                }
-                row.context_menu(|ui| {
-                    if ui.button("Delete from this device…").clicked() {
-                        delete = Some(info.id.clone());
-                    }
-                });
-            }
-        });
-        if let Some(id) = clicked {
-            self.select(&id);
-        }
-        if delete.is_some() {
-            self.confirm_delete = delete;
+            ListAction::Import => self.import = Some((String::new(), None)),
+            ListAction::Delete(id) => self.confirm_delete = Some(id),
         }
     }
 
@@ -664,7 +578,7 @@ impl ConcordApp {
                     failed = Some(format!("edit not saved yet: {e}"));
                 }
             }
-            self.list_dirty = true;
+            self.list.dirty = true;
         }
         if let Some(title) = new_title {
             match self.client.edit(&id, |tx| note::set_title(tx, &title)) {
@@ -673,7 +587,7 @@ impl ConcordApp {
                     if let Err(e) = self.store.lock().set_title(&id, &title) {
                         failed = Some(format!("cannot save the title: {e}"));
                     }
-                    self.list_dirty = true;
+                    self.list.dirty = true;
                 }
                 Ok(Err(e)) => failed = Some(format!("rename refused: {e}")),
                 Err(e) => {
@@ -873,13 +787,9 @@ impl ConcordApp {
         }
         self.zone = view.zone;
         let name = view.name().to_owned();
-        if self
-            .docs
-            .iter()
-            .any(|d| d.id == id && d.title != name && !name.is_empty())
-        {
+        if !name.is_empty() && self.list.get(&id).is_some_and(|d| d.title != name) {
             self.save_title(&id, &name);
-            self.list_dirty = true;
+            self.list.dirty = true;
         }
     }
 }
@@ -890,20 +800,6 @@ pub fn document_title(doc: &concord_core::Document) -> String {
         Ok(cal) => cal.name(),
         Err(_) => note::title(doc),
     }
-}
-
-/// A small tag before a list row: which documents are calendars.
-fn kind_badge(ui: &mut egui::Ui, kind: Option<DocKind>) {
-    let (text, colour) = match kind {
-        Some(DocKind::Calendar) => ("CAL", Color32::from_rgb(0x1a, 0x66, 0xd2)),
-        Some(DocKind::Note) => ("NOTE", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
-        // From a link, nothing arrived yet.
-        None => ("…", Color32::from_rgb(0x6a, 0x6a, 0x6a)),
-    };
-    ui.add_sized(
-        egui::vec2(34.0, 16.0),
-        egui::Label::new(RichText::new(text).small().strong().color(colour)),
-    );
 }
 
 /// The title field, the delete button, and the pick-a-title row when two
