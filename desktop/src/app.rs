@@ -1,42 +1,25 @@
-//! The window: a document list (notes and calendars), the open document
-//! (a note's title and body, or a calendar's week or month), and what sync
-//! is doing.
+//! The window's shell: the app's state, one frame (`show`), the sync
+//! client's events, the top bar (what sync is doing) and the dialogs. The
+//! parts of the screen live beside it: `doc_list` (the document list),
+//! `note_view` (the open note), `calendar::CalendarView` (the open calendar).
 //!
 //! Every edit goes through the sync client (`Client::edit`), which applies it
 //! at once and saves it before the frame ends; nothing here waits on the
-//! network. Remote edits arrive in the client in the background; each frame
-//! the editor notices the new version, reloads the text, and puts the caret
-//! back on the characters it was on (`editor::Anchor`).
+//! network.
 
 use concord_client::{Client, ClientEvent};
-use concord_core::{Access, DocId, VersionVector};
+use concord_core::{Access, DocId};
 use egui::{Color32, RichText};
 
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
 use crate::doc_list::{DocList, ListAction};
-use crate::editor::{self, Anchor};
 use crate::note;
+use crate::note_view::{self, OpenDoc};
 use crate::replicas::{SharedStore, now_ms};
 use crate::share::{self, ShareLink};
 use crate::status::{self, SyncFacts};
 use crate::store::{DocKind, DocumentInfo};
-
-/// The body of the open document as the text field shows it.
-#[derive(Debug)]
-struct OpenDoc {
-    id: DocId,
-    /// The text field's contents.
-    buffer: String,
-    title: String,
-    /// The document version `buffer` and `title` reflect.
-    shown: VersionVector,
-    /// Caret and selection ends, riding on character ids.
-    anchors: Option<(Anchor, Anchor)>,
-    read_only: bool,
-    /// Where the caret must go before the field next draws (after a reload).
-    pending_caret: Option<(usize, usize)>,
-}
 
 /// The whole app. `relay` is `None` when this device works local-only.
 pub struct ConcordApp {
@@ -75,7 +58,7 @@ const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 const COMPACT_AFTER: u64 = 1000;
 
 /// Id of the body text field (tests and the caret logic use it).
-pub const BODY_FIELD: &str = "body";
+pub use crate::note_view::BODY_FIELD;
 
 impl ConcordApp {
     pub fn new(client: Client, store: SharedStore, relay: Option<String>) -> Self {
@@ -186,16 +169,7 @@ impl ConcordApp {
             return;
         }
         let read_only = Access::claimed_by_token(&token) == Some(Access::Read);
-        self.open = Some(OpenDoc {
-            id: id.clone(),
-            buffer: String::new(),
-            title: String::new(),
-            // Forces a load on the next frame.
-            shown: VersionVector::new(),
-            anchors: None,
-            read_only,
-            pending_caret: None,
-        });
+        self.open = Some(OpenDoc::new(id.clone(), read_only));
         self.reload_open(true);
         self.calendar = None;
         self.sync_kind();
@@ -310,30 +284,8 @@ impl ConcordApp {
         let Some(open) = self.open.as_mut() else {
             return;
         };
-        let result = self.client.with_document(&open.id, |doc| {
-            if !force && doc.version() == &open.shown {
-                return None;
-            }
-            let text = note::body(doc);
-            let caret = open
-                .anchors
-                .map(|(a, b)| (a.resolve(&text), b.resolve(&text)));
-            Some((
-                note::body_text(doc),
-                note::title(doc),
-                doc.version().clone(),
-                caret,
-            ))
-        });
-        match result {
-            Ok(Some((body, title, version, caret))) => {
-                open.buffer = body;
-                open.title = title;
-                open.shown = version;
-                open.pending_caret = caret;
-            }
-            Ok(None) => {}
-            Err(e) => self.notice = Some(format!("cannot read the document: {e}")),
+        if let Err(e) = open.reload(&self.client, force) {
+            self.notice = Some(format!("cannot read the document: {e}"));
         }
     }
 
@@ -448,7 +400,7 @@ impl ConcordApp {
             if self.calendar.is_some() {
                 self.calendar_view(ui);
             } else {
-                self.editor(ui);
+                self.note_view(ui);
             }
         });
         self.dialogs(ui);
@@ -533,92 +485,24 @@ impl ConcordApp {
         }
     }
 
-    fn editor(&mut self, ui: &mut egui::Ui) {
+    /// The open note, or what to do when nothing is open.
+    fn note_view(&mut self, ui: &mut egui::Ui) {
         let Some(open) = self.open.as_mut() else {
-            ui.centered_and_justified(|ui| {
-                ui.label("No document yet: press \"New note\" or \"New calendar\".");
-            });
+            note_view::no_document(ui);
             return;
         };
         let id = open.id.clone();
-        let titles = self
-            .client
-            .with_document(&id, note::titles)
-            .unwrap_or_default();
-        let (new_title, delete) = title_section(open, &titles, ui);
-        let (before, caret) = body_section(open, ui);
-
-        let mut failed = None;
-        // What the document's version must be after this frame if nothing
-        // but our own edits happened: then the field already shows it.
-        let mut expected = open.shown.clone();
-        let device = self.client.device();
-        let committed = |expected: &mut VersionVector| {
-            expected.observe(device, expected.get(device) + 1);
-        };
-        if let Some(splice) = editor::diff(&before, &open.buffer, caret.map(|c| c.0)) {
-            let shown = open.shown.clone();
-            let before_text = before.clone();
-            let result = self.client.edit(&id, |tx| {
-                let splice = if tx.doc().version() == &shown {
-                    splice
-                } else {
-                    // A remote change landed during this frame: move the
-                    // edit past it rather than lose it.
-                    editor::rebase(&splice, &before_text, &note::body_text(tx.doc()))
-                };
-                note::splice(tx, splice.pos, splice.del, &splice.insert)
-            });
-            match result {
-                Ok(Ok(())) => committed(&mut expected),
-                Ok(Err(e)) => failed = Some(format!("edit refused: {e}")),
-                Err(e) => {
-                    // Applied, saving is retried: it is in the document.
-                    committed(&mut expected);
-                    failed = Some(format!("edit not saved yet: {e}"));
-                }
-            }
+        let outcome = note_view::show(open, &self.client, ui);
+        if outcome.edited {
             self.list.dirty = true;
         }
-        if let Some(title) = new_title {
-            match self.client.edit(&id, |tx| note::set_title(tx, &title)) {
-                Ok(Ok(())) => {
-                    committed(&mut expected);
-                    if let Err(e) = self.store.lock().set_title(&id, &title) {
-                        failed = Some(format!("cannot save the title: {e}"));
-                    }
-                    self.list.dirty = true;
-                }
-                Ok(Err(e)) => failed = Some(format!("rename refused: {e}")),
-                Err(e) => {
-                    committed(&mut expected);
-                    failed = Some(format!("rename not saved yet: {e}"));
-                }
-            }
+        if outcome.problem.is_some() {
+            self.notice = outcome.problem;
         }
-        // Re-anchor the caret on the text as it now stands. If a remote
-        // change slipped in during the frame, `shown` stays behind and the
-        // next frame reloads; the caret's positions then count characters of
-        // the text as shown, not as it now is, so the anchors it had stay
-        // (unless this frame typed, when the best guess is all there is).
-        let typed = expected != open.shown;
-        let anchors = self.client.with_document(&id, |doc| {
-            let text = note::body(doc);
-            let anchors = caret.map(|(a, b)| (Anchor::at(&text, a), Anchor::at(&text, b)));
-            (doc.version() == &expected, anchors)
-        });
-        if let (Ok((clean, anchors)), Some(open)) = (anchors, self.open.as_mut()) {
-            if clean || typed {
-                open.anchors = anchors;
-            }
-            if clean {
-                open.shown = expected;
-            }
+        if let Some(title) = outcome.renamed {
+            self.save_title(&id, &title);
         }
-        if failed.is_some() {
-            self.notice = failed;
-        }
-        if delete {
+        if outcome.delete {
             self.confirm_delete = Some(id);
         }
     }
@@ -800,90 +684,6 @@ pub fn document_title(doc: &concord_core::Document) -> String {
         Ok(cal) => cal.name(),
         Err(_) => note::title(doc),
     }
-}
-
-/// The title field, the delete button, and the pick-a-title row when two
-/// devices renamed concurrently. Returns a new title to save and whether
-/// delete was pressed.
-fn title_section(
-    open: &mut OpenDoc,
-    titles: &[String],
-    ui: &mut egui::Ui,
-) -> (Option<String>, bool) {
-    let mut new_title = None;
-    let mut delete = false;
-    ui.horizontal(|ui| {
-        let label = ui.label("Title");
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            delete = ui
-                .button("Delete")
-                .on_hover_text("Delete this document from this device")
-                .clicked();
-            let response = ui
-                .add_enabled(
-                    !open.read_only,
-                    egui::TextEdit::singleline(&mut open.title).desired_width(f32::INFINITY),
-                )
-                .labelled_by(label.id);
-            if response.changed() {
-                new_title = Some(open.title.clone());
-            }
-        });
-    });
-    if titles.len() > 1 {
-        ui.horizontal_wrapped(|ui| {
-            ui.label(
-                RichText::new("Renamed on two devices at the same time. Keep:")
-                    .color(Color32::from_rgb(200, 130, 0)),
-            );
-            for t in titles {
-                if ui.button(t).clicked() {
-                    new_title = Some(t.clone());
-                    open.title.clone_from(t);
-                }
-            }
-        });
-    }
-    if open.read_only {
-        ui.label(RichText::new("Read-only: this link lets you read, not edit.").italics());
-    }
-    ui.separator();
-
-    (new_title, delete)
-}
-
-/// The body text field, with the caret put back after a reload. Returns the
-/// text before this frame's typing and the caret (primary, secondary).
-fn body_section(open: &mut OpenDoc, ui: &mut egui::Ui) -> (String, Option<(usize, usize)>) {
-    let body_id = egui::Id::unique(BODY_FIELD);
-    if let Some((primary, secondary)) = open.pending_caret.take()
-        && let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), body_id)
-    {
-        state
-            .cursor
-            .set_char_range(Some(egui::text::CCursorRange::two(
-                egui::text::CCursor::new(secondary),
-                egui::text::CCursor::new(primary),
-            )));
-        state.store(ui.ctx(), body_id);
-    }
-    let before = open.buffer.clone();
-    let body_label = ui.label("Text");
-    let output = egui::ScrollArea::vertical()
-        .show(ui, |ui| {
-            egui::TextEdit::multiline(&mut open.buffer)
-                .id(body_id)
-                .interactive(!open.read_only)
-                .desired_width(f32::INFINITY)
-                .min_size(ui.available_size())
-                .show(ui)
-        })
-        .inner;
-    output.response.response.clone().labelled_by(body_label.id);
-    let caret = output
-        .cursor_range
-        .map(|r| (r.primary.index.0, r.secondary.index.0));
-    (before, caret)
 }
 
 /// A filled circle in the status colour (the default fonts have no "●").

@@ -9,6 +9,7 @@ pub mod doc_list;
 pub mod editor;
 pub mod first_run;
 pub mod note;
+pub mod note_view;
 pub mod replicas;
 pub mod share;
 pub mod status;
