@@ -1,7 +1,8 @@
 //! The window's shell: the app's state, one frame (`show`), the sync
-//! client's events, the top bar (what sync is doing) and the dialogs. The
-//! parts of the screen live beside it: `doc_list` (the document list),
-//! `note_view` (the open note), `calendar::CalendarView` (the open calendar).
+//! client's events and the top bar (what sync is doing). The parts of the
+//! screen live beside it and report what was clicked, which the shell
+//! carries out after drawing: `doc_list` (the document list), `note_view`
+//! (the open note), `calendar::CalendarView` (the open calendar), `dialogs`.
 //!
 //! Every edit goes through the sync client (`Client::edit`), which applies it
 //! at once and saves it before the frame ends; nothing here waits on the
@@ -13,6 +14,7 @@ use egui::{Color32, RichText};
 
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
+use crate::dialogs::{DialogAction, Dialogs};
 use crate::doc_list::{DocList, ListAction};
 use crate::note;
 use crate::note_view::{self, OpenDoc};
@@ -29,9 +31,7 @@ pub struct ConcordApp {
     events: tokio::sync::broadcast::Receiver<ClientEvent>,
     list: DocList,
     open: Option<OpenDoc>,
-    share_link: Option<String>,
-    open_link: Option<(String, Option<String>)>,
-    confirm_delete: Option<DocId>,
+    dialogs: Dialogs,
     /// The last error worth telling the user, shown until dismissed.
     notice: Option<String>,
     last_compaction: std::time::Instant,
@@ -39,8 +39,6 @@ pub struct ConcordApp {
     calendar: Option<CalendarView>,
     /// The zone calendars show times in (this computer's to begin with).
     zone: chrono_tz::Tz,
-    /// The import dialog: file path and what went wrong.
-    import: Option<(String, Option<String>)>,
 }
 
 impl std::fmt::Debug for ConcordApp {
@@ -70,14 +68,11 @@ impl ConcordApp {
             events,
             list: DocList::new(),
             open: None,
-            share_link: None,
-            open_link: None,
-            confirm_delete: None,
+            dialogs: Dialogs::default(),
             notice: None,
             last_compaction: std::time::Instant::now(),
             calendar: None,
             zone: device_zone(),
-            import: None,
         };
         app.refresh_list();
         // Sync every document this device holds, not only the open one.
@@ -403,7 +398,10 @@ impl ConcordApp {
                 self.note_view(ui);
             }
         });
-        self.dialogs(ui);
+        for action in self.dialogs.ui(ui.ctx()) {
+            self.on_dialog(action);
+            ui.ctx().request_repaint();
+        }
         self.compact_now_and_then();
         // Remote changes and status arrive in the background.
         ui.ctx()
@@ -437,10 +435,10 @@ impl ConcordApp {
                     }
                 }
                 if ui.button("Open shared document…").clicked() {
-                    self.open_link = Some((String::new(), None));
+                    self.dialogs.ask_for_link();
                 }
                 if self.open.is_some() && ui.button("Share…").clicked() {
-                    self.share_link = Some(self.share_text());
+                    self.dialogs.share(self.share_text());
                 }
             });
         });
@@ -480,8 +478,8 @@ impl ConcordApp {
             ListAction::NewCalendar => {
                 self.create_calendar("Calendar");
             }
-            ListAction::Import => self.import = Some((String::new(), None)),
-            ListAction::Delete(id) => self.confirm_delete = Some(id),
+            ListAction::Import => self.dialogs.ask_for_import(),
+            ListAction::Delete(id) => self.dialogs.confirm_delete(id),
         }
     }
 
@@ -503,105 +501,27 @@ impl ConcordApp {
             self.save_title(&id, &title);
         }
         if outcome.delete {
-            self.confirm_delete = Some(id);
+            self.dialogs.confirm_delete(id);
         }
     }
 
-    fn dialogs(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        if let Some(link) = self.share_link.clone() {
-            let mut keep = true;
-            egui::Window::new("Share")
-                .collapsible(false)
-                .open(&mut keep)
-                .show(&ctx, |ui| {
-                    let label = ui.label("Anyone with this link can open the document:");
-                    let mut text = link.clone();
-                    ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0))
-                        .labelled_by(label.id);
-                    if ui.button("Copy").clicked() {
-                        ui.ctx().copy_text(link.clone());
-                    }
-                });
-            if !keep {
-                self.share_link = None;
+    /// Carries out what a dialog asked for.
+    fn on_dialog(&mut self, action: DialogAction) {
+        match action {
+            DialogAction::OpenLink(link) => {
+                let result = self.open_shared(&link);
+                self.dialogs.link_opened(link, result);
             }
-        }
-        if let Some((mut text, error)) = self.open_link.clone() {
-            let mut keep = true;
-            let mut go = false;
-            egui::Window::new("Open shared document")
-                .collapsible(false)
-                .open(&mut keep)
-                .show(&ctx, |ui| {
-                    let label = ui.label("Link");
-                    ui.add(egui::TextEdit::singleline(&mut text).desired_width(420.0))
-                        .labelled_by(label.id);
-                    if let Some(e) = &error {
-                        ui.label(RichText::new(e).color(Color32::from_rgb(190, 30, 30)));
+            DialogAction::Import(path) => match self.import_ics(&path) {
+                Ok((_, warnings)) => {
+                    self.dialogs.imported(path, Ok(()));
+                    if let Some(notice) = status::import_notice(&warnings) {
+                        self.notice = Some(notice);
                     }
-                    go = ui.button("Open").clicked();
-                });
-            self.open_link = keep.then(|| (text.clone(), error));
-            if go {
-                match self.open_shared(&text) {
-                    Ok(()) => self.open_link = None,
-                    Err(e) => self.open_link = Some((text, Some(e))),
                 }
-            }
-        }
-        if let Some((mut path, error)) = self.import.clone() {
-            let mut keep = true;
-            let mut go = false;
-            egui::Window::new("Import calendar")
-                .collapsible(false)
-                .open(&mut keep)
-                .show(&ctx, |ui| {
-                    ui.label("An iCalendar (.ics) file becomes a new calendar.");
-                    ui.horizontal(|ui| {
-                        let label = ui.label("File");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut path)
-                                .hint_text("/path/to/calendar.ics")
-                                .desired_width(360.0),
-                        )
-                        .labelled_by(label.id);
-                    });
-                    if let Some(e) = &error {
-                        ui.label(RichText::new(e).color(Color32::from_rgb(190, 30, 30)));
-                    }
-                    go = ui.button("Import").clicked();
-                });
-            self.import = keep.then(|| (path.clone(), error));
-            if go {
-                match self.import_ics(&path) {
-                    Ok((_, warnings)) => {
-                        self.import = None;
-                        if let Some(notice) = status::import_notice(&warnings) {
-                            self.notice = Some(notice);
-                        }
-                    }
-                    Err(e) => self.import = Some((path, Some(e))),
-                }
-            }
-        }
-        if let Some(id) = self.confirm_delete.clone() {
-            let mut keep = true;
-            let mut yes = false;
-            egui::Window::new("Delete document?")
-                .collapsible(false)
-                .open(&mut keep)
-                .show(&ctx, |ui| {
-                    ui.label("This removes the document from this device. Other devices keep their copies.");
-                    yes = ui.button("Delete").clicked();
-                });
-            if yes {
-                self.delete_document(&id);
-                keep = false;
-            }
-            if !keep {
-                self.confirm_delete = None;
-            }
+                Err(e) => self.dialogs.imported(path, Err(e)),
+            },
+            DialogAction::Delete(id) => self.delete_document(&id),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod calendar;
 pub mod calendar_file;
 pub mod cli;
+pub mod dialogs;
 pub mod doc_list;
 pub mod editor;
 pub mod first_run;
