@@ -14,6 +14,7 @@ use egui::{Color32, RichText};
 
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
+use crate::calendar_file;
 use crate::dialogs::{DialogAction, Dialogs};
 use crate::doc_list::{DocList, ListAction};
 use crate::note;
@@ -202,26 +203,8 @@ impl ConcordApp {
     /// its id and what the import skipped or adjusted.
     pub fn import_ics(&mut self, path: &str) -> Result<(DocId, Vec<String>), String> {
         let path = std::path::Path::new(path.trim());
-        let size = std::fs::metadata(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-            .len();
-        if size > concord_calendar::ics::MAX_ICS_BYTES as u64 {
-            return Err(format!(
-                "{} is larger than {} MiB",
-                path.display(),
-                concord_calendar::ics::MAX_ICS_BYTES >> 20
-            ));
-        }
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
-        let imported = concord_calendar::parse_ics(&text, self.zone)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let fallback = path.file_stem().map_or_else(
-            || "Imported calendar".to_owned(),
-            |s| s.to_string_lossy().into_owned(),
-        );
+        let imported = calendar_file::read_ics(path, self.zone)?;
+        let fallback = calendar_file::fallback_name(path);
         let id = DocId::from_random(rand::random());
         self.client
             .create(id.clone(), "")
