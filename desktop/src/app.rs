@@ -12,6 +12,7 @@ use concord_client::{Client, ClientEvent};
 use concord_core::{Access, DocId};
 use egui::{Color32, RichText};
 
+use self::compaction::Compaction;
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
 use crate::dialogs::{DialogAction, Dialogs};
@@ -23,6 +24,7 @@ use crate::share::ShareLink;
 use crate::status::{self, SyncFacts};
 use crate::store::{DocKind, DocumentInfo};
 
+mod compaction;
 mod documents;
 
 /// The whole app. `relay` is `None` when this device works local-only.
@@ -36,7 +38,7 @@ pub struct ConcordApp {
     dialogs: Dialogs,
     /// The last error worth telling the user, shown until dismissed.
     notice: Option<String>,
-    last_compaction: std::time::Instant,
+    compaction: Compaction,
     /// The open document's calendar view, when it is a calendar.
     calendar: Option<CalendarView>,
     /// The zone calendars show times in (this computer's to begin with).
@@ -51,11 +53,6 @@ impl std::fmt::Debug for ConcordApp {
             .finish_non_exhaustive()
     }
 }
-
-/// How often the open document's change count is looked at.
-const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
-/// Changes after the snapshot that trigger a new snapshot.
-const COMPACT_AFTER: u64 = 1000;
 
 /// Id of the body text field (tests and the caret logic use it).
 pub use crate::note_view::BODY_FIELD;
@@ -72,7 +69,7 @@ impl ConcordApp {
             open: None,
             dialogs: Dialogs::default(),
             notice: None,
-            last_compaction: std::time::Instant::now(),
+            compaction: Compaction::new(std::time::Instant::now()),
             calendar: None,
             zone: device_zone(),
         };
@@ -189,28 +186,16 @@ impl ConcordApp {
         }
     }
 
-    /// Folds the open document's recent changes into a new snapshot once
-    /// there are enough of them, so it opens from the snapshot plus a few
-    /// changes rather than by replaying its history.
+    /// Snapshots the open document now and then (`compaction`).
     fn compact_now_and_then(&mut self) {
-        if self.last_compaction.elapsed() < COMPACTION_CHECK {
+        if !self.compaction.time_to_look(std::time::Instant::now()) {
             return;
         }
-        self.last_compaction = std::time::Instant::now();
-        let Some(id) = self.open.as_ref().map(|o| o.id.clone()) else {
+        let Some(open) = &self.open else {
             return;
         };
-        let after = self.store.lock().changes_after_snapshot(&id).unwrap_or(0);
-        if after < COMPACT_AFTER {
-            return;
-        }
-        let result = self
-            .client
-            .with_document(&id, |doc| self.store.lock().compact(&id, doc));
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.notice = Some(format!("cannot compact the document: {e}")),
-            Err(e) => self.notice = Some(format!("cannot compact the document: {e}")),
+        if let Err(e) = compaction::compact_if_worth_it(&self.store, &self.client, &open.id) {
+            self.notice = Some(e);
         }
     }
 
