@@ -8,25 +8,23 @@
 //! devices never conflict); notes, attendees, colour and the repeat rule
 //! belong to the whole series.
 //!
-//! What the fields hold and how they read back is `event_form` (and
-//! `rule_form` for the repeat row); this file draws them.
+//! What the fields hold, and what the person's actions become, is
+//! `event_form` (and `rule_form` for the repeat row). Here the fields are
+//! drawn and report `EventEdit`s, which `run` makes through the client once
+//! the fields are drawn, before the error line and the buttons.
 
-use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
 use concord_calendar::colour::PALETTE;
-use concord_calendar::{
-    Calendar, CalendarError, CalendarTx, DELETE_WINS, Event, Frequency, Scope, When,
-};
+use concord_calendar::{Calendar, CalendarError, CalendarTx, DELETE_WINS, Event, Frequency, Scope};
 use concord_client::Client;
 use concord_core::{DocId, VersionVector};
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
 
 use super::action::OccRef;
-use super::event_form::{Applies, EventForm, Field};
+use super::event_form::{Applies, EventEdit, EventForm, Field, notes_of};
 use super::paint;
 use super::rule_form::{FREQUENCIES, RepeatEnd, WEEKDAYS, frequency_name};
 use super::zone::all_zones;
-use crate::editor;
 
 /// What the editor asks the calendar view to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +48,17 @@ pub struct EventEditor {
     shown_scope: Option<Scope>,
     error: Option<String>,
     focus_title: bool,
+}
+
+/// One drawing of the fields: the event they show, and what the person did.
+struct Pass<'a> {
+    event: &'a Event,
+    display: Tz,
+    read_only: bool,
+    /// Neither read-only nor deleted.
+    editable: bool,
+    /// In order: each edit asked for, or why what was typed makes none.
+    changes: Vec<Result<EventEdit, String>>,
 }
 
 /// Ids of the text fields (so a reload leaves the one being typed in).
@@ -117,12 +126,22 @@ impl EventEditor {
                     self.shown = Some(version.clone());
                     self.shown_scope = Some(self.form.scope());
                 }
+                let mut pass = Pass {
+                    event: &event,
+                    display,
+                    read_only,
+                    editable: !read_only && !event.deleted,
+                    changes: Vec::new(),
+                };
                 let max = (ui.ctx().content_rect().height() - 220.0).max(120.0);
                 egui::ScrollArea::vertical().max_height(max).show(ui, |ui| {
-                    self.body(ui, client, doc, &event, display, read_only);
+                    self.body(ui, &mut pass);
                 });
+                for change in pass.changes {
+                    self.run(client, doc, change);
+                }
                 ui.separator();
-                request = self.footer(ui, &event, !read_only && !event.deleted);
+                request = self.footer(ui, &event, pass.editable);
             });
         if !open {
             return Some(EditorRequest::Close);
@@ -130,46 +149,53 @@ impl EventEditor {
         request
     }
 
-    /// Runs one edit; a refused one shows its reason in the window.
-    fn edit(
-        &mut self,
-        client: &Client,
-        doc: &DocId,
-        f: impl FnOnce(&mut CalendarTx<'_, '_>) -> Result<(), CalendarError>,
-    ) {
-        let result = client.edit(doc, |tx| {
-            CalendarTx::open(tx).and_then(|mut cal| f(&mut cal))
-        });
-        self.error = match result {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(e) => Some(format!("not saved yet: {e}")),
+    /// Makes one edit through the client; a refused one, or a form that
+    /// makes none, shows its reason in the window.
+    fn run(&mut self, client: &Client, doc: &DocId, change: Result<EventEdit, String>) {
+        let edit = match change {
+            Ok(edit) => edit,
+            Err(problem) => {
+                self.error = Some(problem);
+                return;
+            }
         };
+        let uid = self.form.uid.clone();
+        let result = client.edit(doc, |tx| {
+            let mut cal = CalendarTx::open(tx)?;
+            edit.apply(&mut cal, &uid)?;
+            let notes = matches!(edit, EventEdit::SpliceNotes { .. }).then(|| notes_of(&cal, &uid));
+            Ok::<_, CalendarError>(notes)
+        });
+        match result {
+            // The notes as they now stand, remote edits included; the
+            // error line stays as it was.
+            Ok(Ok(Some(notes))) => {
+                self.form.notes_base.clone_from(&notes);
+                self.form.notes = notes;
+            }
+            Ok(Ok(None)) => self.error = None,
+            Ok(Err(e)) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(format!("not saved yet: {e}")),
+        }
+        if matches!(edit, EventEdit::SetRecurrence(_)) {
+            // The rule as stored (the repeat row shows what was applied).
+            self.shown = None;
+        }
     }
 
-    fn body(
-        &mut self,
-        ui: &mut Ui,
-        client: &Client,
-        doc: &DocId,
-        event: &Event,
-        display: Tz,
-        read_only: bool,
-    ) {
-        let uid = self.form.uid.clone();
-        if event.deleted {
+    fn body(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
+        if pass.event.deleted {
             ui.label(
                 RichText::new("This event was deleted.")
                     .strong()
                     .color(paint::CONFLICT),
             );
             ui.label(DELETE_WINS);
-            if !read_only && ui.button("Restore event").clicked() {
-                self.edit(client, doc, |cal| cal.restore_event(&uid));
+            if !pass.read_only && ui.button("Restore event").clicked() {
+                pass.changes.push(Ok(EventEdit::Restore));
             }
             ui.separator();
         }
-        let editable = !read_only && !event.deleted;
         if self.form.applies != Applies::Event {
             ui.horizontal(|ui| {
                 ui.label("Change");
@@ -188,7 +214,7 @@ impl EventEditor {
         let scope = self.form.scope();
 
         // Concurrent moves: offer every time.
-        if let Some(choices) = event.when_choices(&scope) {
+        if let Some(choices) = pass.event.when_choices(&scope) {
             ui.label(
                 RichText::new("Moved on two devices at the same time. Keep:")
                     .color(paint::CONFLICT),
@@ -196,18 +222,18 @@ impl EventEditor {
             ui.horizontal_wrapped(|ui| {
                 for when in choices {
                     if ui
-                        .add_enabled(editable, egui::Button::new(when.label(display)))
+                        .add_enabled(pass.editable, egui::Button::new(when.label(pass.display)))
                         .clicked()
                     {
-                        let (uid, scope, when) = (uid.clone(), scope.clone(), *when);
-                        self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
+                        pass.changes
+                            .push(Ok(EventEdit::SetWhen(scope.clone(), *when)));
                     }
                 }
             });
             ui.separator();
         }
 
-        self.fields(ui, client, doc, event, display, editable);
+        self.fields(ui, pass);
         if self.form.applies == Applies::ThisOccurrence {
             ui.label(
                 RichText::new("Notes, attendees, colour and repeat apply to all occurrences.")
@@ -216,24 +242,14 @@ impl EventEditor {
             );
         }
 
-        self.notes_and_attendees(ui, client, doc, event, editable);
+        self.notes_and_attendees(ui, pass);
         ui.separator();
-        self.repeat_section(ui, client, doc, editable);
+        self.repeat_section(ui, pass);
     }
 
     /// Title, all day, start and end, zone, location, colour.
-    #[allow(clippy::too_many_arguments)]
-    fn fields(
-        &mut self,
-        ui: &mut Ui,
-        client: &Client,
-        doc: &DocId,
-        event: &Event,
-        display: Tz,
-        editable: bool,
-    ) {
-        let uid = self.form.uid.clone();
-        let scope = self.form.scope();
+    fn fields(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
+        let editable = pass.editable;
         egui::Grid::new("event-fields")
             .num_columns(2)
             .spacing(vec2(8.0, 6.0))
@@ -260,14 +276,13 @@ impl EventEditor {
                     }
                 }
                 if field.changed() {
-                    let (uid, scope, title) = (uid.clone(), scope.clone(), self.form.title.clone());
-                    self.edit(client, doc, |cal| cal.set_title(&uid, &scope, &title));
+                    pass.changes.push(Ok(self.form.title_typed()));
                 }
                 ui.end_row();
 
-                self.all_day_row(ui, client, doc, event, display, editable);
+                self.all_day_row(ui, pass);
 
-                self.time_rows(ui, client, doc, event, editable);
+                self.time_rows(ui, pass);
 
                 let label = ui.label("Location");
                 let field = ui
@@ -279,9 +294,7 @@ impl EventEditor {
                     )
                     .labelled_by(label.id);
                 if field.changed() {
-                    let (uid, scope, location) =
-                        (uid.clone(), scope.clone(), self.form.location.clone());
-                    self.edit(client, doc, |cal| cal.set_location(&uid, &scope, &location));
+                    pass.changes.push(Ok(self.form.location_typed()));
                 }
                 ui.end_row();
 
@@ -294,7 +307,7 @@ impl EventEditor {
                         response.widget_info(|| {
                             WidgetInfo::labeled(Role::Button, editable, label.clone())
                         });
-                        let chosen = event.data.colour.as_deref() == Some(name);
+                        let chosen = pass.event.data.colour.as_deref() == Some(name);
                         ui.painter()
                             .circle_filled(rect.center(), 8.0, Color32::from_rgb(r, g, b));
                         if chosen {
@@ -305,8 +318,7 @@ impl EventEditor {
                             );
                         }
                         if response.on_hover_text(name).clicked() && editable {
-                            let uid = uid.clone();
-                            self.edit(client, doc, |cal| cal.set_colour(&uid, Some(name)));
+                            pass.changes.push(Ok(EventEdit::SetColour(name)));
                         }
                     }
                 });
@@ -315,15 +327,8 @@ impl EventEditor {
     }
 
     /// The notes (shared text) and the attendees (an add-wins set).
-    fn notes_and_attendees(
-        &mut self,
-        ui: &mut Ui,
-        client: &Client,
-        doc: &DocId,
-        event: &Event,
-        editable: bool,
-    ) {
-        let uid = self.form.uid.clone();
+    fn notes_and_attendees(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
+        let editable = pass.editable;
         // Notes: collaborative text, typed as one splice per edit.
         let notes_label = ui.label("Notes");
         let before = self.form.notes.clone();
@@ -337,39 +342,14 @@ impl EventEditor {
             )
             .labelled_by(notes_label.id);
         if notes.changed()
-            && let Some(splice) = editor::diff(&before, &self.form.notes, None)
+            && let Some(edit) = self.form.notes_typed(&before)
         {
-            let base = self.form.notes_base.clone();
-            let uid2 = uid.clone();
-            let result = client.edit(doc, |tx| {
-                let mut cal = CalendarTx::open(tx)?;
-                let now = cal
-                    .calendar()
-                    .event(&uid2)
-                    .map(|e| e.data.notes)
-                    .unwrap_or_default();
-                let splice = editor::rebase(&splice, &base, &now);
-                cal.splice_notes(&uid2, splice.pos, splice.del, &splice.insert)?;
-                Ok::<_, CalendarError>(
-                    cal.calendar()
-                        .event(&uid2)
-                        .map(|e| e.data.notes)
-                        .unwrap_or_default(),
-                )
-            });
-            match result {
-                Ok(Ok(now)) => {
-                    self.form.notes_base.clone_from(&now);
-                    self.form.notes = now;
-                }
-                Ok(Err(e)) => self.error = Some(e.to_string()),
-                Err(e) => self.error = Some(format!("not saved yet: {e}")),
-            }
+            pass.changes.push(Ok(edit));
         }
 
         // Attendees: an add-wins set.
         ui.label("Attendees");
-        for who in &event.data.attendees {
+        for who in &pass.event.data.attendees {
             ui.horizontal(|ui| {
                 ui.label(who);
                 if ui
@@ -377,10 +357,8 @@ impl EventEditor {
                     .on_hover_text(format!("Remove {who}"))
                     .clicked()
                 {
-                    let (uid, who) = (uid.clone(), who.clone());
-                    self.edit(client, doc, |cal| {
-                        cal.remove_attendee(&uid, &who).map(|_| ())
-                    });
+                    pass.changes
+                        .push(Ok(EventEdit::RemoveAttendee(who.clone())));
                 }
             });
         }
@@ -397,73 +375,32 @@ impl EventEditor {
                 .labelled_by(label.id);
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             let add = ui.add_enabled(editable, egui::Button::new("Add")).clicked();
-            let who = self.form.attendee.trim().to_owned();
-            if (enter || add) && !who.is_empty() {
-                let uid = uid.clone();
-                self.edit(client, doc, |cal| cal.add_attendee(&uid, &who));
-                self.form.attendee.clear();
+            if (enter || add)
+                && let Some(edit) = self.form.take_attendee()
+            {
+                pass.changes.push(Ok(edit));
             }
         });
     }
 
     /// The "All day" switch: converts the span between timed and all-day.
-    #[allow(clippy::too_many_arguments)]
-    fn all_day_row(
-        &mut self,
-        ui: &mut Ui,
-        client: &Client,
-        doc: &DocId,
-        event: &Event,
-        display: Tz,
-        editable: bool,
-    ) {
-        let uid = self.form.uid.clone();
-        let scope = self.form.scope();
+    fn all_day_row(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
         ui.label("");
         let all_day = ui.add_enabled(
-            editable,
+            pass.editable,
             egui::Checkbox::new(&mut self.form.all_day, "All day"),
         );
         if all_day.changed() {
-            let when = self.form.scope_when(event);
-            let converted = if self.form.all_day {
-                let s = when.local_start(self.form.zone);
-                let e = when.local_end(self.form.zone);
-                let last = if e.time() == NaiveTime::MIN && e.date() > s.date() {
-                    e.date()
-                } else {
-                    e.date() + Duration::days(1)
-                };
-                When::all_day(s.date(), last)
-            } else {
-                let day = when.local_start(display).date();
-                When::timed_local(
-                    day.and_hms_opt(9, 0, 0).unwrap_or_default(),
-                    day.and_hms_opt(10, 0, 0).unwrap_or_default(),
-                    display,
-                )
-            };
-            let (uid, scope) = (uid.clone(), scope.clone());
-            match converted {
-                Ok(when) => self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when)),
-                Err(e) => self.error = Some(e.to_string()),
-            }
+            pass.changes
+                .push(self.form.all_day_switched(pass.event, pass.display));
         }
         ui.end_row();
     }
 
     /// Start and end (date, and time unless all day), applied when a field
     /// is left; the zone the times are in.
-    fn time_rows(
-        &mut self,
-        ui: &mut Ui,
-        client: &Client,
-        doc: &DocId,
-        event: &Event,
-        editable: bool,
-    ) {
-        let uid = self.form.uid.clone();
-        let scope = self.form.scope();
+    fn time_rows(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
+        let editable = pass.editable;
         let mut commit_time = false;
         for (row, date_field, time_field) in [
             ("Starts", Field::StartDate, Field::StartTime),
@@ -501,15 +438,11 @@ impl EventEditor {
             });
             ui.end_row();
         }
-        if commit_time && editable {
-            match self.form.when() {
-                Ok(when) if when != self.form.scope_when(event) => {
-                    let (uid, scope) = (uid.clone(), scope.clone());
-                    self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
-                }
-                Ok(_) => {}
-                Err(e) => self.error = Some(e),
-            }
+        if commit_time
+            && editable
+            && let Some(change) = self.form.times_left(pass.event)
+        {
+            pass.changes.push(change);
         }
 
         if !self.form.all_day {
@@ -529,15 +462,7 @@ impl EventEditor {
                     .labelled_by(label.id);
             });
             if zone != self.form.zone {
-                // Same wall-clock times, read in the new zone.
-                self.form.zone = zone;
-                match self.form.when() {
-                    Ok(when) => {
-                        let (uid, scope) = (uid.clone(), scope.clone());
-                        self.edit(client, doc, |cal| cal.set_when(&uid, &scope, when));
-                    }
-                    Err(e) => self.error = Some(e),
-                }
+                pass.changes.push(self.form.zone_picked(zone));
             }
             ui.end_row();
         }
@@ -576,63 +501,60 @@ impl EventEditor {
         request
     }
 
-    fn repeat_section(&mut self, ui: &mut Ui, client: &Client, doc: &DocId, editable: bool) {
-        let uid = self.form.uid.clone();
+    fn repeat_section(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
+        let editable = pass.editable;
+        let rule = &mut self.form.rule;
         ui.horizontal(|ui| {
             let label = ui.label("Repeat");
             ui.add_enabled_ui(editable, |ui| {
                 egui::ComboBox::from_id_salt("event-repeat")
-                    .selected_text(frequency_name(self.form.rule.frequency))
+                    .selected_text(frequency_name(rule.frequency))
                     .show_ui(ui, |ui| {
                         for f in FREQUENCIES {
-                            ui.selectable_value(
-                                &mut self.form.rule.frequency,
-                                f,
-                                frequency_name(f),
-                            );
+                            ui.selectable_value(&mut rule.frequency, f, frequency_name(f));
                         }
                     })
                     .response
                     .labelled_by(label.id);
             });
-            if self.form.rule.frequency.is_some() {
+            if rule.frequency.is_some() {
                 let label = ui.label("every");
                 ui.add_enabled(
                     editable,
-                    egui::TextEdit::singleline(&mut self.form.rule.interval).desired_width(32.0),
+                    egui::TextEdit::singleline(&mut rule.interval).desired_width(32.0),
                 )
                 .labelled_by(label.id);
             }
         });
-        if self.form.rule.frequency == Some(Frequency::Weekly) {
+        if rule.frequency == Some(Frequency::Weekly) {
             ui.horizontal(|ui| {
                 ui.label("on");
                 for (i, d) in WEEKDAYS.iter().enumerate() {
                     ui.add_enabled(
                         editable,
-                        egui::Checkbox::new(&mut self.form.rule.weekdays[i], format!("{d}")),
+                        egui::Checkbox::new(&mut rule.weekdays[i], format!("{d}")),
                     );
                 }
             });
         }
-        if self.form.rule.frequency.is_some() {
+        if rule.frequency.is_some() {
             ui.horizontal(|ui| {
                 ui.label("ends");
-                ui.radio_value(&mut self.form.rule.end, RepeatEnd::Never, "never");
-                ui.radio_value(&mut self.form.rule.end, RepeatEnd::AfterCount, "after");
-                if self.form.rule.end == RepeatEnd::AfterCount {
+                ui.radio_value(&mut rule.end, RepeatEnd::Never, "never");
+                ui.radio_value(&mut rule.end, RepeatEnd::AfterCount, "after");
+                if rule.end == RepeatEnd::AfterCount {
                     ui.add_enabled(
                         editable,
-                        egui::TextEdit::singleline(&mut self.form.rule.count).desired_width(36.0),
+                        egui::TextEdit::singleline(&mut rule.count).desired_width(36.0),
                     )
                     .widget_info(|| WidgetInfo::labeled(Role::TextInput, true, "Occurrences"));
                     ui.label("times");
                 }
-                ui.radio_value(&mut self.form.rule.end, RepeatEnd::OnDate, "on");
-                if self.form.rule.end == RepeatEnd::OnDate {
+                ui.radio_value(&mut rule.end, RepeatEnd::OnDate, "on");
+                if rule.end == RepeatEnd::OnDate {
                     ui.add_enabled(
                         editable,
-                        egui::TextEdit::singleline(&mut self.form.rule.until).desired_width(90.0),
+                        egui::TextEdit::singleline(&mut rule.until).desired_width(90.0),
                     )
                     .widget_info(|| WidgetInfo::labeled(Role::TextInput, true, "Last day"));
                 }
@@ -643,13 +565,7 @@ impl EventEditor {
             .on_hover_text("Applies to all occurrences")
             .clicked()
         {
-            match self.form.rule.rule() {
-                Ok(rule) => {
-                    self.edit(client, doc, |cal| cal.set_recurrence(&uid, rule.as_ref()));
-                    self.shown = None;
-                }
-                Err(e) => self.error = Some(e),
-            }
+            pass.changes.push(self.form.repeat_applied());
         }
     }
 }

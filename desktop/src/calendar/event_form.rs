@@ -1,6 +1,7 @@
 //! The event editor's form without the window: what its fields hold,
-//! filling them from the event, and reading them back as a time span
-//! (the repeat row is `rule_form`). `event_editor` draws it.
+//! filling them from the event, and turning what the person did into
+//! `EventEdit`s, the calendar edits `event_editor` makes through the client
+//! after drawing (the repeat row is `rule_form`).
 //!
 //! Times are shown in the event's own zone. Title, time and location belong
 //! to the scope the form edits (one occurrence or the whole series); notes,
@@ -8,10 +9,59 @@
 
 use chrono::{Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
-use concord_calendar::{Event, OccurrenceKey, Scope, When};
+use concord_calendar::{CalendarError, CalendarTx, Event, OccurrenceKey, Recurrence, Scope, When};
 
 use super::action::OccRef;
 use super::rule_form::RuleForm;
+use crate::editor::{self, Splice};
+
+/// One thing the person did in the form, as an edit of the event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventEdit {
+    Restore,
+    SetTitle(Scope, String),
+    SetLocation(Scope, String),
+    SetWhen(Scope, When),
+    SetColour(&'static str),
+    AddAttendee(String),
+    RemoveAttendee(String),
+    /// Typing in the notes: one splice of `base` (the notes as the form
+    /// last had them), moved past whatever changed since.
+    SpliceNotes {
+        splice: Splice,
+        base: String,
+    },
+    /// Repeat by this rule (`None`: stop repeating).
+    SetRecurrence(Option<Recurrence>),
+}
+
+impl EventEdit {
+    /// Makes the edit to event `uid` of `cal`.
+    pub fn apply(&self, cal: &mut CalendarTx<'_, '_>, uid: &str) -> Result<(), CalendarError> {
+        match self {
+            EventEdit::Restore => cal.restore_event(uid),
+            EventEdit::SetTitle(scope, title) => cal.set_title(uid, scope, title),
+            EventEdit::SetLocation(scope, location) => cal.set_location(uid, scope, location),
+            EventEdit::SetWhen(scope, when) => cal.set_when(uid, scope, *when),
+            EventEdit::SetColour(name) => cal.set_colour(uid, Some(name)),
+            EventEdit::AddAttendee(who) => cal.add_attendee(uid, who),
+            EventEdit::RemoveAttendee(who) => cal.remove_attendee(uid, who).map(|_| ()),
+            EventEdit::SpliceNotes { splice, base } => {
+                let splice = editor::rebase(splice, base, &notes_of(cal, uid));
+                cal.splice_notes(uid, splice.pos, splice.del, &splice.insert)
+            }
+            EventEdit::SetRecurrence(rule) => cal.set_recurrence(uid, rule.as_ref()),
+        }
+    }
+}
+
+/// Event `uid`'s notes as `cal` has them now.
+pub fn notes_of(cal: &CalendarTx<'_, '_>, uid: &str) -> String {
+    cal.calendar()
+        .event(uid)
+        .map(|e| e.data.notes)
+        .unwrap_or_default()
+}
 
 /// What an edit in the editor changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +266,93 @@ impl EventForm {
     }
 }
 
+/// What the person's actions in the form become. Each returns the edit to
+/// make, or why what was typed makes none.
+impl EventForm {
+    /// The title field changed.
+    pub fn title_typed(&self) -> EventEdit {
+        EventEdit::SetTitle(self.scope(), self.title.clone())
+    }
+
+    /// The location field changed.
+    pub fn location_typed(&self) -> EventEdit {
+        EventEdit::SetLocation(self.scope(), self.location.clone())
+    }
+
+    /// The notes field changed from `before`: one splice (none if the text
+    /// is the same).
+    pub fn notes_typed(&self, before: &str) -> Option<EventEdit> {
+        let splice = editor::diff(before, &self.notes, None)?;
+        Some(EventEdit::SpliceNotes {
+            splice,
+            base: self.notes_base.clone(),
+        })
+    }
+
+    /// "All day" was switched (`all_day` is already the new value): a timed
+    /// span becomes the days it touches (one that ends at midnight stops
+    /// the day before); an all-day one becomes 09:00–10:00 on its first day
+    /// in `display`.
+    pub fn all_day_switched(&self, event: &Event, display: Tz) -> Result<EventEdit, String> {
+        let when = self.scope_when(event);
+        let converted = if self.all_day {
+            let s = when.local_start(self.zone);
+            let e = when.local_end(self.zone);
+            let last = if e.time() == NaiveTime::MIN && e.date() > s.date() {
+                e.date()
+            } else {
+                e.date() + Duration::days(1)
+            };
+            When::all_day(s.date(), last)
+        } else {
+            let day = when.local_start(display).date();
+            When::timed_local(
+                day.and_hms_opt(9, 0, 0).unwrap_or_default(),
+                day.and_hms_opt(10, 0, 0).unwrap_or_default(),
+                display,
+            )
+        };
+        converted
+            .map(|when| EventEdit::SetWhen(self.scope(), when))
+            .map_err(|e| e.to_string())
+    }
+
+    /// A date or time field was left: the span the fields say, or nothing
+    /// when that is the span the scope has.
+    pub fn times_left(&self, event: &Event) -> Option<Result<EventEdit, String>> {
+        match self.when() {
+            Ok(when) if when != self.scope_when(event) => {
+                Some(Ok(EventEdit::SetWhen(self.scope(), when)))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Another zone was picked: the same wall-clock times, read in it.
+    pub fn zone_picked(&mut self, zone: Tz) -> Result<EventEdit, String> {
+        self.zone = zone;
+        self.when()
+            .map(|when| EventEdit::SetWhen(self.scope(), when))
+    }
+
+    /// "Add" (or Enter) on the attendee field: who to add, and the field
+    /// empties; nothing while it is blank.
+    pub fn take_attendee(&mut self) -> Option<EventEdit> {
+        let who = self.attendee.trim().to_owned();
+        if who.is_empty() {
+            return None;
+        }
+        self.attendee.clear();
+        Some(EventEdit::AddAttendee(who))
+    }
+
+    /// "Apply repeat": the rule the repeat row says.
+    pub fn repeat_applied(&self) -> Result<EventEdit, String> {
+        self.rule.rule().map(EventEdit::SetRecurrence)
+    }
+}
+
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("{:?} is not a date like 2026-05-04", s.trim()))
@@ -394,5 +531,192 @@ mod tests {
             ("2026-05-04", "2026-05-05")
         );
         assert_eq!(form.when(), Ok(e.data.when));
+    }
+
+    fn loaded(event: &Event) -> EventForm {
+        let mut form = form_on(event, &OccurrenceKey::of(&event.data.when));
+        form.load(event, Tz::UTC, |_| false);
+        form
+    }
+
+    #[test]
+    fn switching_all_day_on_keeps_the_days_the_span_touches() {
+        let e = event(timed(Tz::UTC, 4, 9, 10));
+        let mut form = loaded(&e);
+        form.all_day = true;
+        assert_eq!(
+            form.all_day_switched(&e, Tz::UTC),
+            Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::all_day(day(4), day(5)).unwrap()
+            ))
+        );
+        // Ending at midnight: the day before is the last one.
+        let ten_pm = Tz::UTC
+            .with_ymd_and_hms(2026, 5, 4, 22, 0, 0)
+            .unwrap()
+            .to_utc();
+        let at_midnight = When::timed(ten_pm, ten_pm + Duration::hours(2), Tz::UTC).unwrap();
+        let e = event(at_midnight);
+        let mut form = loaded(&e);
+        form.all_day = true;
+        assert_eq!(
+            form.all_day_switched(&e, Tz::UTC),
+            Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::all_day(day(4), day(5)).unwrap()
+            ))
+        );
+    }
+
+    #[test]
+    fn switching_all_day_off_makes_an_hour_at_nine_on_the_first_day() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let e = event(When::all_day(day(4), day(6)).unwrap());
+        let mut form = loaded(&e);
+        form.all_day = false;
+        assert_eq!(
+            form.all_day_switched(&e, berlin),
+            Ok(EventEdit::SetWhen(Scope::Series, timed(berlin, 4, 9, 10)))
+        );
+    }
+
+    #[test]
+    fn leaving_a_time_field_edits_only_when_the_time_changed() {
+        let e = event(timed(Tz::UTC, 4, 9, 10));
+        let mut form = loaded(&e);
+        assert_eq!(form.times_left(&e), None);
+        form.end_time = "11:00".into();
+        assert_eq!(
+            form.times_left(&e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                timed(Tz::UTC, 4, 9, 11)
+            )))
+        );
+        form.end_date = "tomorrow".into();
+        assert!(matches!(form.times_left(&e), Some(Err(_))));
+    }
+
+    #[test]
+    fn picking_a_zone_keeps_the_wall_clock_times() {
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        let e = event(timed(Tz::UTC, 4, 9, 10));
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.zone_picked(tokyo),
+            Ok(EventEdit::SetWhen(Scope::Series, timed(tokyo, 4, 9, 10)))
+        );
+        assert_eq!(form.zone, tokyo);
+    }
+
+    #[test]
+    fn an_occurrences_edits_name_the_occurrence() {
+        let (e, tuesday) = series();
+        let mut form = form_on(&e, &tuesday);
+        form.load(&e, Tz::UTC, |_| false);
+        form.title = "Retro".into();
+        form.location = "Room Grace".into();
+        let scope = Scope::Occurrence(tuesday);
+        assert_eq!(
+            form.title_typed(),
+            EventEdit::SetTitle(scope.clone(), "Retro".into())
+        );
+        assert_eq!(
+            form.location_typed(),
+            EventEdit::SetLocation(scope, "Room Grace".into())
+        );
+    }
+
+    #[test]
+    fn an_attendee_is_added_trimmed_and_a_blank_one_not_at_all() {
+        let e = event(timed(Tz::UTC, 4, 9, 10));
+        let mut form = loaded(&e);
+        form.attendee = "   ".into();
+        assert_eq!(form.take_attendee(), None);
+        form.attendee = " Ada Lovelace ".into();
+        assert_eq!(
+            form.take_attendee(),
+            Some(EventEdit::AddAttendee("Ada Lovelace".into()))
+        );
+        assert_eq!(form.attendee, "");
+    }
+
+    #[test]
+    fn typing_in_the_notes_is_one_splice_of_what_the_form_last_had() {
+        let e = event(timed(Tz::UTC, 4, 9, 10));
+        let mut form = loaded(&e);
+        assert_eq!(form.notes_typed("Agenda"), None);
+        form.notes = "Agenda:".into();
+        assert_eq!(
+            form.notes_typed("Agenda"),
+            Some(EventEdit::SpliceNotes {
+                splice: Splice {
+                    pos: 6,
+                    del: 0,
+                    insert: ":".into()
+                },
+                base: "Agenda".into(),
+            })
+        );
+        form.rule.frequency = Some(Frequency::Daily);
+        assert_eq!(
+            form.repeat_applied(),
+            Ok(EventEdit::SetRecurrence(Some(Recurrence::new(
+                Frequency::Daily
+            ))))
+        );
+    }
+
+    #[test]
+    fn every_edit_lands_in_the_calendar() {
+        use concord_calendar::{Calendar, CalendarTx};
+        use concord_core::{Document, ReplicaId};
+
+        let e = event(timed(Tz::UTC, 4, 9, 10));
+        let uid = e.data.uid.clone();
+        let mut doc = Document::new(ReplicaId(1));
+        let mut tx = doc.transaction();
+        let mut cal = CalendarTx::create(&mut tx, "Team").unwrap();
+        cal.add_event(&e.data).unwrap();
+        cal.delete_event(&uid).unwrap();
+        let edits = [
+            EventEdit::Restore,
+            EventEdit::SetTitle(Scope::Series, "Retro".into()),
+            EventEdit::SetLocation(Scope::Series, "Room Grace".into()),
+            EventEdit::SetWhen(Scope::Series, timed(Tz::UTC, 4, 14, 15)),
+            EventEdit::SetColour("tomato"),
+            EventEdit::AddAttendee("Ada".into()),
+            EventEdit::AddAttendee("Grace".into()),
+            EventEdit::RemoveAttendee("Ada".into()),
+            EventEdit::SetRecurrence(Some(Recurrence::new(Frequency::Daily))),
+        ];
+        for edit in &edits {
+            edit.apply(&mut cal, &uid).unwrap();
+        }
+        // Typed against "Agenda" while someone else wrote "Team " before it:
+        // the colon still goes after "Agenda".
+        cal.splice_notes(&uid, 0, 0, "Team ").unwrap();
+        let typed = EventEdit::SpliceNotes {
+            splice: Splice {
+                pos: 6,
+                del: 0,
+                insert: ":".into(),
+            },
+            base: "Agenda".into(),
+        };
+        typed.apply(&mut cal, &uid).unwrap();
+        assert_eq!(notes_of(&cal, &uid), "Team Agenda:");
+        tx.commit();
+
+        let now = Calendar::open(&doc).unwrap().event(&uid).unwrap();
+        assert!(!now.deleted);
+        assert_eq!(now.data.title, "Retro");
+        assert_eq!(now.data.location, "Room Grace");
+        assert_eq!(now.data.when, timed(Tz::UTC, 4, 14, 15));
+        assert_eq!(now.data.colour.as_deref(), Some("tomato"));
+        assert_eq!(now.data.attendees.iter().collect::<Vec<_>>(), ["Grace"]);
+        assert_eq!(now.data.recurrence, Some(Recurrence::new(Frequency::Daily)));
+        assert_eq!(now.data.notes, "Team Agenda:");
     }
 }
