@@ -258,9 +258,7 @@ fn calendar_command(store: &mut ReplicaStore, command: CalendarCommand) -> Resul
             };
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let fallback = file
-                .file_stem()
-                .map_or_else(|| "Imported calendar".into(), |s| s.to_string_lossy());
+            let fallback = calendar_file::fallback_name(&file);
             let (id, warnings) =
                 calendar_file::import(store, &text, &fallback, zone, rand::random())
                     .with_context(|| format!("cannot import {}", file.display()))?;

@@ -14,11 +14,13 @@
 pub mod action;
 pub mod drag;
 pub mod event_editor;
+pub mod event_form;
 pub mod month;
 pub mod month_grid;
 pub mod overlap;
 pub mod paint;
 pub mod retime;
+pub mod rule_form;
 pub mod toast;
 pub mod view;
 pub mod week;

@@ -126,7 +126,7 @@ impl CalendarView {
 
     /// The open editor's event.
     pub fn editing(&self) -> Option<&str> {
-        self.editor.as_ref().map(|e| e.uid.as_str())
+        self.editor.as_ref().map(EventEditor::uid)
     }
 
     /// The days shown: `[from, to)`.
@@ -466,7 +466,7 @@ impl CalendarView {
         if self.selected.as_ref().is_some_and(|s| s.uid == target.uid) {
             self.selected = None;
         }
-        if self.editor.as_ref().is_some_and(|e| e.uid == target.uid) {
+        if self.editor.as_ref().is_some_and(|e| e.uid() == target.uid) {
             self.editor = None;
         }
         Ok(())

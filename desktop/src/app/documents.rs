@@ -1,0 +1,143 @@
+//! Making, importing, opening from a link and deleting documents: each
+//! through the sync client, then the store's list, then the window opens
+//! what was made.
+
+use concord_wire::DocId;
+
+use super::ConcordApp;
+use crate::calendar_file;
+use crate::note;
+use crate::replicas::now_ms;
+use crate::share::{self, ShareLink};
+use crate::store::DocKind;
+
+impl ConcordApp {
+    /// Creates a calendar and opens it.
+    pub fn create_calendar(&mut self, name: &str) -> Option<DocId> {
+        let id = DocId::from_random(rand::random());
+        let result = self.client.create(id.clone(), "").and_then(|()| {
+            self.client.edit(&id, |tx| {
+                concord_calendar::CalendarTx::create(tx, name).map(|_| ())
+            })
+        });
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.notice = Some(format!("cannot create a calendar: {e}"));
+                return None;
+            }
+            Err(e) => {
+                self.notice = Some(format!("cannot create a calendar: {e}"));
+                return None;
+            }
+        }
+        self.save_title(&id, name);
+        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+            self.notice = Some(format!("cannot save the document list: {e}"));
+        }
+        self.refresh_list();
+        self.select(&id);
+        Some(id)
+    }
+
+    /// Reads an iCalendar file into a new calendar and opens it. Returns
+    /// its id and what the import skipped or adjusted.
+    pub fn import_ics(&mut self, path: &str) -> Result<(DocId, Vec<String>), String> {
+        let path = std::path::Path::new(path.trim());
+        let imported = calendar_file::read_ics(path, self.zone)?;
+        let fallback = calendar_file::fallback_name(path);
+        let id = DocId::from_random(rand::random());
+        self.client
+            .create(id.clone(), "")
+            .map_err(|e| format!("cannot create a calendar: {e}"))?;
+        let written = self
+            .client
+            .edit(&id, |tx| imported.write(tx, &fallback))
+            .map_err(|e| format!("cannot save the calendar: {e}"));
+        if let Err(e) = written.and_then(|r| r.map_err(|e| format!("cannot import: {e}"))) {
+            // Leave nothing half-made in the list.
+            let _ = self.client.close(&id);
+            let _ = self.store.lock().delete(&id);
+            return Err(e);
+        }
+        let name = imported.name.clone().unwrap_or(fallback);
+        self.save_title(&id, &name);
+        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+            self.notice = Some(format!("cannot save the document list: {e}"));
+        }
+        self.refresh_list();
+        self.select(&id);
+        Ok((
+            id,
+            imported.warnings.iter().map(ToString::to_string).collect(),
+        ))
+    }
+
+    /// Creates a document and opens it.
+    pub fn create_document(&mut self, title: &str) -> Option<DocId> {
+        let id = DocId::from_random(rand::random());
+        let result = self.client.create(id.clone(), "").and_then(|()| {
+            self.client
+                .edit(&id, |tx| note::create(tx, title))
+                .map(|_| ())
+        });
+        if let Err(e) = result {
+            self.notice = Some(format!("cannot create a document: {e}"));
+            return None;
+        }
+        self.save_title(&id, title);
+        self.refresh_list();
+        self.select(&id);
+        Some(id)
+    }
+
+    /// Opens a document from a share link.
+    pub fn open_shared(&mut self, link: &str) -> Result<(), String> {
+        let link = ShareLink::parse(link).map_err(|e| e.to_string())?;
+        if let Some(relay) = &self.relay
+            && share::sync_url(relay) != link.sync_url()
+        {
+            return Err(format!(
+                "this link is for the relay {}, but Concord syncs with {relay}; restart it with --relay {}",
+                link.relay, link.relay
+            ));
+        }
+        if self.relay.is_none() {
+            return Err(format!(
+                "Concord is local-only; restart it with --relay {} to open shared documents",
+                link.relay
+            ));
+        }
+        {
+            let mut store = self.store.lock();
+            let exists = store.contains(&link.doc).map_err(|e| e.to_string())?;
+            if exists {
+                store
+                    .set_token(&link.doc, Some(&link.token))
+                    .map_err(|e| e.to_string())?;
+            } else {
+                store
+                    .create(&link.doc, "Shared document", now_ms(), Some(&link.token))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        self.refresh_list();
+        self.select(&link.doc);
+        Ok(())
+    }
+
+    /// Removes a document from this device; other devices keep theirs.
+    pub(super) fn delete_document(&mut self, id: &DocId) {
+        if let Err(e) = self.client.close(id) {
+            self.notice = Some(format!("cannot close the document: {e}"));
+        }
+        if let Err(e) = self.store.lock().delete(id) {
+            self.notice = Some(format!("cannot delete the document: {e}"));
+        }
+        if self.open.as_ref().is_some_and(|o| &o.id == id) {
+            self.open = None;
+            self.calendar = None;
+        }
+        self.refresh_list();
+    }
+}
