@@ -8,7 +8,7 @@
 //! the editor notices the new version, reloads the text, and puts the caret
 //! back on the characters it was on (`editor::Anchor`).
 
-use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
+use concord_client::{Client, ConnectionStatus, DeviceEvent, Edited, SyncStatus};
 use concord_core::VersionVector;
 use concord_wire::{Access, DocId};
 use egui::{Color32, RichText};
@@ -42,7 +42,7 @@ pub struct ConcordApp {
     client: Client,
     store: SharedStore,
     relay: Option<String>,
-    events: tokio::sync::broadcast::Receiver<ClientEvent>,
+    events: tokio::sync::broadcast::Receiver<DeviceEvent>,
     docs: Vec<DocumentInfo>,
     search: String,
     open: Option<OpenDoc>,
@@ -250,16 +250,18 @@ impl ConcordApp {
                 concord_calendar::CalendarTx::create(tx, name).map(|_| ())
             })
         });
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                self.notice = Some(format!("cannot create a calendar: {e}"));
-                return None;
-            }
-            Err(e) => {
-                self.notice = Some(format!("cannot create a calendar: {e}"));
-                return None;
-            }
+        let failed = match result {
+            Ok(Edited {
+                value: Ok(()),
+                saved: Ok(()),
+            }) => None,
+            Ok(Edited { value: Err(e), .. }) => Some(e.to_string()),
+            Ok(Edited { saved: Err(e), .. }) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(e) = failed {
+            self.notice = Some(format!("cannot create a calendar: {e}"));
+            return None;
         }
         self.save_title(&id, name);
         if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
@@ -301,6 +303,8 @@ impl ConcordApp {
         let written = self
             .client
             .edit(&id, |tx| imported.write(tx, &fallback))
+            .map_err(|e| e.to_string())
+            .and_then(|edited| edited.value_if_saved().map_err(|e| e.to_string()))
             .map_err(|e| format!("cannot save the calendar: {e}"));
         if let Err(e) = written.and_then(|r| r.map_err(|e| format!("cannot import: {e}"))) {
             // Leave nothing half-made in the list.
@@ -325,9 +329,8 @@ impl ConcordApp {
     pub fn create_document(&mut self, title: &str) -> Option<DocId> {
         let id = DocId::from_random(rand::random());
         let result = self.client.create(id.clone(), "").and_then(|()| {
-            self.client
-                .edit(&id, |tx| note::create(tx, title))
-                .map(|_| ())
+            let edited = self.client.edit(&id, |tx| note::create(tx, title))?;
+            Ok(edited.saved?)
         });
         if let Err(e) = result {
             self.notice = Some(format!("cannot create a document: {e}"));
@@ -461,7 +464,7 @@ impl ConcordApp {
         use tokio::sync::broadcast::error::TryRecvError;
         loop {
             match self.events.try_recv() {
-                Ok(ClientEvent::RemoteChange { doc }) => {
+                Ok(DeviceEvent::RemoteChange { doc }) => {
                     self.list_dirty = true;
                     // Keep the cached title (and kind) in step with remote
                     // changes.
@@ -472,13 +475,13 @@ impl ConcordApp {
                         self.remember_kind(&doc, kind);
                     }
                 }
-                Ok(ClientEvent::StoreFailed { reason, .. }) => {
+                Ok(DeviceEvent::SaveFailed { reason, .. }) => {
                     self.notice = Some(format!("saving failed (will retry): {reason}"));
                 }
-                Ok(ClientEvent::ChangeRejected { reason, .. }) => {
+                Ok(DeviceEvent::ChangeRejected { reason, .. }) => {
                     self.notice = Some(format!("a change from the relay was rejected: {reason}"));
                 }
-                Ok(ClientEvent::IdForged {
+                Ok(DeviceEvent::IdForged {
                     doc,
                     forged,
                     remade,
@@ -496,7 +499,7 @@ impl ConcordApp {
                     }
                     self.list_dirty = true;
                 }
-                Ok(ClientEvent::ChangeUnreadable { doc, .. }) => {
+                Ok(DeviceEvent::ChangeUnreadable { doc, .. }) => {
                     if let Ok(Some(summary)) = self
                         .client
                         .with_document(&doc, concord_core::Document::unreadable_summary)
@@ -707,30 +710,39 @@ impl ConcordApp {
                 note::splice(tx, splice.pos, splice.del, &splice.insert)
             });
             match result {
-                Ok(Ok(())) => committed(&mut expected),
-                Ok(Err(e)) => failed = Some(format!("edit refused: {e}")),
-                Err(e) => {
-                    // Applied, saving is retried: it is in the document.
+                Ok(Edited {
+                    value: Ok(()),
+                    saved,
+                }) => {
                     committed(&mut expected);
-                    failed = Some(format!("edit not saved yet: {e}"));
+                    if let Err(e) = saved {
+                        // Applied, saving is retried: it is in the document.
+                        failed = Some(format!("edit not saved yet: {e}"));
+                    }
                 }
+                Ok(Edited { value: Err(e), .. }) => failed = Some(format!("edit refused: {e}")),
+                Err(e) => failed = Some(format!("cannot edit: {e}")),
             }
             self.list_dirty = true;
         }
         if let Some(title) = new_title {
             match self.client.edit(&id, |tx| note::set_title(tx, &title)) {
-                Ok(Ok(())) => {
+                Ok(Edited {
+                    value: Ok(()),
+                    saved: Ok(()),
+                }) => {
                     committed(&mut expected);
                     if let Err(e) = self.store.lock().set_title(&id, &title) {
                         failed = Some(format!("cannot save the title: {e}"));
                     }
                     self.list_dirty = true;
                 }
-                Ok(Err(e)) => failed = Some(format!("rename refused: {e}")),
-                Err(e) => {
+                Ok(Edited { value: Err(e), .. }) => failed = Some(format!("rename refused: {e}")),
+                Ok(Edited { saved: Err(e), .. }) => {
                     committed(&mut expected);
                     failed = Some(format!("rename not saved yet: {e}"));
                 }
+                Err(e) => failed = Some(format!("cannot rename: {e}")),
             }
         }
         // Re-anchor the caret on the text as it now stands. If a remote

@@ -6,8 +6,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use concord_client::{ReplicaStore as ClientStore, StoreError as ClientStoreError, StoredDocument};
-use concord_core::{EncodedChange, ReplicaId};
+use concord_client::{
+    ReplicaStore as ClientStore, SaveWhat, StoreError as ClientStoreError, StoredDocument,
+};
+use concord_core::ReplicaId;
 use concord_wire::DocId;
 
 use crate::store::ReplicaStore;
@@ -75,6 +77,7 @@ impl ClientStore for SharedStore {
             snapshot: parts.snapshot,
             changes: parts.changes,
             replica: Some(parts.replica),
+            relay_acked_own: 0,
         }))
     }
 
@@ -88,19 +91,18 @@ impl ClientStore for SharedStore {
         }
     }
 
-    fn replace(
-        &mut self,
-        doc: &DocId,
-        snapshot: Vec<u8>,
-        replica: ReplicaId,
-    ) -> Result<(), ClientStoreError> {
-        self.lock().replace(doc, &snapshot, replica).map_err(wrap)
+    fn save(&mut self, doc: &DocId, what: &SaveWhat) -> Result<(), ClientStoreError> {
+        let mut store = self.lock();
+        match what {
+            SaveWhat::Append(changes) => store.append(doc, changes, None, now_ms()),
+            SaveWhat::Snapshot(snapshot) => store.snapshot(doc, snapshot),
+            SaveWhat::Replace { snapshot, replica } => store.replace(doc, snapshot, *replica),
+        }
+        .map_err(wrap)
     }
 
-    fn persist(&mut self, doc: &DocId, changes: &[EncodedChange]) -> Result<(), ClientStoreError> {
-        self.lock()
-            .append(doc, changes, None, now_ms())
-            .map_err(wrap)
+    fn delete(&mut self, doc: &DocId) -> Result<(), ClientStoreError> {
+        self.lock().delete(doc).map_err(wrap)
     }
 }
 

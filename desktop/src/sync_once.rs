@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use concord_client::{Client, ClientEvent, SyncStatus};
+use concord_client::{Client, DeviceEvent, SyncStatus};
 use concord_core::Document;
 use concord_wire::{Access, DocId};
 
@@ -101,7 +101,7 @@ pub fn run(store: ReplicaStore, relay: &str, timeout: Duration) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     while let Ok(event) = events.try_recv() {
-        if let ClientEvent::IdForged {
+        if let DeviceEvent::IdForged {
             doc,
             forged,
             remade,

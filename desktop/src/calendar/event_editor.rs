@@ -15,7 +15,7 @@ use concord_calendar::{
     Calendar, CalendarError, CalendarTx, DELETE_WINS, Event, Frequency, OccurrenceKey, Recurrence,
     RecurrenceEnd, Scope, When,
 };
-use concord_client::Client;
+use concord_client::{Client, Edited};
 use concord_core::VersionVector;
 use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
@@ -404,9 +404,10 @@ impl EventEditor {
             CalendarTx::open(tx).and_then(|mut cal| f(&mut cal))
         });
         self.error = match result {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(e) => Some(format!("not saved yet: {e}")),
+            Ok(Edited { value: Err(e), .. }) => Some(e.to_string()),
+            Ok(Edited { saved: Err(e), .. }) => Some(format!("not saved yet: {e}")),
+            Ok(Edited { .. }) => None,
+            Err(e) => Some(e.to_string()),
         };
     }
 
@@ -621,12 +622,19 @@ impl EventEditor {
                 )
             });
             match result {
-                Ok(Ok(now)) => {
+                Ok(Edited {
+                    value: Ok(now),
+                    saved,
+                }) => {
+                    // Applied either way; saving is retried if it failed.
                     self.notes_base.clone_from(&now);
                     self.notes = now;
+                    if let Err(e) = saved {
+                        self.error = Some(format!("not saved yet: {e}"));
+                    }
                 }
-                Ok(Err(e)) => self.error = Some(e.to_string()),
-                Err(e) => self.error = Some(format!("not saved yet: {e}")),
+                Ok(Edited { value: Err(e), .. }) => self.error = Some(e.to_string()),
+                Err(e) => self.error = Some(e.to_string()),
             }
         }
 

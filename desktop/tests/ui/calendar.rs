@@ -99,6 +99,8 @@ fn add_event(h: &Harness<'_, ConcordApp>, id: &DocId, uid: &str, title: &str, wh
                 .add_event(&EventData::new(uid, title, when))
         })
         .unwrap()
+        .value_if_saved()
+        .unwrap()
         .unwrap();
 }
 
@@ -453,6 +455,8 @@ fn a_repeating_event_moves_one_occurrence_or_all_as_asked() {
     h.state()
         .client()
         .edit(&id, |tx| CalendarTx::open(tx).unwrap().add_event(&data))
+        .unwrap()
+        .value_if_saved()
         .unwrap()
         .unwrap();
     h.run_steps(2);
