@@ -17,7 +17,7 @@ use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
 use crate::editor::{self, Anchor};
 use crate::note;
-use crate::replicas::{SharedStore, now_ms};
+use crate::replicas::SharedStore;
 use crate::share::{self, ShareLink};
 use crate::store::{DocKind, DocumentInfo};
 
@@ -52,7 +52,6 @@ pub struct ConcordApp {
     /// The last error worth telling the user, shown until dismissed.
     notice: Option<String>,
     list_dirty: bool,
-    last_compaction: std::time::Instant,
     /// The open document's calendar view, when it is a calendar.
     calendar: Option<CalendarView>,
     /// The zone calendars show times in (this computer's to begin with).
@@ -69,11 +68,6 @@ impl std::fmt::Debug for ConcordApp {
             .finish_non_exhaustive()
     }
 }
-
-/// How often the open document's change count is looked at.
-const COMPACTION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
-/// Changes after the snapshot that trigger a new snapshot.
-const COMPACT_AFTER: u64 = 1000;
 
 /// Id of the body text field (tests and the caret logic use it).
 pub const BODY_FIELD: &str = "body";
@@ -94,7 +88,6 @@ impl ConcordApp {
             confirm_delete: None,
             notice: None,
             list_dirty: true,
-            last_compaction: std::time::Instant::now(),
             calendar: None,
             zone: device_zone(),
             import: None,
@@ -149,7 +142,7 @@ impl ConcordApp {
     }
 
     fn refresh_list(&mut self) {
-        match self.store.lock().list() {
+        match self.store.list() {
             Ok(docs) => self.docs = docs,
             Err(e) => self.notice = Some(format!("cannot read the document list: {e}")),
         }
@@ -163,16 +156,7 @@ impl ConcordApp {
             .map(|d| d.id.clone())
             .collect();
         for id in unknown {
-            let kind = match self.client.with_document(&id, DocKind::known) {
-                Ok(kind) => kind,
-                Err(_) => self
-                    .store
-                    .lock()
-                    .load(&id)
-                    .ok()
-                    .and_then(|d| DocKind::known(&d)),
-            };
-            if let Some(kind) = kind {
+            if let Ok(Some(kind)) = self.client.peek(&id, DocKind::known) {
                 self.remember_kind(&id, kind);
             }
         }
@@ -186,7 +170,7 @@ impl ConcordApp {
             return;
         }
         info.kind = Some(kind);
-        if let Err(e) = self.store.lock().set_kind(id, kind) {
+        if let Err(e) = self.store.set_kind(id, kind) {
             self.notice = Some(format!("cannot save the document list: {e}"));
         }
     }
@@ -264,7 +248,7 @@ impl ConcordApp {
             return None;
         }
         self.save_title(&id, name);
-        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+        if let Err(e) = self.store.set_kind(&id, DocKind::Calendar) {
             self.notice = Some(format!("cannot save the document list: {e}"));
         }
         self.refresh_list();
@@ -308,13 +292,12 @@ impl ConcordApp {
             .map_err(|e| format!("cannot save the calendar: {e}"));
         if let Err(e) = written.and_then(|r| r.map_err(|e| format!("cannot import: {e}"))) {
             // Leave nothing half-made in the list.
-            let _ = self.client.close(&id);
-            let _ = self.store.lock().delete(&id);
+            let _ = self.client.delete(&id);
             return Err(e);
         }
         let name = imported.name.clone().unwrap_or(fallback);
         self.save_title(&id, &name);
-        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+        if let Err(e) = self.store.set_kind(&id, DocKind::Calendar) {
             self.notice = Some(format!("cannot save the document list: {e}"));
         }
         self.refresh_list();
@@ -343,7 +326,7 @@ impl ConcordApp {
     }
 
     fn save_title(&mut self, id: &DocId, title: &str) {
-        if let Err(e) = self.store.lock().set_title(id, title) {
+        if let Err(e) = self.store.set_title(id, title) {
             self.notice = Some(format!("cannot save the title: {e}"));
         }
     }
@@ -378,31 +361,6 @@ impl ConcordApp {
             }
             Ok(None) => {}
             Err(e) => self.notice = Some(format!("cannot read the document: {e}")),
-        }
-    }
-
-    /// Folds the open document's recent changes into a new snapshot once
-    /// there are enough of them, so it opens from the snapshot plus a few
-    /// changes rather than by replaying its history.
-    fn compact_now_and_then(&mut self) {
-        if self.last_compaction.elapsed() < COMPACTION_CHECK {
-            return;
-        }
-        self.last_compaction = std::time::Instant::now();
-        let Some(id) = self.open.as_ref().map(|o| o.id.clone()) else {
-            return;
-        };
-        let after = self.store.lock().changes_after_snapshot(&id).unwrap_or(0);
-        if after < COMPACT_AFTER {
-            return;
-        }
-        let result = self
-            .client
-            .with_document(&id, |doc| self.store.lock().compact(&id, doc));
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.notice = Some(format!("cannot compact the document: {e}")),
-            Err(e) => self.notice = Some(format!("cannot compact the document: {e}")),
         }
     }
 
@@ -537,7 +495,6 @@ impl ConcordApp {
             }
         });
         self.dialogs(ui);
-        self.compact_now_and_then();
         // Remote changes and status arrive in the background.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(250));
@@ -732,7 +689,7 @@ impl ConcordApp {
                     saved: Ok(()),
                 }) => {
                     committed(&mut expected);
-                    if let Err(e) = self.store.lock().set_title(&id, &title) {
+                    if let Err(e) = self.store.set_title(&id, &title) {
                         failed = Some(format!("cannot save the title: {e}"));
                     }
                     self.list_dirty = true;
@@ -892,18 +849,12 @@ impl ConcordApp {
                 link.relay
             ));
         }
-        {
-            let mut store = self.store.lock();
-            let exists = store.contains(&link.doc).map_err(|e| e.to_string())?;
-            if exists {
-                store
-                    .set_token(&link.doc, Some(&link.token))
-                    .map_err(|e| e.to_string())?;
-            } else {
-                store
-                    .create(&link.doc, "Shared document", now_ms(), Some(&link.token))
-                    .map_err(|e| e.to_string())?;
-            }
+        let held = self.store.info(&link.doc).is_ok();
+        self.client
+            .open(link.doc.clone(), link.token.clone())
+            .map_err(|e| e.to_string())?;
+        if !held {
+            self.save_title(&link.doc, "Shared document");
         }
         self.refresh_list();
         self.select(&link.doc);
@@ -911,10 +862,7 @@ impl ConcordApp {
     }
 
     fn delete_document(&mut self, id: &DocId) {
-        if let Err(e) = self.client.close(id) {
-            self.notice = Some(format!("cannot close the document: {e}"));
-        }
-        if let Err(e) = self.store.lock().delete(id) {
+        if let Err(e) = self.client.delete(id) {
             self.notice = Some(format!("cannot delete the document: {e}"));
         }
         if self.open.as_ref().is_some_and(|o| &o.id == id) {
