@@ -10,9 +10,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::edited::Edited;
 use crate::engine::Engine;
 use crate::error::ClientError;
-use crate::event::{ClientEvent, ConnectionStatus};
+use crate::event::{ConnectionStatus, DeviceEvent};
 use crate::store::ReplicaStore;
 
 /// Events buffered per receiver before a slow one starts losing them.
@@ -23,7 +24,7 @@ pub(crate) struct Shared {
     engine: Mutex<Engine>,
     /// Wakes the connection task: something to send, online/offline, shutdown.
     pub(crate) wake: Notify,
-    events: broadcast::Sender<ClientEvent>,
+    events: broadcast::Sender<DeviceEvent>,
     task: Mutex<Option<JoinHandle<()>>>,
     device: ReplicaId,
 }
@@ -70,12 +71,10 @@ impl Client {
             config.device
         };
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let engine = Engine::new(
-            device,
-            Box::new(store),
-            events.clone(),
-            config.max_batch_bytes,
-        );
+        let machine = concord_sync::Device::new(device, rand::random())
+            .with_max_batch_bytes(config.max_batch_bytes)
+            .with_compaction(config.compaction);
+        let engine = Engine::new(machine, Box::new(store), events.clone(), Instant::now());
         let shared = Arc::new(Shared {
             config,
             engine: Mutex::new(engine),
@@ -123,9 +122,18 @@ impl Client {
         Ok(())
     }
 
-    /// Stops syncing `doc` and lets go of it; the store keeps it.
+    /// Stops syncing `doc` and lets go of it once it is saved; the store
+    /// keeps it.
     pub fn close(&self, doc: &DocId) -> Result<(), ClientError> {
-        self.engine().close(doc)?;
+        self.engine().close(doc, Instant::now())?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Stops syncing `doc` and removes it from this device (the relay and
+    /// other devices keep theirs).
+    pub fn delete(&self, doc: &DocId) -> Result<(), ClientError> {
+        self.engine().delete(doc)?;
         self.wake();
         Ok(())
     }
@@ -141,15 +149,16 @@ impl Client {
     }
 
     /// A local change: `f` edits through a transaction (each edit applies at
-    /// once); the change is then saved and, once saved, sent. An `Err(Store)`
-    /// means the edit is applied but not saved yet (it is retried, and sent
-    /// only once saved). Keep `f` short: it runs under the client's lock
-    /// (and must not call the client).
+    /// once); the change is then saved and, once saved, sent. `Err` means
+    /// nothing was applied (the document is not open); `Edited::saved` says
+    /// whether the store holds the change (if not, saving is retried and
+    /// the change is sent only once saved). Keep `f` short: it runs under
+    /// the client's lock (and must not call the client).
     pub fn edit<R>(
         &self,
         doc: &DocId,
         f: impl FnOnce(&mut Transaction<'_>) -> R,
-    ) -> Result<R, ClientError> {
+    ) -> Result<Edited<R>, ClientError> {
         let out = self.engine().edit(doc, f, Instant::now());
         self.wake();
         out
@@ -163,6 +172,13 @@ impl Client {
         f: impl FnOnce(&Document) -> R,
     ) -> Result<R, ClientError> {
         Ok(f(self.engine().document(doc)?))
+    }
+
+    /// Reads a document this device holds, open or not (one that is not
+    /// open is loaded from the store for this call only). Keep `f` short:
+    /// it runs under the client's lock (and must not call the client).
+    pub fn peek<R>(&self, doc: &DocId, f: impl FnOnce(&Document) -> R) -> Result<R, ClientError> {
+        self.engine().peek(doc, f)
     }
 
     /// The text under `key` of the root map (`Document::key_text`), if it
@@ -227,7 +243,7 @@ impl Client {
     }
 
     /// Events for a UI: status changes, remote changes, errors.
-    pub fn events(&self) -> broadcast::Receiver<ClientEvent> {
+    pub fn events(&self) -> broadcast::Receiver<DeviceEvent> {
         self.shared.events.subscribe()
     }
 

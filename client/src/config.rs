@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use concord_core::ReplicaId;
+use concord_sync::Compaction;
 
 /// A client's settings. `Config::new` fills in defaults fit for a desktop app;
 /// tests shorten the timers.
@@ -30,6 +31,8 @@ pub struct Config {
     pub max_batch_bytes: usize,
     /// The largest message accepted from the relay.
     pub max_message_bytes: usize,
+    /// When a save is a snapshot rather than more change records.
+    pub compaction: Compaction,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             backoff_max: Duration::from_secs(30),
             max_batch_bytes: 256 * 1024,
             max_message_bytes: 16 * 1024 * 1024,
+            compaction: Compaction::default(),
         }
     }
 
@@ -62,7 +66,10 @@ impl Config {
         if self.backoff_base.is_zero() || self.connect_timeout.is_zero() {
             return Err(Bad("backoff_base and connect_timeout must be positive"));
         }
-        if self.max_batch_bytes == 0 || self.max_message_bytes == 0 {
+        if self.max_batch_bytes == 0
+            || self.max_message_bytes == 0
+            || self.compaction.max_records == 0
+        {
             return Err(Bad("size limits must be positive"));
         }
         Ok(())

@@ -21,7 +21,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::backoff::Backoff;
 use crate::client::Shared;
-use crate::event::ConnectionStatus;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -56,10 +55,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     return;
                 }
                 if engine.online {
-                    engine.set_connection(ConnectionStatus::Connecting);
+                    engine.connecting(Instant::now());
                     break;
                 }
-                engine.set_connection(ConnectionStatus::Offline);
+                engine.disconnected(Instant::now());
             }
             shared.wake.notified().await;
         }
@@ -80,15 +79,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             () = until_stopped(&shared) => continue,
         };
         let ended = match attempt {
-            Ok(Ok((socket, _response))) => {
-                let ended = drive(&shared, socket).await;
-                shared.lock().disconnected(Instant::now());
-                ended
-            }
+            Ok(Ok((socket, _response))) => drive(&shared, socket).await,
             Ok(Err(e)) => lost(format!("connect: {e}")),
             Err(_) => lost("connect: timed out".into()),
         };
-        shared.lock().set_connection(ConnectionStatus::Offline);
+        shared.lock().disconnected(Instant::now());
         match ended {
             Ended::Shutdown => return,
             Ended::WentOffline => {}

@@ -1,45 +1,30 @@
-//! The client's state behind the handle's mutex: the core `ClientSession`,
-//! the replicas and the store. No IO and no waiting here: the connection task
-//! feeds frames in and takes frames out, the handle edits and reads. Every
-//! method runs in microseconds plus one store call, so the mutex is held only
-//! briefly.
+//! The client's state behind the handle's mutex: the sans-IO `Device` and
+//! the store it saves to. No IO but the store and no waiting here: the
+//! connection task feeds frames in and takes frames out, the handle edits
+//! and reads. After every call the saves the device asks for are written at
+//! once (the store is synchronous) and reported back, and its events go out
+//! on the broadcast channel, so the mutex is held only briefly.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use concord_core::{
-    ApplyError, ChangeId, Document, EncodedChange, ReplicaId, Transaction, VersionVector,
-};
-use concord_wire::{Access, ClientSession, DocId, ErrorCode, Frame, SessionEvent, SyncStatus};
+use concord_core::{Document, ReplicaId, Transaction, VersionVector};
+use concord_sync::{Device, DeviceEvent, StoredDocument};
+use concord_wire::{Access, DocId, Frame, SyncStatus};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::edited::Edited;
 use crate::error::ClientError;
-use crate::event::{ClientEvent, ConnectionStatus};
-use crate::replica::{Replica, Replicas};
-use crate::store::ReplicaStore;
-
-#[derive(Debug)]
-struct Tracked {
-    status: SyncStatus,
-    /// When the document last moved: it started waiting on the relay
-    /// (subscribing or syncing), or a frame for its answered subscription
-    /// arrived. Local edits while syncing do not count. A document waiting
-    /// on the relay that has not moved for a while is stalled.
-    moved: Instant,
-}
+use crate::event::ConnectionStatus;
+use crate::store::{ReplicaStore, StoreError};
 
 pub(crate) struct Engine {
-    device: ReplicaId,
-    session: ClientSession,
-    replicas: Replicas,
+    device: Device,
     store: Box<dyn ReplicaStore>,
-    events: broadcast::Sender<ClientEvent>,
-    tracked: BTreeMap<DocId, Tracked>,
-    /// Per document, every version the relay has confirmed storing, across
-    /// connections.
-    relay_acked: BTreeMap<DocId, VersionVector>,
-    connection: ConnectionStatus,
+    events: broadcast::Sender<DeviceEvent>,
+    /// Time for the device is measured from here.
+    origin: Instant,
     pub(crate) online: bool,
     pub(crate) shutdown: bool,
 }
@@ -47,9 +32,9 @@ pub(crate) struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("device", &self.device)
-            .field("documents", &self.replicas.0.keys().collect::<Vec<_>>())
-            .field("connection", &self.connection)
+            .field("device", &self.device.device())
+            .field("documents", &self.device.documents().collect::<Vec<_>>())
+            .field("connection", &self.device.connection())
             .field("online", &self.online)
             .finish_non_exhaustive()
     }
@@ -57,27 +42,45 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     pub(crate) fn new(
-        device: ReplicaId,
+        device: Device,
         store: Box<dyn ReplicaStore>,
-        events: broadcast::Sender<ClientEvent>,
-        max_batch_bytes: usize,
+        events: broadcast::Sender<DeviceEvent>,
+        origin: Instant,
     ) -> Self {
         Engine {
             device,
-            session: ClientSession::new(device).with_max_batch_bytes(max_batch_bytes),
-            replicas: Replicas::default(),
             store,
             events,
-            tracked: BTreeMap::new(),
-            relay_acked: BTreeMap::new(),
-            connection: ConnectionStatus::Offline,
+            origin,
             online: true,
             shutdown: false,
         }
     }
 
-    fn emit(&self, event: ClientEvent) {
-        send(&self.events, event);
+    fn at(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.origin)
+    }
+
+    /// Writes every save the device asks for and reports each back, then
+    /// sends its events. Returns the store's error per document that failed.
+    fn settle(&mut self, now: Instant) -> BTreeMap<DocId, StoreError> {
+        let at = self.at(now);
+        let mut failed = BTreeMap::new();
+        while let Some(save) = self.device.poll_save() {
+            match self.store.save(&save.doc, &save.what) {
+                Ok(()) => self.device.saved(save.id, at),
+                Err(e) => {
+                    self.device.save_failed(save.id, e.to_string(), at);
+                    failed.insert(save.doc, e);
+                }
+            }
+        }
+        while let Some(event) = self.device.poll_event() {
+            log(&event);
+            // No receiver is fine: nobody is watching.
+            let _ = self.events.send(event);
+        }
+        failed
     }
 
     // ---- documents ----
@@ -89,77 +92,52 @@ impl Engine {
         token: String,
         now: Instant,
     ) -> Result<(), ClientError> {
-        if let Some(replica) = self.replicas.0.get_mut(&doc) {
-            let refused = matches!(
-                self.session.status(&doc, replica.doc.version()),
-                SyncStatus::Refused { .. }
-            );
-            if replica.token != token {
+        let at = self.at(now);
+        if self.device.is_open(&doc) {
+            let changed = self.device.token(&doc)? != token;
+            let refused = matches!(self.device.status(&doc)?, SyncStatus::Refused { .. });
+            if changed {
                 self.store.set_token(&doc, &token)?;
-                replica.token.clone_from(&token);
-            } else if !refused {
-                return Ok(());
             }
-            self.session.subscribe(doc, token);
-            self.refresh(now);
-            return Ok(());
+            if changed || refused {
+                self.device.set_token(&doc, token, at)?;
+            }
+        } else {
+            let stored = self.store.load(&doc)?;
+            // A new document gets its entry now, its changes as they come.
+            if stored.as_ref().is_none_or(|s| s.token != token) {
+                self.store.set_token(&doc, &token)?;
+            }
+            let stored = stored.unwrap_or_default();
+            self.device
+                .load(doc, StoredDocument { token, ..stored }, at)?;
         }
-        let replica = self.load(&doc, &token)?;
-        self.relay_acked.entry(doc.clone()).or_default();
-        self.replicas.0.insert(doc.clone(), replica);
-        self.session.subscribe(doc, token);
-        self.refresh(now);
+        self.settle(now);
         Ok(())
     }
 
-    /// The stored replica of `doc` (its entry created if new), with `token`.
-    fn load(&mut self, doc: &DocId, token: &str) -> Result<Replica, ClientError> {
-        let Some(stored) = self.store.load(doc)? else {
-            self.store.set_token(doc, token)?;
-            return Ok(Replica::loaded(
-                Document::new(self.device),
-                token.to_owned(),
-            ));
-        };
-        let bad = |reason: String| ClientError::Load {
-            doc: doc.clone(),
-            reason,
-        };
-        // The device's id, unless someone forged it in this document and
-        // our changes were re-made under another (`reissue`).
-        let me = stored.replica.unwrap_or(self.device);
-        let mut d = if let Some(bytes) = &stored.snapshot {
-            Document::load(bytes, me).map_err(|e| bad(e.to_string()))?
-        } else {
-            Document::new(me)
-        };
-        d.apply_all(stored.changes)
-            .map_err(|e| bad(e.to_string()))?;
-        if !d.pending().is_empty() {
-            return Err(bad("stored changes lack dependencies".into()));
-        }
-        if stored.token != token {
-            self.store.set_token(doc, token)?;
-        }
-        Ok(Replica::loaded(d, token.to_owned()))
-    }
-
     pub(crate) fn exists(&mut self, doc: &DocId) -> Result<bool, ClientError> {
-        Ok(self.replicas.0.contains_key(doc) || self.store.load(doc)?.is_some())
+        Ok(self.device.is_open(doc) || self.store.load(doc)?.is_some())
     }
 
-    /// Stops syncing `doc` and lets go of it (the store keeps it).
-    pub(crate) fn close(&mut self, doc: &DocId) -> Result<(), ClientError> {
-        let replica = self
-            .replicas
-            .0
-            .get_mut(doc)
-            .ok_or_else(|| ClientError::NotOpen(doc.clone()))?;
-        replica.save(doc, self.store.as_mut())?;
-        self.replicas.0.remove(doc);
-        self.tracked.remove(doc);
-        self.relay_acked.remove(doc);
-        self.session.unsubscribe(doc);
+    /// Stops syncing `doc` and lets go of it once everything is saved (the
+    /// store keeps it).
+    pub(crate) fn close(&mut self, doc: &DocId, now: Instant) -> Result<(), ClientError> {
+        self.device.unsaved(doc)?;
+        self.device.retry_saves();
+        if let Some(e) = self.settle(now).remove(doc) {
+            return Err(e.into());
+        }
+        self.device.forget(doc)?;
+        Ok(())
+    }
+
+    /// Lets go of `doc` and removes it from the store.
+    pub(crate) fn delete(&mut self, doc: &DocId) -> Result<(), ClientError> {
+        if self.device.is_open(doc) {
+            self.device.forget(doc)?;
+        }
+        self.store.delete(doc)?;
         Ok(())
     }
 
@@ -168,18 +146,34 @@ impl Engine {
     }
 
     pub(crate) fn documents(&self) -> Vec<DocId> {
-        self.replicas.0.keys().cloned().collect()
-    }
-
-    fn replica(&self, doc: &DocId) -> Result<&Replica, ClientError> {
-        self.replicas
-            .0
-            .get(doc)
-            .ok_or_else(|| ClientError::NotOpen(doc.clone()))
+        self.device.documents().cloned().collect()
     }
 
     pub(crate) fn document(&self, doc: &DocId) -> Result<&Document, ClientError> {
-        Ok(&self.replica(doc)?.doc)
+        Ok(self.device.document(doc)?)
+    }
+
+    /// `f` on `doc` as this device holds it: the open one, else the stored
+    /// one, loaded for this call only.
+    pub(crate) fn peek<R>(
+        &mut self,
+        doc: &DocId,
+        f: impl FnOnce(&Document) -> R,
+    ) -> Result<R, ClientError> {
+        if let Ok(d) = self.device.document(doc) {
+            return Ok(f(d));
+        }
+        let stored = self
+            .store
+            .load(doc)?
+            .ok_or_else(|| ClientError::NotHeld(doc.clone()))?;
+        let d = stored
+            .into_document(self.device.device())
+            .map_err(|e| ClientError::Load {
+                doc: doc.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(f(&d))
     }
 
     /// A local transaction: applied at once, saved, then (by the connection
@@ -189,351 +183,125 @@ impl Engine {
         doc: &DocId,
         f: impl FnOnce(&mut Transaction<'_>) -> R,
         now: Instant,
-    ) -> Result<R, ClientError> {
-        let replica = self
-            .replicas
-            .0
-            .get_mut(doc)
-            .ok_or_else(|| ClientError::NotOpen(doc.clone()))?;
-        let mut tx = replica.doc.transaction();
-        let out = f(&mut tx);
-        if let Some(change) = tx.commit() {
-            replica.applied([change]);
-        }
-        let saved = replica.save(doc, self.store.as_mut());
-        if let Err(e) = &saved {
-            self.emit(ClientEvent::StoreFailed {
-                doc: doc.clone(),
-                reason: e.to_string(),
-            });
-        }
-        self.refresh(now);
-        saved?;
-        Ok(out)
+    ) -> Result<Edited<R>, ClientError> {
+        let value = self.device.edit(doc, f, self.at(now))?;
+        let saved = match self.settle(now).remove(doc) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+        Ok(Edited { value, saved })
     }
 
     // ---- status ----
 
     pub(crate) fn status(&self, doc: &DocId) -> Result<SyncStatus, ClientError> {
-        let replica = self.replica(doc)?;
-        Ok(self.session.status(doc, replica.doc.version()))
+        Ok(self.device.status(doc)?)
     }
 
     pub(crate) fn unacked(&self, doc: &DocId) -> Result<u64, ClientError> {
-        let replica = self.replica(doc)?;
-        Ok(self.session.unacked(doc, replica.doc.version()))
+        Ok(self.device.unacked(doc)?)
     }
 
     pub(crate) fn unsaved(&self, doc: &DocId) -> Result<usize, ClientError> {
-        Ok(self.replica(doc)?.unsaved())
+        Ok(self.device.unsaved(doc)?)
     }
 
     pub(crate) fn relay_acked(&self, doc: &DocId) -> Result<VersionVector, ClientError> {
-        self.replica(doc)?;
-        Ok(self.relay_acked.get(doc).cloned().unwrap_or_default())
+        Ok(self.device.relay_acked(doc)?.clone())
     }
 
     pub(crate) fn access(&self, doc: &DocId) -> Option<Access> {
-        self.session.access(doc)
+        self.device.granted(doc)
     }
 
     pub(crate) fn presence(&self, doc: &DocId) -> Vec<ReplicaId> {
-        self.session.presence(doc).to_vec()
+        self.device.presence(doc).to_vec()
     }
 
     pub(crate) fn connection(&self) -> ConnectionStatus {
-        self.connection
+        self.device.connection()
     }
 
-    pub(crate) fn set_connection(&mut self, status: ConnectionStatus) {
-        if self.connection != status {
-            self.connection = status;
-            self.emit(ClientEvent::Connection(status));
-        }
-    }
-
-    /// Recomputes every document's status; reports the ones that changed.
-    fn refresh(&mut self, now: Instant) {
-        for (doc, replica) in &self.replicas.0 {
-            let status = self.session.status(doc, replica.doc.version());
-            match self.tracked.get_mut(doc) {
-                Some(t) if t.status == status => continue,
-                Some(t) => {
-                    // Starting to move starts the clock; moving on (more
-                    // local edits while Syncing) does not: only the relay
-                    // answering does (see `receive`).
-                    if !should_move(&t.status) {
-                        t.moved = now;
-                    }
-                    t.status.clone_from(&status);
-                }
-                None => {
-                    self.tracked.insert(
-                        doc.clone(),
-                        Tracked {
-                            status: status.clone(),
-                            moved: now,
-                        },
-                    );
-                }
-            }
-            self.emit(ClientEvent::Status {
-                doc: doc.clone(),
-                status,
-            });
-        }
-    }
-
-    /// A document that should be moving (subscribing or syncing) and has not
-    /// for `timeout`: its subscription went unanswered or a message was lost
-    /// and nothing repaired it. The connection task reconnects.
+    /// A document waiting on the relay that has not moved for `timeout`.
     pub(crate) fn stalled(&self, now: Instant, timeout: Duration) -> Option<DocId> {
-        self.tracked.iter().find_map(|(doc, t)| {
-            (should_move(&t.status) && now.duration_since(t.moved) > timeout).then(|| doc.clone())
-        })
+        self.device.stalled(self.at(now), timeout)
     }
 
     // ---- the connection ----
 
+    pub(crate) fn connecting(&mut self, now: Instant) {
+        self.device.connecting();
+        self.settle(now);
+    }
+
     pub(crate) fn connected(&mut self, now: Instant) {
-        self.session.connected();
-        self.set_connection(ConnectionStatus::Connected);
-        for t in self.tracked.values_mut() {
-            t.moved = now;
-        }
-        self.refresh(now);
+        self.device.connected(self.at(now));
+        self.settle(now);
     }
 
     pub(crate) fn disconnected(&mut self, now: Instant) {
-        self.session.disconnected();
-        self.refresh(now);
+        self.device.disconnected(self.at(now));
+        self.settle(now);
     }
 
     /// Repeat the version exchange; retry failed saves.
     pub(crate) fn anti_entropy(&mut self, now: Instant) {
-        self.session.request_anti_entropy();
-        let mut saved = Vec::new();
-        for (doc, replica) in &mut self.replicas.0 {
-            if replica.unsaved() > 0 {
-                match replica.save(doc, self.store.as_mut()) {
-                    Ok(_) => saved.push((doc.clone(), replica.durable().clone())),
-                    Err(e) => tracing::warn!(%doc, error = %e, "saving still fails"),
-                }
-            }
+        self.device.anti_entropy(self.at(now));
+        for (doc, e) in self.settle(now) {
+            tracing::warn!(%doc, error = %e, "saving still fails");
         }
-        for (doc, durable) in saved {
-            self.session.stored(&doc, &durable);
-        }
-        self.refresh(now);
     }
 
     /// The next frames to send, at most `max`.
     pub(crate) fn poll_frames(&mut self, max: usize) -> Vec<Frame> {
-        let mut out = Vec::new();
-        while out.len() < max {
-            match self.session.poll_frame(&self.replicas) {
-                Some(f) => out.push(f),
-                None => break,
-            }
-        }
-        out
+        std::iter::from_fn(|| self.device.poll_frame())
+            .take(max)
+            .collect()
     }
 
     /// Takes in one frame from the relay.
     pub(crate) fn receive(&mut self, frame: Frame, now: Instant) {
-        let doc = frame.doc().cloned();
-        for event in self.session.receive(frame) {
-            match event {
-                SessionEvent::Changes { doc, changes } => self.apply_remote(&doc, changes),
-                SessionEvent::Subscribed { doc, access } => {
-                    tracing::debug!(%doc, ?access, "subscribed");
-                }
-                SessionEvent::Refused {
-                    doc,
-                    code: ErrorCode::NotSubscribed,
-                    detail,
-                } => {
-                    // The relay lost track of the subscription (not our
-                    // token's fault): subscribe again rather than give up.
-                    tracing::info!(%doc, %detail, "the relay forgot the subscription; resubscribing");
-                    if let Some(replica) = self.replicas.0.get(&doc) {
-                        self.session.subscribe(doc, replica.token.clone());
-                    }
-                }
-                SessionEvent::Refused { doc, code, detail } => {
-                    tracing::warn!(%doc, %code, %detail, "subscription refused");
-                    self.emit(ClientEvent::RelayError {
-                        doc: Some(doc),
-                        code,
-                        detail,
-                    });
-                }
-                SessionEvent::Error { doc, code, detail } => {
-                    tracing::warn!(?doc, %code, %detail, "relay error");
-                    self.emit(ClientEvent::RelayError { doc, code, detail });
-                }
-                SessionEvent::Presence { doc, devices } => {
-                    self.emit(ClientEvent::Presence { doc, devices });
-                }
-            }
-        }
-        if let Some(doc) = doc {
-            if let (Some(acked), Some(relay)) =
-                (self.session.acked(&doc), self.relay_acked.get_mut(&doc))
-            {
-                relay.merge(acked);
-            }
-            // Frames count as movement only once the subscription is
-            // answered: a relay that got our Subscribe but whose Subscribed
-            // was lost keeps sending Hellos the session ignores.
-            if self.session.access(&doc).is_some()
-                && let Some(t) = self.tracked.get_mut(&doc)
-            {
-                t.moved = now;
-            }
-        }
-        self.refresh(now);
-    }
-
-    /// Someone sent changes under this device's id in `doc` (the relay
-    /// holds another change as ours at `from_seq`): our changes from there
-    /// on are re-made under a fresh replica id (`Document::reissue`), the
-    /// store replaced by the result, and the document syncs again from the
-    /// start. Nothing typed is lost; the user is told.
-    fn reissue(&mut self, doc: &DocId, from_seq: u64) {
-        let Some(replica) = self.replicas.0.get_mut(doc) else {
-            return;
-        };
-        let old = replica.doc.replica();
-        let fresh = ReplicaId(rand::random());
-        let out = match replica.doc.reissue(from_seq, fresh) {
-            Ok(out) => out,
-            Err(e) => {
-                tracing::error!(%doc, error = %e, "cannot re-make our changes under a new id");
-                send(
-                    &self.events,
-                    ClientEvent::ChangeRejected {
-                        doc: doc.clone(),
-                        reason: format!(
-                            "another device wrote as this one and our edits could not be re-made: {e}"
-                        ),
-                    },
-                );
-                return;
-            }
-        };
-        if let Err(e) = self.store.replace(doc, out.doc.save(), fresh) {
-            // Nothing changed: the next exchange meets the forged change
-            // again and tries again.
-            tracing::warn!(%doc, error = %e, "saving the re-made changes failed");
-            send(
-                &self.events,
-                ClientEvent::StoreFailed {
-                    doc: doc.clone(),
-                    reason: e.to_string(),
-                },
-            );
-            return;
-        }
-        tracing::warn!(%doc, forged = ?ChangeId::new(old, from_seq), new = %fresh, remade = out.changes.len(), "another device wrote under this device's id; our edits go out under a new id");
-        *replica = Replica::loaded(out.doc, replica.token.clone());
-        self.relay_acked.insert(doc.clone(), VersionVector::new());
-        self.session.resync(doc);
-        send(
-            &self.events,
-            ClientEvent::IdForged {
-                doc: doc.clone(),
-                forged: ChangeId::new(old, from_seq),
-                new_replica: fresh,
-                remade: out.changes.len(),
-            },
-        );
-    }
-
-    /// Applies changes from the relay one by one (a bad one is reported and
-    /// skipped, the document unchanged by it), saves what was applied, then
-    /// lets the session acknowledge it.
-    fn apply_remote(&mut self, doc: &DocId, changes: Vec<EncodedChange>) {
-        let Some(replica) = self.replicas.0.get_mut(doc) else {
-            return;
-        };
-        let received = replica.apply_received(changes);
-        // A change from the relay under our own id that is not ours: someone
-        // forged this device's id, and our changes from that seq on can never
-        // be stored. They are re-made under a fresh id (below).
-        let own = replica.doc.replica();
-        let forged = received
-            .refused
-            .iter()
-            .filter(|(id, e)| id.replica == own && matches!(e, ApplyError::Equivocation(_)))
-            .map(|(id, _)| id.seq)
-            .min();
-        for reason in received
-            .refused
-            .into_iter()
-            .map(|(id, e)| format!("{id:?}: {e}"))
-        {
-            tracing::warn!(%doc, %reason, "rejected a change from the relay");
-            send(
-                &self.events,
-                ClientEvent::ChangeRejected {
-                    doc: doc.clone(),
-                    reason,
-                },
-            );
-        }
-        for id in received.unreadable {
-            let reason = replica
-                .doc
-                .unreadable()
-                .get(&id)
-                .cloned()
-                .unwrap_or_default();
-            tracing::warn!(%doc, change = ?id, %reason, "a change from the relay could not be read");
-            send(
-                &self.events,
-                ClientEvent::ChangeUnreadable {
-                    doc: doc.clone(),
-                    change: id,
-                    reason,
-                },
-            );
-        }
-        if let Some(seq) = forged {
-            self.reissue(doc, seq);
-            return;
-        }
-        if received.applied == 0 {
-            return;
-        }
-        match replica.save(doc, self.store.as_mut()) {
-            Ok(_) => {
-                let durable = replica.durable().clone();
-                self.session.stored(doc, &durable);
-            }
-            Err(e) => {
-                tracing::warn!(%doc, error = %e, "saving remote changes failed");
-                send(
-                    &self.events,
-                    ClientEvent::StoreFailed {
-                        doc: doc.clone(),
-                        reason: e.to_string(),
-                    },
-                );
-            }
-        }
-        send(&self.events, ClientEvent::RemoteChange { doc: doc.clone() });
+        self.device.receive(frame, self.at(now));
+        self.settle(now);
     }
 }
 
-/// Is the document waiting on the relay (subscribing or syncing)?
-fn should_move(status: &SyncStatus) -> bool {
-    matches!(status, SyncStatus::Connecting | SyncStatus::Syncing { .. })
-}
-
-fn send(events: &broadcast::Sender<ClientEvent>, event: ClientEvent) {
-    // No receiver is fine: nobody is watching.
-    let _ = events.send(event);
+/// What the log says about an event.
+fn log(event: &DeviceEvent) {
+    match event {
+        DeviceEvent::RelayError { doc, code, detail } => {
+            tracing::warn!(?doc, %code, %detail, "relay error");
+        }
+        DeviceEvent::ChangeRejected {
+            doc,
+            change,
+            reason,
+        } => {
+            tracing::warn!(%doc, ?change, %reason, "rejected a change from the relay");
+        }
+        DeviceEvent::ChangeUnreadable {
+            doc,
+            change,
+            reason,
+        } => {
+            tracing::warn!(%doc, ?change, %reason, "a change from the relay could not be read");
+        }
+        DeviceEvent::IdForged {
+            doc,
+            forged,
+            new_replica,
+            remade,
+        } => {
+            tracing::warn!(%doc, ?forged, new = %new_replica, remade, "another device wrote under this device's id; our edits go out under a new id");
+        }
+        DeviceEvent::SaveFailed { doc, reason } => {
+            tracing::warn!(%doc, %reason, "saving failed");
+        }
+        DeviceEvent::Connection(_)
+        | DeviceEvent::Status { .. }
+        | DeviceEvent::RemoteChange { .. }
+        | DeviceEvent::Presence { .. } => {}
+    }
 }
 
 #[cfg(test)]

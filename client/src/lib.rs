@@ -5,12 +5,13 @@
 //! use it.
 //!
 //! ```text
-//! Client (handle, cloneable) ──lock──► Engine: ClientSession + replicas + store
-//!                                          ▲ frames in / out
+//! Client (handle, cloneable) ──lock──► Engine: concord-sync's Device + the store
+//!                                          ▲ frames in / out, saves written at once
 //!                     connection task (tokio): websocket, timers, backoff
 //! ```
-//! The protocol is the core's `ClientSession`; this crate only moves bytes,
-//! keeps time and saves. A change is saved before it is sent or acknowledged.
+//! The protocol is `concord-sync`'s `Device`; this crate only moves bytes,
+//! keeps time and writes what the device asks to save. A change is saved
+//! before it is sent or acknowledged.
 //!
 //! ```no_run
 //! use concord_client::{Client, Config, MemoryStore, SyncStatus};
@@ -22,10 +23,12 @@
 //! let client = Client::start(config, MemoryStore::new(), &tokio::runtime::Handle::current())?;
 //! let notes = DocId::new("notes").expect("a valid id");
 //! client.open(notes.clone(), "token minted by the relay")?;
-//! client.edit(&notes, |tx| {
+//! let edited = client.edit(&notes, |tx| {
 //!     let body = tx.put_object(ObjId::Root, "body", ObjType::Text)?;
 //!     tx.insert_text(body, 0, "Hello")
-//! })??;                                    // saved now, sent when connected
+//! })?;                                     // applied (the document is open)
+//! edited.value?;                           // the edit itself worked
+//! edited.saved?;                           // saved now, sent when connected
 //! let mut events = client.events();        // repaint on these
 //! while client.status(&notes)? != SyncStatus::Synced {
 //!     let _ = events.recv().await;
@@ -38,17 +41,19 @@ mod backoff;
 mod client;
 mod config;
 mod connection;
+mod edited;
 mod engine;
 mod error;
 mod event;
-mod replica;
 mod store;
 
 pub use backoff::Backoff;
 pub use client::Client;
 pub use config::Config;
+pub use edited::Edited;
 pub use error::ClientError;
-pub use event::{ClientEvent, ConnectionStatus};
+pub use event::{ConnectionStatus, DeviceEvent};
 pub use store::{MemoryStore, ReplicaStore, StoreError, StoredDocument};
 
+pub use concord_sync::{Compaction, SaveWhat};
 pub use concord_wire::SyncStatus;

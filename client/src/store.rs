@@ -1,15 +1,19 @@
 //! Where a device keeps its replicas: behind a small trait, so the desktop
 //! app can use SQLite and the tests memory.
 //!
-//! The client calls `persist` with changes (local edits and changes from the
-//! relay, in the order they were applied, so each batch is causally closed on
-//! top of what was persisted before) and only after it returned `Ok` does it
-//! send a local change or acknowledge a remote one to the relay.
+//! The client hands the store what the device asks to save (`SaveWhat`:
+//! change records to append in the order they were applied, so each batch
+//! is causally closed on top of what was saved before; a snapshot that
+//! covers every record; a replacement after a forged id) and only after it
+//! returned `Ok` does it send a local change or acknowledge a remote one to
+//! the relay.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use concord_core::{EncodedChange, ReplicaId};
+use concord_core::ReplicaId;
+use concord_sync::SaveWhat;
+pub use concord_sync::StoredDocument;
 use concord_wire::DocId;
 
 /// A storage failure, with the backend's error inside.
@@ -23,18 +27,6 @@ impl StoreError {
     }
 }
 
-/// A document as stored: its token, an optional snapshot (`Document::save`
-/// bytes) and the changes persisted after it, in the order they were applied.
-#[derive(Clone, Debug, Default)]
-pub struct StoredDocument {
-    pub token: String,
-    pub snapshot: Option<Vec<u8>>,
-    pub changes: Vec<EncodedChange>,
-    /// The replica this device edits the document as, when not its device
-    /// id: after someone forged the device's id in it (`replace`).
-    pub replica: Option<ReplicaId>,
-}
-
 /// A device's durable state.
 pub trait ReplicaStore: Send + 'static {
     /// The device's replica id, once one was stored.
@@ -43,28 +35,22 @@ pub trait ReplicaStore: Send + 'static {
     fn set_device(&mut self, device: ReplicaId) -> Result<(), StoreError>;
     /// The documents held, with their tokens, in id order.
     fn documents(&mut self) -> Result<Vec<(DocId, String)>, StoreError>;
-    /// One document, if held.
+    /// One document, if held (`relay_acked_own` may stay 0).
     fn load(&mut self, doc: &DocId) -> Result<Option<StoredDocument>, StoreError>;
     /// Creates the document's entry, or replaces its token.
     fn set_token(&mut self, doc: &DocId, token: &str) -> Result<(), StoreError>;
-    /// Durably appends changes (all or none) to an existing entry.
-    fn persist(&mut self, doc: &DocId, changes: &[EncodedChange]) -> Result<(), StoreError>;
-    /// Durably makes `snapshot` the document's whole stored state (no
-    /// changes after it), edited as `replica` from now on (all or none).
-    /// After `Document::reissue`, which takes changes out of the history.
-    fn replace(
-        &mut self,
-        doc: &DocId,
-        snapshot: Vec<u8>,
-        replica: ReplicaId,
-    ) -> Result<(), StoreError>;
+    /// Durably writes what the device asked to save, all or none, to an
+    /// existing entry.
+    fn save(&mut self, doc: &DocId, what: &SaveWhat) -> Result<(), StoreError>;
+    /// Removes the document and everything stored for it.
+    fn delete(&mut self, doc: &DocId) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Default)]
 struct MemoryInner {
     device: Option<ReplicaId>,
     docs: BTreeMap<DocId, StoredDocument>,
-    /// Test hook: while set, `persist` fails.
+    /// Test hook: while set, `save` fails.
     failing: bool,
 }
 
@@ -84,15 +70,23 @@ impl MemoryStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// While `failing`, every `persist` returns an error (to test that
+    /// While `failing`, every `save` returns an error (to test that
     /// nothing unsaved is sent or acknowledged).
     pub fn set_failing(&self, failing: bool) {
         self.lock().failing = failing;
     }
 
-    /// How many changes are stored for `doc`.
+    /// How many change records are stored for `doc` after its snapshot.
     pub fn change_count(&self, doc: &DocId) -> usize {
         self.lock().docs.get(doc).map_or(0, |d| d.changes.len())
+    }
+
+    /// Whether a snapshot is stored for `doc`.
+    pub fn has_snapshot(&self, doc: &DocId) -> bool {
+        self.lock()
+            .docs
+            .get(doc)
+            .is_some_and(|d| d.snapshot.is_some())
     }
 }
 
@@ -125,12 +119,7 @@ impl ReplicaStore for MemoryStore {
         Ok(())
     }
 
-    fn replace(
-        &mut self,
-        doc: &DocId,
-        snapshot: Vec<u8>,
-        replica: ReplicaId,
-    ) -> Result<(), StoreError> {
+    fn save(&mut self, doc: &DocId, what: &SaveWhat) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if inner.failing {
             return Err(StoreError::msg("memory store set to fail"));
@@ -139,22 +128,23 @@ impl ReplicaStore for MemoryStore {
             .docs
             .get_mut(doc)
             .ok_or_else(|| StoreError::msg(format!("no document {doc}")))?;
-        entry.snapshot = Some(snapshot);
-        entry.changes.clear();
-        entry.replica = Some(replica);
+        match what {
+            SaveWhat::Append(changes) => entry.changes.extend_from_slice(changes),
+            SaveWhat::Snapshot(snapshot) => {
+                entry.snapshot = Some(snapshot.clone());
+                entry.changes.clear();
+            }
+            SaveWhat::Replace { snapshot, replica } => {
+                entry.snapshot = Some(snapshot.clone());
+                entry.changes.clear();
+                entry.replica = Some(*replica);
+            }
+        }
         Ok(())
     }
 
-    fn persist(&mut self, doc: &DocId, changes: &[EncodedChange]) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if inner.failing {
-            return Err(StoreError::msg("memory store set to fail"));
-        }
-        let entry = inner
-            .docs
-            .get_mut(doc)
-            .ok_or_else(|| StoreError::msg(format!("no document {doc}")))?;
-        entry.changes.extend_from_slice(changes);
+    fn delete(&mut self, doc: &DocId) -> Result<(), StoreError> {
+        self.lock().docs.remove(doc);
         Ok(())
     }
 }

@@ -8,11 +8,10 @@
 //! at once and saves it before the frame ends; nothing here waits on the
 //! network.
 
-use concord_client::{Client, ClientEvent};
+use concord_client::{Client, DeviceEvent};
 use concord_wire::{Access, DocId};
 use egui::{Color32, RichText};
 
-use self::compaction::Compaction;
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
 use crate::dialogs::{DialogAction, Dialogs};
@@ -24,7 +23,6 @@ use crate::share::ShareLink;
 use crate::status::{self, SyncFacts};
 use crate::store::{DocKind, DocumentInfo};
 
-mod compaction;
 mod documents;
 
 /// The whole app. `relay` is `None` when this device works local-only.
@@ -32,13 +30,12 @@ pub struct ConcordApp {
     client: Client,
     store: SharedStore,
     relay: Option<String>,
-    events: tokio::sync::broadcast::Receiver<ClientEvent>,
+    events: tokio::sync::broadcast::Receiver<DeviceEvent>,
     list: DocList,
     open: Option<OpenDoc>,
     dialogs: Dialogs,
     /// The last error worth telling the user, shown until dismissed.
     notice: Option<String>,
-    compaction: Compaction,
     /// The open document's calendar view, when it is a calendar.
     calendar: Option<CalendarView>,
     /// The zone calendars show times in (this computer's to begin with).
@@ -69,7 +66,6 @@ impl ConcordApp {
             open: None,
             dialogs: Dialogs::default(),
             notice: None,
-            compaction: Compaction::new(std::time::Instant::now()),
             calendar: None,
             zone: device_zone(),
         };
@@ -170,7 +166,7 @@ impl ConcordApp {
     }
 
     fn save_title(&mut self, id: &DocId, title: &str) {
-        if let Err(e) = self.store.lock().set_title(id, title) {
+        if let Err(e) = self.store.set_title(id, title) {
             self.notice = Some(format!("cannot save the title: {e}"));
         }
     }
@@ -183,19 +179,6 @@ impl ConcordApp {
         };
         if let Err(e) = open.reload(&self.client, force) {
             self.notice = Some(format!("cannot read the document: {e}"));
-        }
-    }
-
-    /// Snapshots the open document now and then (`compaction`).
-    fn compact_now_and_then(&mut self) {
-        if !self.compaction.time_to_look(std::time::Instant::now()) {
-            return;
-        }
-        let Some(open) = &self.open else {
-            return;
-        };
-        if let Err(e) = compaction::compact_if_worth_it(&self.store, &self.client, &open.id) {
-            self.notice = Some(e);
         }
     }
 
@@ -215,7 +198,7 @@ impl ConcordApp {
         use tokio::sync::broadcast::error::TryRecvError;
         loop {
             match self.events.try_recv() {
-                Ok(ClientEvent::RemoteChange { doc }) => {
+                Ok(DeviceEvent::RemoteChange { doc }) => {
                     self.list.dirty = true;
                     // Keep the cached title (and kind) in step with remote
                     // changes.
@@ -226,13 +209,13 @@ impl ConcordApp {
                         self.remember_kind(&doc, kind);
                     }
                 }
-                Ok(ClientEvent::StoreFailed { reason, .. }) => {
+                Ok(DeviceEvent::SaveFailed { reason, .. }) => {
                     self.notice = Some(format!("saving failed (will retry): {reason}"));
                 }
-                Ok(ClientEvent::ChangeRejected { reason, .. }) => {
+                Ok(DeviceEvent::ChangeRejected { reason, .. }) => {
                     self.notice = Some(format!("a change from the relay was rejected: {reason}"));
                 }
-                Ok(ClientEvent::IdForged {
+                Ok(DeviceEvent::IdForged {
                     doc,
                     forged,
                     remade,
@@ -244,7 +227,7 @@ impl ConcordApp {
                     }
                     self.list.dirty = true;
                 }
-                Ok(ClientEvent::ChangeUnreadable { doc, .. }) => {
+                Ok(DeviceEvent::ChangeUnreadable { doc, .. }) => {
                     if let Ok(Some(summary)) = self
                         .client
                         .with_document(&doc, concord_core::Document::unreadable_summary)
@@ -292,7 +275,6 @@ impl ConcordApp {
             self.on_dialog(action);
             ui.ctx().request_repaint();
         }
-        self.compact_now_and_then();
         // Remote changes and status arrive in the background.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(250));

@@ -1,7 +1,7 @@
-//! Calendars in the replica store: a new calendar from an iCalendar file
-//! (or from the demo week), and a stored calendar as an iCalendar file.
-//! The calendar itself is `concord-calendar`; this module only moves it
-//! between files, the clock and the store.
+//! Calendars on this device: a new calendar from an iCalendar file (or
+//! from the demo week), and a calendar this device holds as an iCalendar
+//! file. The calendar itself is `concord-calendar`; this module only moves
+//! it between files, the clock and the sync client (which stores it).
 
 use std::path::Path;
 
@@ -11,14 +11,16 @@ use concord_calendar::{
     Calendar, CalendarError, DemoError, IcsError, ImportWarning, ImportedCalendar, demo_calendar,
     export_ics, ics::MAX_ICS_BYTES, parse_ics,
 };
-use concord_core::Document;
+use concord_client::{Client, ClientError};
 use concord_wire::DocId;
 
-use crate::replicas::now_ms;
-use crate::store::{ReplicaStore, StoreError};
+use crate::replicas::SharedStore;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarFileError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -80,60 +82,70 @@ pub fn read_ics(path: &Path, zone: Tz) -> Result<ImportedCalendar, String> {
 /// the calendar is named after the file's NAME, else `fallback_name`.
 /// Nothing is stored unless the whole file was read.
 pub fn import(
-    store: &mut ReplicaStore,
+    client: &Client,
+    list: &SharedStore,
     text: &str,
     fallback_name: &str,
     zone: Tz,
     random: [u8; 16],
 ) -> Result<(DocId, Vec<ImportWarning>), CalendarFileError> {
     let calendar = parse_ics(text, zone)?;
-    let id = store_new(store, &calendar, fallback_name, random)?;
+    let id = store_new(client, list, &calendar, fallback_name, random)?;
     Ok((id, calendar.warnings))
 }
 
 /// The demo week (moved to the week of `today`) as a new calendar.
 pub fn create_demo(
-    store: &mut ReplicaStore,
+    client: &Client,
+    list: &SharedStore,
     today: NaiveDate,
     zone: Tz,
     random: [u8; 16],
 ) -> Result<DocId, CalendarFileError> {
     let demo = demo_calendar(today, zone)?;
-    store_new(store, &demo, "Demo calendar", random)
+    store_new(client, list, &demo, "Demo calendar", random)
 }
 
+/// A new document holding `calendar`, named in the list; nothing is left
+/// behind if writing it fails.
 fn store_new(
-    store: &mut ReplicaStore,
+    client: &Client,
+    list: &SharedStore,
     calendar: &ImportedCalendar,
     fallback_name: &str,
     random: [u8; 16],
 ) -> Result<DocId, CalendarFileError> {
     let id = DocId::from_random(random);
-    let mut doc = Document::new(store.device());
-    let mut tx = doc.transaction();
-    calendar.write(&mut tx, fallback_name)?;
-    let first = tx.commit();
-    let name = Calendar::open(&doc)?.name();
-    store.create(&id, &name, now_ms(), None)?;
-    store.append(&id, first.as_slice(), None, now_ms())?;
+    client.create(id.clone(), "")?;
+    let written = client
+        .edit(&id, |tx| {
+            calendar.write(tx, fallback_name)?;
+            Ok::<_, CalendarError>(Calendar::open(tx.doc())?.name())
+        })
+        .map_err(CalendarFileError::from)
+        .and_then(|edited| Ok(edited.value_if_saved().map_err(ClientError::from)??));
+    let name = match written {
+        Ok(name) => name,
+        Err(e) => {
+            let _ = client.delete(&id);
+            return Err(e);
+        }
+    };
+    list.set_title(&id, &name)?;
     Ok(id)
 }
 
-/// A stored calendar as an iCalendar file (DTSTAMP `now`).
+/// A calendar this device holds as an iCalendar file (DTSTAMP `now`).
 pub fn export(
-    store: &ReplicaStore,
+    client: &Client,
     id: &DocId,
     now: DateTime<Utc>,
 ) -> Result<String, CalendarFileError> {
-    let doc = store.load(id)?;
-    let calendar = match Calendar::open(&doc) {
-        Ok(c) => c,
-        Err(CalendarError::NotACalendar) => {
-            return Err(CalendarFileError::NotACalendar(id.clone()));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(export_ics(&calendar, now))
+    client.peek(id, |doc| match Calendar::open(doc) {
+        Ok(calendar) => Ok(export_ics(&calendar, now)),
+        Err(CalendarError::NotACalendar) => Err(CalendarFileError::NotACalendar(id.clone())),
+        Err(e) => Err(e.into()),
+    })?
 }
 
 #[cfg(test)]

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use crate::app::ConcordApp;
 use crate::calendar_file;
 use crate::note;
-use crate::replicas::{SharedStore, now_ms, start_client};
+use crate::replicas::{SharedStore, start_client, start_client_with};
 use crate::share::ShareLink;
 use crate::store::ReplicaStore;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use concord_core::{Document, ReplicaId};
+use concord_client::{Client, ClientError, Compaction};
+use concord_core::ReplicaId;
 use concord_wire::DocId;
 
 #[derive(Debug, Parser)]
@@ -110,14 +111,23 @@ fn run(cli: Cli) -> Result<()> {
             .data_dir()
             .to_owned(),
     };
-    let mut store = ReplicaStore::open(&data, || ReplicaId(rand::random()))?;
+    let store = ReplicaStore::open(&data, || ReplicaId(rand::random()))?;
     let Some(command) = cli.command else {
-        first_run(&mut store);
         return window(store, cli.relay);
     };
     match command {
-        Command::Doc { command } => doc_command(&mut store, command, cli.relay.as_deref()),
-        Command::Calendar { command } => calendar_command(&mut store, command),
+        Command::Doc { command } => {
+            let device = Offline::start(store, |_| {})?;
+            let out = doc_command(&device, command, cli.relay.as_deref());
+            device.stop();
+            out
+        }
+        Command::Calendar { command } => {
+            let device = Offline::start(store, |_| {})?;
+            let out = calendar_command(&device, command);
+            device.stop();
+            out
+        }
         Command::Sync { once, timeout } => {
             if !once {
                 bail!("only `concord sync --once` exists; the window syncs continuously");
@@ -127,16 +137,62 @@ fn run(cli: Cli) -> Result<()> {
                 .context("no relay: pass --relay URL (or set CONCORD_RELAY)")?;
             crate::sync_once::run(store, &relay, std::time::Duration::from_secs(timeout))
         }
-        Command::CrashWriter { id } => crash_writer(&mut store, &id),
+        Command::CrashWriter { id } => {
+            // Snapshots often, so that kills land in them too.
+            let device = Offline::start(store, |config| {
+                config.compaction = Compaction { max_records: 97 };
+            })?;
+            crash_writer(&device, &id)
+        }
+    }
+}
+
+/// The headless commands' device: the sync client, offline, over the store
+/// (documents' contents go through it; the list's cache beside it).
+struct Offline {
+    runtime: tokio::runtime::Runtime,
+    list: SharedStore,
+    client: Client,
+}
+
+impl Offline {
+    fn start(
+        store: ReplicaStore,
+        adjust: impl FnOnce(&mut concord_client::Config),
+    ) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the client's runtime")?;
+        let list = SharedStore::new(store);
+        let client = start_client_with(&list, None, runtime.handle(), adjust)?;
+        Ok(Offline {
+            runtime,
+            list,
+            client,
+        })
+    }
+
+    /// Opens `id` with the token the list has for it (an error if this
+    /// device does not hold it).
+    fn open(&self, id: &DocId) -> Result<()> {
+        let token = self.list.info(id)?.token.unwrap_or_default();
+        self.client.open(id.clone(), token)?;
+        Ok(())
+    }
+
+    fn stop(self) {
+        self.runtime.block_on(self.client.shutdown());
     }
 }
 
 /// A new user's first start: the demo calendar, in this week. A failure
 /// here costs nothing but the demo, so it is reported and the window opens.
-fn first_run(store: &mut ReplicaStore) {
+fn first_run(client: &Client, list: &SharedStore) {
     let zone = crate::calendar::zone::device_zone();
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-    if let Err(e) = crate::first_run::seed_demo_calendar(store, today, zone, rand::random()) {
+    if let Err(e) = crate::first_run::seed_demo_calendar(client, list, today, zone, rand::random())
+    {
         eprintln!("concord: the demo calendar was not added: {e}");
     }
 }
@@ -157,6 +213,7 @@ fn window(store: ReplicaStore, relay: Option<String>) -> Result<()> {
         .context("cannot start the sync runtime")?;
     let store = SharedStore::new(store);
     let client = start_client(&store, relay.as_deref(), runtime.handle())?;
+    first_run(&client, &store);
     let app = ConcordApp::new(client.clone(), store, relay);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -186,14 +243,15 @@ fn doc_id(id: &str) -> Result<DocId> {
     DocId::new(id).with_context(|| format!("{id:?} is not a document id"))
 }
 
-fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str>) -> Result<()> {
+fn doc_command(device: &Offline, command: DocCommand, relay: Option<&str>) -> Result<()> {
+    let Offline { list, client, .. } = device;
     let mut out = std::io::stdout().lock();
     match command {
         DocCommand::List => {
-            for info in store.list()? {
-                let calendar = store
-                    .load(&info.id)
-                    .is_ok_and(|doc| concord_calendar::is_calendar(&doc));
+            for info in list.list()? {
+                let calendar = client
+                    .peek(&info.id, concord_calendar::is_calendar)
+                    .unwrap_or(false);
                 if calendar {
                     writeln!(out, "{}\t{}\tcalendar", info.id, info.title)?;
                 } else {
@@ -203,42 +261,42 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str
         }
         DocCommand::New { title } => {
             let id = DocId::from_random(rand::random());
-            let mut doc = Document::new(store.device());
-            let mut tx = doc.transaction();
-            note::create(&mut tx, &title)?;
-            let first = tx.commit();
-            store.create(&id, &title, now_ms(), None)?;
-            store.append(&id, first.as_slice(), None, now_ms())?;
+            client.create(id.clone(), "")?;
+            client
+                .edit(&id, |tx| note::create(tx, &title))?
+                .value_if_saved()??;
+            list.set_title(&id, &title)?;
             writeln!(out, "{id}")?;
         }
         DocCommand::Cat { id } => {
-            let doc = store.load(&doc_id(&id)?)?;
-            write!(out, "{}", note::body_text(&doc))?;
-            if let Some(summary) = doc.unreadable_summary() {
+            let (text, unreadable) = client.peek(&doc_id(&id)?, |doc| {
+                (note::body_text(doc), doc.unreadable_summary())
+            })?;
+            write!(out, "{text}")?;
+            if let Some(summary) = unreadable {
                 eprintln!("concord: {id}: {summary}");
             }
         }
         DocCommand::Append { id, text } => {
             let id = doc_id(&id)?;
-            let mut doc = store.load(&id)?;
-            let mut tx = doc.transaction();
-            note::append(&mut tx, &text)?;
-            if let Some(change) = tx.commit() {
-                store.append(&id, &[change], Some(&note::title(&doc)), now_ms())?;
-            }
+            device.open(&id)?;
+            client
+                .edit(&id, |tx| note::append(tx, &text))?
+                .value_if_saved()??;
+            list.set_title(&id, &client.with_document(&id, note::title)?)?;
         }
         DocCommand::Share { id } => {
             let id = doc_id(&id)?;
             let relay = relay.context("sharing needs a relay: pass --relay URL")?;
-            let token = store.info(&id)?.token.unwrap_or_default();
+            let token = list.info(&id)?.token.unwrap_or_default();
             writeln!(out, "{}", ShareLink::new(relay, id, token))?;
         }
         DocCommand::Open { link } => {
             let link = ShareLink::parse(&link)?;
-            if store.contains(&link.doc)? {
-                store.set_token(&link.doc, Some(&link.token))?;
-            } else {
-                store.create(&link.doc, "Shared document", now_ms(), Some(&link.token))?;
+            let held = list.info(&link.doc).is_ok();
+            client.open(link.doc.clone(), link.token.clone())?;
+            if !held {
+                list.set_title(&link.doc, "Shared document")?;
             }
             writeln!(out, "{}", link.doc)?;
         }
@@ -246,7 +304,7 @@ fn doc_command(store: &mut ReplicaStore, command: DocCommand, relay: Option<&str
     Ok(())
 }
 
-fn calendar_command(store: &mut ReplicaStore, command: CalendarCommand) -> Result<()> {
+fn calendar_command(device: &Offline, command: CalendarCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match command {
         CalendarCommand::Import { file, zone } => {
@@ -259,46 +317,52 @@ fn calendar_command(store: &mut ReplicaStore, command: CalendarCommand) -> Resul
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let fallback = calendar_file::fallback_name(&file);
-            let (id, warnings) =
-                calendar_file::import(store, &text, &fallback, zone, rand::random())
-                    .with_context(|| format!("cannot import {}", file.display()))?;
+            let (id, warnings) = calendar_file::import(
+                &device.client,
+                &device.list,
+                &text,
+                &fallback,
+                zone,
+                rand::random(),
+            )
+            .with_context(|| format!("cannot import {}", file.display()))?;
             for warning in warnings {
                 eprintln!("concord: {}: {warning}", file.display());
             }
             writeln!(out, "{id}")?;
         }
         CalendarCommand::Export { id } => {
-            let ics = calendar_file::export(store, &doc_id(&id)?, chrono::Utc::now())?;
+            let ics = calendar_file::export(&device.client, &doc_id(&id)?, chrono::Utc::now())?;
             write!(out, "{ics}")?;
         }
     }
     Ok(())
 }
 
-fn crash_writer(store: &mut ReplicaStore, id: &str) -> Result<()> {
+/// Appends "x" through the client, one change at a time, forever; prints
+/// `committed N` once the store holds change N.
+fn crash_writer(device: &Offline, id: &str) -> Result<()> {
+    let Offline { list, client, .. } = device;
     let id = doc_id(id)?;
-    if !store.contains(&id)? {
-        let mut doc = Document::new(store.device());
-        let mut tx = doc.transaction();
-        note::create(&mut tx, "crash test")?;
-        let first = tx.commit();
-        store.create(&id, "crash test", now_ms(), None)?;
-        store.append(&id, first.as_slice(), None, now_ms())?;
+    match client.create(id.clone(), "") {
+        Ok(()) => {
+            client
+                .edit(&id, |tx| note::create(tx, "crash test"))?
+                .value_if_saved()??;
+            list.set_title(&id, "crash test")?;
+        }
+        Err(ClientError::AlreadyExists(_)) => device.open(&id)?,
+        Err(e) => return Err(e.into()),
     }
-    let mut doc = store.load(&id)?;
     let mut out = std::io::stdout().lock();
     loop {
-        let mut tx = doc.transaction();
-        note::append(&mut tx, "x")?;
-        let Some(change) = tx.commit() else {
-            bail!("appending produced no change");
-        };
-        let seq = change.id().seq;
-        store.append(&id, &[change], None, now_ms())?;
+        let seq = client
+            .edit(&id, |tx| {
+                note::append(tx, "x")?;
+                Ok::<_, anyhow::Error>(tx.doc().version().get(tx.doc().replica()) + 1)
+            })?
+            .value_if_saved()??;
         writeln!(out, "committed {seq}")?;
         out.flush()?;
-        if seq % 97 == 0 {
-            store.compact(&id, &doc)?;
-        }
     }
 }

@@ -61,7 +61,7 @@ impl DocList {
     /// Reads the list from the store, and looks once at what the documents
     /// whose kind was never looked at are.
     pub fn refresh(&mut self, store: &SharedStore, client: &Client, notice: &mut Option<String>) {
-        match store.lock().list() {
+        match store.list() {
             Ok(docs) => self.docs = docs,
             Err(e) => *notice = Some(format!("cannot read the document list: {e}")),
         }
@@ -75,11 +75,7 @@ impl DocList {
             .map(|d| d.id.clone())
             .collect();
         for id in unknown {
-            let kind = match client.with_document(&id, DocKind::known) {
-                Ok(kind) => kind,
-                Err(_) => store.lock().load(&id).ok().and_then(|d| DocKind::known(&d)),
-            };
-            if let Some(kind) = kind {
+            if let Ok(Some(kind)) = client.peek(&id, DocKind::known) {
                 self.remember_kind(store, &id, kind, notice);
             }
         }
@@ -100,7 +96,7 @@ impl DocList {
             return;
         }
         info.kind = Some(kind);
-        if let Err(e) = store.lock().set_kind(id, kind) {
+        if let Err(e) = store.set_kind(id, kind) {
             *notice = Some(format!("cannot save the document list: {e}"));
         }
     }

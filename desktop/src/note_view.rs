@@ -7,7 +7,7 @@
 //! text, and puts the caret back on the characters it was on
 //! (`editor::Anchor`).
 
-use concord_client::{Client, ClientError};
+use concord_client::{Client, ClientError, Edited};
 use concord_core::VersionVector;
 use concord_wire::DocId;
 use egui::{Color32, RichText};
@@ -129,28 +129,41 @@ pub fn show(open: &mut OpenDoc, client: &Client, ui: &mut egui::Ui) -> NoteOutco
             note::splice(tx, splice.pos, splice.del, &splice.insert)
         });
         match result {
-            Ok(Ok(())) => committed(&mut expected),
-            Ok(Err(e)) => outcome.problem = Some(format!("edit refused: {e}")),
-            Err(e) => {
-                // Applied, saving is retried: it is in the document.
+            Ok(Edited {
+                value: Ok(()),
+                saved,
+            }) => {
                 committed(&mut expected);
-                outcome.problem = Some(format!("edit not saved yet: {e}"));
+                if let Err(e) = saved {
+                    // Applied, saving is retried: it is in the document.
+                    outcome.problem = Some(format!("edit not saved yet: {e}"));
+                }
             }
+            Ok(Edited { value: Err(e), .. }) => {
+                outcome.problem = Some(format!("edit refused: {e}"));
+            }
+            Err(e) => outcome.problem = Some(format!("cannot edit: {e}")),
         }
         outcome.edited = true;
     }
     if let Some(title) = new_title {
         match client.edit(&id, |tx| note::set_title(tx, &title)) {
-            Ok(Ok(())) => {
+            Ok(Edited {
+                value: Ok(()),
+                saved: Ok(()),
+            }) => {
                 committed(&mut expected);
                 outcome.renamed = Some(title);
                 outcome.edited = true;
             }
-            Ok(Err(e)) => outcome.problem = Some(format!("rename refused: {e}")),
-            Err(e) => {
+            Ok(Edited { value: Err(e), .. }) => {
+                outcome.problem = Some(format!("rename refused: {e}"));
+            }
+            Ok(Edited { saved: Err(e), .. }) => {
                 committed(&mut expected);
                 outcome.problem = Some(format!("rename not saved yet: {e}"));
             }
+            Err(e) => outcome.problem = Some(format!("cannot rename: {e}")),
         }
     }
     // Re-anchor the caret on the text as it now stands. If a remote

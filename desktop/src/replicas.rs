@@ -1,16 +1,21 @@
-//! The replica store as the sync client sees it.
+//! The replica store shared by the sync client and the document list.
 //!
-//! The client owns persistence of changes (it saves before it sends or
-//! acknowledges); the app also reads the store (document list, titles).
-//! Both go through one `SharedStore`, a mutex around the one connection.
+//! Documents' contents go through the sync client only: it loads them,
+//! saves what its device asks (before it sends or acknowledges) and
+//! deletes them. Beside it the window and the commands keep the document
+//! list's cache in the same file (titles, kinds, the first-run mark),
+//! through the few methods of `SharedStore` below. Both go through one
+//! mutex around the one connection.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use concord_client::{ReplicaStore as ClientStore, StoreError as ClientStoreError, StoredDocument};
-use concord_core::{EncodedChange, ReplicaId};
+use concord_client::{
+    ReplicaStore as ClientStore, SaveWhat, StoreError as ClientStoreError, StoredDocument,
+};
+use concord_core::ReplicaId;
 use concord_wire::DocId;
 
-use crate::store::ReplicaStore;
+use crate::store::{DocKind, DocumentInfo, ReplicaStore, StoreError};
 
 /// Milliseconds since the Unix epoch (the desktop owns the clock).
 pub fn now_ms() -> i64 {
@@ -27,13 +32,45 @@ impl SharedStore {
         SharedStore(Arc::new(Mutex::new(store)))
     }
 
-    /// The store, for the app's own reads and writes. Held briefly.
-    pub fn lock(&self) -> MutexGuard<'_, ReplicaStore> {
+    /// Held briefly; not for documents' contents (those go through the
+    /// client).
+    fn lock(&self) -> MutexGuard<'_, ReplicaStore> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ---- the document list's cache ----
+
+    /// The documents this device holds, as the list shows them.
+    pub fn list(&self) -> Result<Vec<DocumentInfo>, StoreError> {
+        self.lock().list()
+    }
+
+    /// One document's entry in the list.
+    pub fn info(&self, id: &DocId) -> Result<DocumentInfo, StoreError> {
+        self.lock().info(id)
+    }
+
+    /// The title the list shows (the document's own title lives in it).
+    pub fn set_title(&self, id: &DocId, title: &str) -> Result<(), StoreError> {
+        self.lock().set_title(id, title)
+    }
+
+    /// What the list shows the document as.
+    pub fn set_kind(&self, id: &DocId, kind: DocKind) -> Result<(), StoreError> {
+        self.lock().set_kind(id, kind)
+    }
+
+    /// Whether the first run (the demo calendar) happened.
+    pub fn first_run_done(&self) -> Result<bool, StoreError> {
+        self.lock().first_run_done()
+    }
+
+    pub fn mark_first_run_done(&self) -> Result<(), StoreError> {
+        self.lock().mark_first_run_done()
     }
 }
 
-fn wrap(e: crate::store::StoreError) -> ClientStoreError {
+fn wrap(e: StoreError) -> ClientStoreError {
     ClientStoreError(Box::new(e))
 }
 
@@ -75,6 +112,7 @@ impl ClientStore for SharedStore {
             snapshot: parts.snapshot,
             changes: parts.changes,
             replica: Some(parts.replica),
+            relay_acked_own: 0,
         }))
     }
 
@@ -88,19 +126,18 @@ impl ClientStore for SharedStore {
         }
     }
 
-    fn replace(
-        &mut self,
-        doc: &DocId,
-        snapshot: Vec<u8>,
-        replica: ReplicaId,
-    ) -> Result<(), ClientStoreError> {
-        self.lock().replace(doc, &snapshot, replica).map_err(wrap)
+    fn save(&mut self, doc: &DocId, what: &SaveWhat) -> Result<(), ClientStoreError> {
+        let mut store = self.lock();
+        match what {
+            SaveWhat::Append(changes) => store.append(doc, changes, None, now_ms()),
+            SaveWhat::Snapshot(snapshot) => store.snapshot(doc, snapshot),
+            SaveWhat::Replace { snapshot, replica } => store.replace(doc, snapshot, *replica),
+        }
+        .map_err(wrap)
     }
 
-    fn persist(&mut self, doc: &DocId, changes: &[EncodedChange]) -> Result<(), ClientStoreError> {
-        self.lock()
-            .append(doc, changes, None, now_ms())
-            .map_err(wrap)
+    fn delete(&mut self, doc: &DocId) -> Result<(), ClientStoreError> {
+        self.lock().delete(doc).map_err(wrap)
     }
 }
 
@@ -111,16 +148,24 @@ pub fn start_client(
     relay: Option<&str>,
     runtime: &tokio::runtime::Handle,
 ) -> Result<concord_client::Client, concord_client::ClientError> {
+    start_client_with(store, relay, runtime, |_| {})
+}
+
+/// `start_client`, with the settings changed by `adjust` first.
+pub fn start_client_with(
+    store: &SharedStore,
+    relay: Option<&str>,
+    runtime: &tokio::runtime::Handle,
+    adjust: impl FnOnce(&mut concord_client::Config),
+) -> Result<concord_client::Client, concord_client::ClientError> {
     let device = store.lock().device();
     let url = relay.map_or_else(
         || "ws://127.0.0.1:9/v1/sync".to_owned(),
         crate::share::sync_url,
     );
-    let client = concord_client::Client::start(
-        concord_client::Config::new(url, device),
-        store.clone(),
-        runtime,
-    )?;
+    let mut config = concord_client::Config::new(url, device);
+    adjust(&mut config);
+    let client = concord_client::Client::start(config, store.clone(), runtime)?;
     if relay.is_none() {
         client.set_online(false);
     }

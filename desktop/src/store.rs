@@ -419,6 +419,23 @@ impl ReplicaStore {
         Ok(())
     }
 
+    /// Makes `snapshot` (`Document::save` bytes of everything stored and
+    /// more) the whole stored state of the document, dropping its change
+    /// records (the sync client's compaction).
+    pub fn snapshot(&mut self, id: &DocId, snapshot: &[u8]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let updated = tx.execute(
+            "UPDATE documents SET snapshot = ?2 WHERE id = ?1",
+            params![id.as_str(), snapshot],
+        )?;
+        if updated == 0 {
+            return Err(StoreError::NoSuchDocument(id.clone()));
+        }
+        tx.execute("DELETE FROM changes WHERE doc = ?1", [id.as_str()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Makes `snapshot` (`Document::save` bytes) the whole stored state of
     /// the document (no changes after it), edited as `replica` from now on:
     /// after `Document::reissue`, which takes changes out of the history.

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use concord_client::{Client, ClientEvent, SyncStatus};
+use concord_client::{Client, DeviceEvent, SyncStatus};
 use concord_core::Document;
 use concord_wire::{Access, DocId};
 
@@ -86,7 +86,7 @@ pub fn run(store: ReplicaStore, relay: &str, timeout: Duration) -> Result<()> {
         .build()
         .context("cannot start the sync runtime")?;
     let store = SharedStore::new(store);
-    let docs = store.lock().list()?;
+    let docs = store.list()?;
     let client = start_client(&store, Some(relay), runtime.handle())?;
     let mut events = client.events();
     for info in &docs {
@@ -97,11 +97,11 @@ pub fn run(store: ReplicaStore, relay: &str, timeout: Duration) -> Result<()> {
     // Keep the cached titles in step with what arrived.
     for info in &docs {
         let title = client.with_document(&info.id, note::title)?;
-        store.lock().set_title(&info.id, &title)?;
+        store.set_title(&info.id, &title)?;
     }
     let mut out = std::io::stdout().lock();
     while let Ok(event) = events.try_recv() {
-        if let ClientEvent::IdForged {
+        if let DeviceEvent::IdForged {
             doc,
             forged,
             remade,

@@ -43,6 +43,8 @@ fn edit_calendar<R>(
     client
         .edit(doc, |tx| f(&mut CalendarTx::open(tx)?))
         .expect("the document is open")
+        .value_if_saved()
+        .expect("saved")
         .expect("the edit is valid")
 }
 
@@ -104,6 +106,8 @@ async fn a_calendar_on_three_devices_through_a_relay() {
             cal.add_event(&standup)
         })
         .expect("open")
+        .value_if_saved()
+        .expect("saved")
         .expect("a new calendar");
     all_agree("the calendar on every device", &clients, &doc, |cal| {
         (cal.events().len() == 2)

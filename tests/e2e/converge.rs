@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use concord_client::{Client, ClientEvent, Config, MemoryStore, SyncStatus};
+use concord_client::{Client, Config, DeviceEvent, MemoryStore, SyncStatus};
 use concord_core::{Document, ObjId, ObjType, ReplicaId, Transaction, Value};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_wire::{Access, DocId};
@@ -108,7 +108,9 @@ pub(crate) async fn create_bodies(creator: &Client, everyone: &[Client], docs: &
                     .expect("root is a map");
                 tx.insert_text(t, 0, "start").expect("in bounds");
             })
-            .expect("edit");
+            .expect("edit")
+            .value_if_saved()
+            .expect("saved");
     }
     wait_until("every client to see the bodies", CONVERGE, || {
         for (i, c) in everyone.iter().enumerate() {
@@ -204,7 +206,9 @@ pub(crate) async fn edit_concurrently(clients: &[Client], docs: &[DocId], edits:
                 let doc = &docs[rng.random_range(0..docs.len())];
                 client
                     .edit(doc, |tx| random_edit(tx, &mut rng, tag))
-                    .expect("edit");
+                    .expect("edit")
+                    .value_if_saved()
+                    .expect("saved");
                 let pause = rng.random_range(0..15);
                 tokio::time::sleep(Duration::from_millis(pause)).await;
             }
@@ -241,7 +245,9 @@ impl Editors {
                         let doc = &docs[rng.random_range(0..docs.len())];
                         client
                             .edit(doc, |tx| random_edit(tx, &mut rng, tag))
-                            .expect("edit");
+                            .expect("edit")
+                            .value_if_saved()
+                            .expect("saved");
                         made.fetch_add(1, Ordering::Relaxed);
                         let pause = rng.random_range(1..15);
                         tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -295,7 +301,7 @@ async fn five_clients_editing_the_same_documents_converge() {
     // The UI hears of remote changes and of who is there.
     let mut remote = 0;
     while let Ok(event) = events.try_recv() {
-        if matches!(event, ClientEvent::RemoteChange { .. }) {
+        if matches!(event, DeviceEvent::RemoteChange { .. }) {
             remote += 1;
         }
     }
@@ -354,7 +360,7 @@ async fn a_refused_document_shows_refused_and_leaves_the_others_syncing() {
     })
     .await;
     let refused_event = std::iter::from_fn(|| events.try_recv().ok())
-        .any(|e| matches!(e, ClientEvent::RelayError { doc: Some(d), .. } if d == secret));
+        .any(|e| matches!(e, DeviceEvent::RelayError { doc: Some(d), .. } if d == secret));
     assert!(refused_event, "the refusal is an event");
 
     // The other document syncs on the same connection.

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
+use concord_client::{Client, ConnectionStatus, DeviceEvent, SyncStatus};
 use concord_core::VersionVector;
 use concord_e2e::proxy::{Faults, Proxy};
 use concord_wire::DocId;
@@ -151,7 +151,7 @@ async fn clients_come_back_after_a_graceful_restart() {
     assert!(status.success(), "a graceful exit: {status:?}");
     wait_until("the clients to notice", CONVERGE, || {
         let lost = std::iter::from_fn(|| events.try_recv().ok())
-            .any(|e| e == ClientEvent::Connection(ConnectionStatus::Offline));
+            .any(|e| e == DeviceEvent::Connection(ConnectionStatus::Offline));
         if lost {
             Ok(())
         } else {

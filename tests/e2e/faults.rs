@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use concord_client::{Client, ClientEvent, ConnectionStatus, SyncStatus};
+use concord_client::{Client, ConnectionStatus, DeviceEvent, SyncStatus};
 use concord_e2e::proxy::{Faults, Proxy};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
@@ -191,7 +191,9 @@ async fn a_client_turned_away_with_try_again_later_gets_in_when_there_is_room() 
             tx.put(concord_core::ObjId::Root, "k", 1i64)
                 .expect("root is a map");
         })
-        .expect("edit");
+        .expect("edit")
+        .value_if_saved()
+        .expect("saved");
 
     let second = start_client(&relay.url(), 2, &docs);
     // Turned away (1013) again and again, with backoff, never subscribed.
@@ -200,8 +202,8 @@ async fn a_client_turned_away_with_try_again_later_gets_in_when_there_is_room() 
     wait_until("a few refused connections", CONVERGE, || {
         for e in std::iter::from_fn(|| events.try_recv().ok()) {
             match e {
-                ClientEvent::Connection(ConnectionStatus::Connecting) => attempts += 1,
-                ClientEvent::Status {
+                DeviceEvent::Connection(ConnectionStatus::Connecting) => attempts += 1,
+                DeviceEvent::Status {
                     status: SyncStatus::Synced,
                     ..
                 } => panic!("synced past the connection limit"),

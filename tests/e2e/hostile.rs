@@ -50,6 +50,8 @@ async fn a_change_whose_ops_do_not_decode_stalls_no_one() {
     alice
         .edit(&docs[0], |tx| concord_note::note::append(tx, " and more"))
         .unwrap()
+        .value_if_saved()
+        .expect("saved")
         .unwrap();
     let bob = start_client(&relay.url(), 0xB0B, &docs);
     let both = [alice, bob];
@@ -100,6 +102,8 @@ async fn edits_under_a_forged_device_id_are_kept_and_sent_under_a_new_one() {
         alice
             .edit(&docs[0], |tx| concord_note::note::append(tx, words))
             .unwrap()
+            .value_if_saved()
+            .expect("saved")
             .unwrap();
     }
 
@@ -144,7 +148,7 @@ async fn edits_under_a_forged_device_id_are_kept_and_sent_under_a_new_one() {
     // Alice was told, and edits as a new id now.
     let mut told = None;
     while let Ok(event) = events.try_recv() {
-        if let concord_client::ClientEvent::IdForged {
+        if let concord_client::DeviceEvent::IdForged {
             forged: id,
             remade,
             new_replica,

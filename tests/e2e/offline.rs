@@ -24,7 +24,9 @@ fn edit_alone(client: &Client, docs: &[DocId], n: usize, seed: u64) {
         let doc = &docs[i % docs.len()];
         client
             .edit(doc, |tx| random_edit(tx, &mut rng, 'z'))
-            .expect("edit");
+            .expect("edit")
+            .value_if_saved()
+            .expect("saved");
     }
 }
 
@@ -145,7 +147,9 @@ async fn a_long_offline_session_goes_up_in_bounded_batches() {
             tx.put_object(ObjId::Root, "body", ObjType::Text)
                 .expect("root is a map");
         })
-        .expect("edit");
+        .expect("edit")
+        .value_if_saved()
+        .expect("saved");
     let line = "a line of text typed while offline\n";
     for _ in 0..1500 {
         writer
@@ -154,7 +158,9 @@ async fn a_long_offline_session_goes_up_in_bounded_batches() {
                 let end = tx.doc().text(body).map_or(0, concord_core::Text::len_chars);
                 tx.insert_text(body, end, line).expect("in bounds");
             })
-            .expect("edit");
+            .expect("edit")
+            .value_if_saved()
+            .expect("saved");
     }
     writer.set_online(true);
     let clients = [reader, writer];

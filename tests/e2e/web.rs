@@ -76,6 +76,8 @@ async fn native_note(s: &Setup, title: &str, text: &str) {
             note::append(tx, text)
         })
         .expect("open")
+        .value_if_saved()
+        .expect("saved")
         .expect("edit");
     native_synced(&s.native, &s.doc).await;
 }
@@ -117,6 +119,8 @@ async fn a_browser_and_a_native_client_edit_one_text_at_once_and_end_identical()
                 note::append(tx, &l.to_string())
             })
             .expect("open")
+            .value_if_saved()
+            .expect("saved")
             .expect("edit");
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
@@ -185,6 +189,8 @@ async fn a_browser_edits_offline_reloads_and_comes_back_with_nothing_lost() {
     s.native
         .edit(&s.doc, |tx| note::splice(tx, 0, 0, native_line))
         .expect("open")
+        .value_if_saved()
+        .expect("saved")
         .expect("edit");
     native_synced(&s.native, &s.doc).await;
     browser.go("edit", &json!({})).expect("go");
@@ -242,6 +248,8 @@ async fn a_read_only_link_opens_read_only_in_the_browser_and_still_follows_edits
     s.native
         .edit(&s.doc, |tx| note::append(tx, line))
         .expect("open")
+        .value_if_saved()
+        .expect("saved")
         .expect("edit");
     native_synced(&s.native, &s.doc).await;
     let expected = format!("{initial}{line}");
@@ -320,6 +328,8 @@ async fn calendar_events_cross_between_the_browser_and_a_native_client() {
             cal.add_event(&EventData::new("standup@native", "Native stand-up", when))
         })
         .expect("open")
+        .value_if_saved()
+        .expect("saved")
         .expect("a calendar");
     native_synced(&s.native, &s.doc).await;
 
@@ -367,6 +377,8 @@ async fn calendar_events_cross_between_the_browser_and_a_native_client() {
             CalendarTx::open(tx)?.add_event(&EventData::new("lunch@native", "Native lunch", when))
         })
         .expect("open")
+        .value_if_saved()
+        .expect("saved")
         .expect("an event");
     browser.go("native-added", &json!({})).expect("go");
     browser

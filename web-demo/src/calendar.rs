@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn events_are_created_moved_and_renamed_in_the_viewers_zone() {
         let berlin = parse_zone("Europe/Berlin").unwrap();
-        let mut w = Workspace::new(ReplicaId(1));
+        let mut w = Workspace::standing(ReplicaId(1));
         w.create_calendar(id(), String::new(), "Team", None)
             .unwrap();
         assert!(w.is_calendar(&id()).unwrap());
@@ -296,7 +296,7 @@ mod tests {
             ("2026-05-04".into(), "2026-05-05".into())
         );
 
-        let mut w = Workspace::new(ReplicaId(1));
+        let mut w = Workspace::standing(ReplicaId(1));
         let note = DocId::new("note").unwrap();
         w.create_note(note.clone(), String::new(), "t").unwrap();
         assert!(!w.is_calendar(&note).unwrap());
@@ -313,7 +313,7 @@ mod tests {
     fn the_demo_week_and_ics_files_make_calendars() {
         let zone = parse_zone("Europe/Berlin").unwrap();
         let today = parse_date("2026-05-06").unwrap();
-        let mut w = Workspace::new(ReplicaId(1));
+        let mut w = Workspace::standing(ReplicaId(1));
         w.create_calendar(id(), String::new(), "Demo", Some((today, zone)))
             .unwrap();
         let monday = parse_date("2026-05-04").unwrap();

@@ -5,12 +5,11 @@
 //! rule (merging, what to send, what to acknowledge, what to save), and
 //! JavaScript only moves bytes (WebSocket, IndexedDB) and pixels.
 //!
-//! - `workspace` — the browser's replicas and its relay session (core's
-//!   `ClientSession`), free of IO; natively testable.
+//! - `workspace` — concord-sync's `Device` (the same machine as the native
+//!   client's: documents, relay session, saving as effects) driven for the
+//!   page, plus reading and editing; free of IO, natively testable.
 //! - `calendar` — `concord-calendar` (the desktop's calendar model) on
 //!   those documents; times as HTML inputs write them.
-//! - `replica` — one document and which of its changes IndexedDB holds
-//!   (saved before said).
 //! - `api` — the `#[wasm_bindgen]` classes JavaScript sees (`Workspace`,
 //!   `SaveBatch`, `SyncEvent`, `DocStatus`, `TextSelection`).
 //! - `error` — `WebError`, thrown to JavaScript as `Error`.
@@ -21,5 +20,4 @@
 pub mod api;
 pub mod calendar;
 pub mod error;
-pub mod replica;
 pub mod workspace;

@@ -1,48 +1,25 @@
-//! The browser's replicas and its relay session, free of IO.
+//! The browser's side of sync: concord-sync's `Device`, driven for the
+//! page, plus what the page reads and edits (maps, text, notes).
 //!
-//! This is the browser's counterpart of `concord-client`'s engine: it owns
-//! the documents and drives core's `ClientSession`. JavaScript moves the
-//! bytes: it feeds frames from the WebSocket into `receive`, sends what
-//! `poll_frame` returns, writes what `take_save` returns to IndexedDB and
-//! reports back with `saved`. Nothing here waits, reads a clock or draws a
-//! random number.
+//! The same device machine as the native client's; only the driving
+//! differs. JavaScript moves the bytes: it feeds frames from the WebSocket
+//! into `receive`, sends what `poll_frame` returns, writes what `poll_save`
+//! returns to IndexedDB (asynchronously: one write per document in flight)
+//! and reports back with `saved` or `save_failed`, and shows what
+//! `poll_event` says. Nothing here waits or draws a random number; the
+//! clock is handed in at construction.
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
 use concord_core::{
     Document, EncodedChange, ObjId, ReplicaId, ScalarValue, Transaction, Value, VersionVector,
 };
 use concord_note::editor::{self, Anchor};
 use concord_note::note;
-use concord_wire::{
-    Access, ChangeSource, ClientSession, DocId, DocumentSet, ErrorCode, Frame, SessionEvent,
-    SyncStatus,
-};
+use concord_sync::{Device, DeviceError, DeviceEvent, Save, SaveId, StoredDocument};
+use concord_wire::{Access, DocId, Frame, SyncStatus};
 
 use crate::error::WebError;
-use crate::replica::{Replica, SaveBatch};
-
-/// Something the page should act on after `receive`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WebEvent {
-    /// Remote changes were applied: save (`take_save`) and redraw.
-    Changed { doc: DocId },
-    /// The relay refused the subscription (bad or expired token).
-    Refused {
-        doc: DocId,
-        code: ErrorCode,
-        detail: String,
-    },
-    /// An error that does not end the subscription, or a change from the
-    /// relay this replica could not take.
-    Error {
-        doc: Option<DocId>,
-        code: Option<ErrorCode>,
-        detail: String,
-    },
-    /// Who is connected to the document now.
-    Presence { doc: DocId, devices: Vec<ReplicaId> },
-}
 
 /// A text selection that stays on its characters while others edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,20 +28,20 @@ pub struct Selection {
     pub end: Anchor,
 }
 
-#[derive(Debug)]
-struct Replicas(BTreeMap<DocId, Replica>);
+/// Time since an origin the page chooses (`performance.now()`).
+pub type Clock = Box<dyn Fn() -> Duration>;
 
-impl DocumentSet for Replicas {
-    fn change_source(&self, doc: &DocId) -> Option<&dyn ChangeSource> {
-        self.0.get(doc).map(|r| r as &dyn ChangeSource)
-    }
+pub struct Workspace {
+    device: Device,
+    clock: Clock,
 }
 
-#[derive(Debug)]
-pub struct Workspace {
-    device: ReplicaId,
-    session: ClientSession,
-    replicas: Replicas,
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parses a document id given by the page.
@@ -90,24 +67,30 @@ pub fn random16(bytes: &[u8]) -> Result<[u8; 16], WebError> {
 }
 
 impl Workspace {
-    pub fn new(device: ReplicaId) -> Self {
+    /// A workspace editing as `device`. `seed` (random, from the page)
+    /// makes the fresh id a forged device id calls for; `clock` says how
+    /// late it is (for the stall watchdog).
+    pub fn new(device: ReplicaId, seed: u64, clock: Clock) -> Self {
         Workspace {
-            device,
-            session: ClientSession::new(device),
-            replicas: Replicas(BTreeMap::new()),
+            device: Device::new(device, seed),
+            clock,
         }
     }
 
     pub fn device(&self) -> ReplicaId {
-        self.device
+        self.device.device()
+    }
+
+    fn now(&self) -> Duration {
+        (self.clock)()
     }
 
     // ---- documents ----
 
     /// Opens a stored document: its snapshot (if any) and the change records
-    /// stored after it, in the order they were stored, and how many of this
-    /// device's changes the relay had confirmed (`relay_acked`). Starts
-    /// syncing it.
+    /// stored after it, in the order they were stored, how many of its own
+    /// changes the relay had confirmed (`relay_acked`), and the replica it
+    /// is edited as if a `Replace` said so. Starts syncing it.
     pub fn load(
         &mut self,
         doc: DocId,
@@ -115,44 +98,36 @@ impl Workspace {
         snapshot: Option<&[u8]>,
         records: Vec<Vec<u8>>,
         relay_acked: u64,
+        replica: Option<ReplicaId>,
     ) -> Result<(), WebError> {
-        if self.replicas.0.contains_key(&doc) {
-            return Err(WebError::AlreadyOpen(doc));
-        }
-        let bad = |reason: String| WebError::Load {
-            doc: doc.clone(),
-            reason,
-        };
-        let mut d = match snapshot {
-            Some(bytes) => Document::load(bytes, self.device).map_err(|e| bad(e.to_string()))?,
-            None => Document::new(self.device),
-        };
-        let count = records.len();
         let changes = records
             .into_iter()
             .map(EncodedChange::decode)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(e.to_string()))?;
-        d.apply_all(changes).map_err(|e| bad(e.to_string()))?;
-        if !d.pending().is_empty() {
-            return Err(bad("stored changes lack dependencies".into()));
-        }
-        self.session.subscribe(doc.clone(), token.clone());
-        let mut replica = Replica::loaded(d, token, count);
-        replica.relay_acked = relay_acked;
-        self.replicas.0.insert(doc, replica);
-        Ok(())
+            .map_err(|e| WebError::Load {
+                doc: doc.clone(),
+                reason: e.to_string(),
+            })?;
+        let stored = StoredDocument {
+            token,
+            snapshot: snapshot.map(<[u8]>::to_vec),
+            changes,
+            replica,
+            relay_acked_own: relay_acked,
+        };
+        let now = self.now();
+        Ok(self.device.load(doc, stored, now)?)
     }
 
     /// Starts an empty replica of a document that lives on the relay (a
     /// share link): it fills in as it syncs.
     pub fn join(&mut self, doc: DocId, token: String) -> Result<(), WebError> {
-        self.start_document(doc, token, Document::new(self.device))
+        self.start_document(doc, token, Document::new(self.device()))
     }
 
     /// Creates a new text document (title + empty body).
     pub fn create_note(&mut self, doc: DocId, token: String, title: &str) -> Result<(), WebError> {
-        let mut d = Document::new(self.device);
+        let mut d = Document::new(self.device());
         let mut tx = d.transaction();
         note::create(&mut tx, title)?;
         tx.commit();
@@ -162,7 +137,7 @@ impl Workspace {
     /// A new document from a file made by `export` (any document's saved
     /// bytes), under a new id.
     pub fn import_new(&mut self, doc: DocId, token: String, bytes: &[u8]) -> Result<(), WebError> {
-        let d = Document::load(bytes, self.device).map_err(WebError::Import)?;
+        let d = Document::load(bytes, self.device()).map_err(WebError::Import)?;
         self.start_document(doc, token, d)
     }
 
@@ -173,29 +148,17 @@ impl Workspace {
         token: String,
         d: Document,
     ) -> Result<(), WebError> {
-        if self.replicas.0.contains_key(&doc) {
-            return Err(WebError::AlreadyOpen(doc));
-        }
-        self.session.subscribe(doc.clone(), token.clone());
-        self.replicas.0.insert(doc, Replica::fresh(d, token));
-        Ok(())
+        let now = self.now();
+        Ok(self.device.start(doc, token, d, now)?)
     }
 
     /// Merges a file made by `export` into an open document: what it has
     /// that the document lacks becomes local changes to save and sync.
     pub fn import_into(&mut self, doc: &DocId, bytes: &[u8]) -> Result<usize, WebError> {
         self.writable(doc)?;
-        let other = Document::load(bytes, self.device).map_err(WebError::Import)?;
-        let replica = self.replica_mut(doc)?;
-        let outcome = replica.doc.merge(&other)?;
-        let applied: Vec<EncodedChange> = outcome
-            .applied
-            .iter()
-            .filter_map(|id| replica.doc.change(*id))
-            .collect();
-        let n = applied.len();
-        replica.applied(applied);
-        Ok(n)
+        let other = Document::load(bytes, self.device()).map_err(WebError::Import)?;
+        let now = self.now();
+        Ok(self.device.merge(doc, &other, now)?)
     }
 
     /// The document's full state as one file (snapshot + history).
@@ -206,59 +169,31 @@ impl Workspace {
     /// Stops syncing a document and lets go of it (the page deletes it from
     /// IndexedDB).
     pub fn forget(&mut self, doc: &DocId) -> Result<(), WebError> {
-        self.replicas
-            .0
-            .remove(doc)
-            .ok_or_else(|| WebError::NotOpen(doc.clone()))?;
-        self.session.unsubscribe(doc);
-        Ok(())
+        Ok(self.device.forget(doc)?)
     }
 
     /// Syncs with a new token (e.g. after a refusal).
     pub fn set_token(&mut self, doc: &DocId, token: String) -> Result<(), WebError> {
-        self.replica_mut(doc)?.token.clone_from(&token);
-        self.session.subscribe(doc.clone(), token);
-        Ok(())
+        let now = self.now();
+        Ok(self.device.set_token(doc, token, now)?)
     }
 
     pub fn token(&self, doc: &DocId) -> Result<&str, WebError> {
-        Ok(&self.replica(doc)?.token)
+        Ok(self.device.token(doc)?)
     }
 
     pub fn documents(&self) -> impl Iterator<Item = &DocId> {
-        self.replicas.0.keys()
-    }
-
-    fn replica(&self, doc: &DocId) -> Result<&Replica, WebError> {
-        self.replicas
-            .0
-            .get(doc)
-            .ok_or_else(|| WebError::NotOpen(doc.clone()))
-    }
-
-    fn replica_mut(&mut self, doc: &DocId) -> Result<&mut Replica, WebError> {
-        self.replicas
-            .0
-            .get_mut(doc)
-            .ok_or_else(|| WebError::NotOpen(doc.clone()))
+        self.device.documents()
     }
 
     pub fn document(&self, doc: &DocId) -> Result<&Document, WebError> {
-        Ok(&self.replica(doc)?.doc)
+        Ok(self.device.document(doc)?)
     }
 
-    /// What this device may do to `doc`: what the relay granted on this
-    /// connection, otherwise what the token claims (so a read-only share
-    /// link opens read-only offline too). A token that claims nothing (a
-    /// `--dev` relay's, a document made here without one) counts as
-    /// read-write until the relay says otherwise.
+    /// What this device may do to `doc` (`Device::access`: what the relay
+    /// granted, else what the token claims).
     pub fn access(&self, doc: &DocId) -> Result<Access, WebError> {
-        let replica = self.replica(doc)?;
-        Ok(self
-            .session
-            .access(doc)
-            .or_else(|| Access::claimed_by_token(&replica.token))
-            .unwrap_or(Access::ReadWrite))
+        Ok(self.device.access(doc)?)
     }
 
     pub fn read_only(&self, doc: &DocId) -> Result<bool, WebError> {
@@ -284,13 +219,11 @@ impl Workspace {
         f: impl FnOnce(&mut Transaction<'_>) -> Result<R, WebError>,
     ) -> Result<(R, bool), WebError> {
         self.writable(doc)?;
-        let replica = self.replica_mut(doc)?;
-        let mut tx = replica.doc.transaction();
-        let out = f(&mut tx)?;
-        let change = tx.commit();
-        let changed = change.is_some();
-        replica.applied(change);
-        Ok((out, changed))
+        let before = self.document(doc)?.version().total();
+        let now = self.now();
+        let out = self.device.edit(doc, f, now)?;
+        let changed = self.document(doc)?.version().total() != before;
+        Ok((out?, changed))
     }
 
     // ---- maps and text ----
@@ -442,157 +375,99 @@ impl Workspace {
 
     // ---- saving ----
 
-    /// The next batch to write for `doc`, if one is due and none in flight.
-    pub fn take_save(&mut self, doc: &DocId) -> Result<Option<SaveBatch>, WebError> {
-        Ok(self.replica_mut(doc)?.take_save())
+    /// The next write for IndexedDB, if one is due: at most one per
+    /// document in flight.
+    pub fn poll_save(&mut self) -> Option<Save> {
+        self.device.poll_save()
     }
 
-    /// The batch in flight for `doc` is durable: from now on it may be sent
-    /// and acknowledged.
-    pub fn saved(&mut self, doc: &DocId) -> Result<(), WebError> {
-        let replica = self.replica_mut(doc)?;
-        if replica.saved() {
-            let durable = replica.durable().clone();
-            self.session.stored(doc, &durable);
-        }
-        Ok(())
+    /// The write `id` is durable: from now on it may be sent and
+    /// acknowledged.
+    pub fn saved(&mut self, id: SaveId) {
+        let now = self.now();
+        self.device.saved(id, now);
     }
 
-    pub fn save_failed(&mut self, doc: &DocId) -> Result<(), WebError> {
-        self.replica_mut(doc)?.save_failed();
-        Ok(())
+    /// The write `id` failed: it is offered again after the next change to
+    /// its document, or after `retry_saves`.
+    pub fn save_failed(&mut self, id: SaveId, reason: String) {
+        let now = self.now();
+        self.device.save_failed(id, reason, now);
+    }
+
+    pub fn retry_saves(&mut self) {
+        self.device.retry_saves();
     }
 
     /// Changes applied but not yet in IndexedDB.
     pub fn unsaved(&self, doc: &DocId) -> Result<usize, WebError> {
-        Ok(self.replica(doc)?.unsaved())
+        Ok(self.device.unsaved(doc)?)
     }
 
     // ---- the relay ----
 
     pub fn connected(&mut self) {
-        self.session.connected();
+        let now = self.now();
+        self.device.connected(now);
     }
 
     pub fn disconnected(&mut self) {
-        self.session.disconnected();
+        let now = self.now();
+        self.device.disconnected(now);
     }
 
-    /// Repeat the version exchange on every subscription (a timer calls it).
+    /// Repeat the version exchange on every subscription and retry failed
+    /// saves (a timer calls it).
     pub fn anti_entropy(&mut self) {
-        self.session.request_anti_entropy();
+        let now = self.now();
+        self.device.anti_entropy(now);
     }
 
     /// The next frame to send, encoded.
     pub fn poll_frame(&mut self) -> Option<Vec<u8>> {
-        self.session.poll_frame(&self.replicas).map(|f| f.encode())
+        self.device.poll_frame().map(|f| f.encode())
     }
 
     /// Takes in one frame (a binary WebSocket message) from the relay.
     /// Undecodable bytes are an error and change nothing.
-    pub fn receive(&mut self, bytes: &[u8]) -> Result<Vec<WebEvent>, WebError> {
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<(), WebError> {
         let frame = Frame::decode(bytes).map_err(WebError::Frame)?;
-        let about = frame.doc().cloned();
-        let mut out = Vec::new();
-        for event in self.session.receive(frame) {
-            match event {
-                SessionEvent::Changes { doc, changes } => {
-                    self.apply_remote(&doc, changes, &mut out);
-                }
-                SessionEvent::Subscribed { .. } => {}
-                SessionEvent::Refused {
-                    doc,
-                    code: ErrorCode::NotSubscribed,
-                    ..
-                } => {
-                    // The relay lost track of the subscription (not our
-                    // token's fault): subscribe again rather than give up.
-                    if let Some(replica) = self.replicas.0.get(&doc) {
-                        self.session.subscribe(doc, replica.token.clone());
-                    }
-                }
-                SessionEvent::Refused { doc, code, detail } => {
-                    out.push(WebEvent::Refused { doc, code, detail });
-                }
-                SessionEvent::Error { doc, code, detail } => out.push(WebEvent::Error {
-                    doc,
-                    code: Some(code),
-                    detail,
-                }),
-                SessionEvent::Presence { doc, devices } => {
-                    out.push(WebEvent::Presence { doc, devices });
-                }
-            }
-        }
-        if let Some(doc) = about
-            && let Some(acked) = self.session.acked(&doc)
-            && let Some(replica) = self.replicas.0.get_mut(&doc)
-        {
-            replica.relay_acked = replica.relay_acked.max(acked.get(self.device));
-        }
-        Ok(out)
+        let now = self.now();
+        self.device.receive(frame, now);
+        Ok(())
     }
 
-    /// Applies changes from the relay one by one (a bad one is reported and
-    /// skipped, the document unchanged by it) and queues them for saving;
-    /// they are acknowledged once saved.
-    fn apply_remote(&mut self, doc: &DocId, changes: Vec<EncodedChange>, out: &mut Vec<WebEvent>) {
-        let Some(replica) = self.replicas.0.get_mut(doc) else {
-            return;
-        };
-        let received = replica.apply_received(changes);
-        let own = replica.doc.replica();
-        for (id, e) in received.refused {
-            if id.replica == own && matches!(e, concord_core::ApplyError::Equivocation(_)) {
-                // Someone wrote under this browser's id. Its edits stay
-                // here, unsent; the native client re-makes them under a new
-                // id (`Document::reissue`), the browser does not yet.
-                out.push(WebEvent::Error {
-                    doc: Some(doc.clone()),
-                    code: None,
-                    detail: format!(
-                        "another device wrote into this document under this browser's id \
-                         ({id:?}); your edits since then are kept here but cannot be sent"
-                    ),
-                });
-            } else {
-                out.push(rejected(doc, id, &e));
-            }
-        }
-        if !received.unreadable.is_empty()
-            && let Some(summary) = replica.doc.unreadable_summary()
-        {
-            out.push(WebEvent::Error {
-                doc: Some(doc.clone()),
-                code: None,
-                detail: summary,
-            });
-        }
-        if received.applied > 0 {
-            out.push(WebEvent::Changed { doc: doc.clone() });
-        }
+    /// The next thing that happened, for the page to show.
+    pub fn poll_event(&mut self) -> Option<DeviceEvent> {
+        self.device.poll_event()
+    }
+
+    /// A document waiting on the relay that has not moved for `timeout`:
+    /// the page reconnects.
+    pub fn stalled(&self, timeout: Duration) -> Option<DocId> {
+        self.device.stalled(self.now(), timeout)
     }
 
     /// Where `doc` stands with the relay.
     pub fn status(&self, doc: &DocId) -> Result<SyncStatus, WebError> {
-        let replica = self.replica(doc)?;
-        Ok(self.session.status(doc, replica.doc.version()))
+        Ok(self.device.status(doc)?)
     }
 
     /// How many of this device's changes to `doc` the relay has not
     /// confirmed storing ("N unsent"), across connections and reloads.
     pub fn unsent(&self, doc: &DocId) -> Result<u64, WebError> {
-        Ok(self.replica(doc)?.unsent())
+        Ok(self.device.unsent(doc)?)
     }
 
-    /// How many of this device's changes the relay has confirmed storing
-    /// (the page keeps it in IndexedDB for `load`).
+    /// How many of its own changes to `doc` the relay has confirmed
+    /// storing (the page keeps it in IndexedDB for `load`).
     pub fn relay_acked(&self, doc: &DocId) -> Result<u64, WebError> {
-        Ok(self.replica(doc)?.relay_acked)
+        let own = self.document(doc)?.replica();
+        Ok(self.device.relay_acked(doc)?.get(own))
     }
 
     pub fn presence(&self, doc: &DocId) -> &[ReplicaId] {
-        self.session.presence(doc)
+        self.device.presence(doc)
     }
 
     pub fn version(&self, doc: &DocId) -> Result<VersionVector, WebError> {
@@ -600,11 +475,17 @@ impl Workspace {
     }
 }
 
-fn rejected(doc: &DocId, id: concord_core::ChangeId, e: &impl std::fmt::Display) -> WebEvent {
-    WebEvent::Error {
-        doc: Some(doc.clone()),
-        code: None,
-        detail: format!("a change from the relay was refused ({id:?}): {e}"),
+impl From<DeviceError> for WebError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::NotOpen(doc) => WebError::NotOpen(doc),
+            DeviceError::AlreadyOpen(doc) => WebError::AlreadyOpen(doc),
+            DeviceError::Load { doc, source } => WebError::Load {
+                doc,
+                reason: source.to_string(),
+            },
+            DeviceError::Apply(e) => WebError::Apply(e),
+        }
     }
 }
 
@@ -619,6 +500,15 @@ fn utf16_to_char_in(s: &str, unit: usize) -> usize {
         units += c.len_utf16();
     }
     s.chars().count()
+}
+
+#[cfg(test)]
+impl Workspace {
+    /// A workspace whose clock stands still, for tests that do not look at
+    /// stalls.
+    pub(crate) fn standing(device: ReplicaId) -> Self {
+        Workspace::new(device, 1, Box::new(|| Duration::ZERO))
+    }
 }
 
 #[cfg(test)]

@@ -77,7 +77,8 @@ export class Concord {
     const release = await lock(database, options.waitForLock ?? false);
     const store = await Store.open(database);
     const device = await store.device(randomId);
-    const concord = new Concord(new Workspace(device), store, release);
+    const seed = crypto.getRandomValues(new Uint8Array(16));
+    const concord = new Concord(new Workspace(device, seed), store, release);
     await concord.#loadAll();
     const relay = options.relay === undefined ? defaultRelay() : options.relay;
     if (relay) concord.#connect(relay, options.timers);
@@ -93,8 +94,9 @@ export class Concord {
     this.bindings = new Set();
     /** Documents whose stored bytes could not be loaded: never written over. */
     this.broken = new Map();
-    this.retries = new Map();
-    this.saving = new Set();
+    /** Failed writes in a row: the pause before the next attempt grows. */
+    this.failures = 0;
+    this.retry = null;
     /** Per document, the relay-confirmed count last written to IndexedDB. */
     this.acked = new Map();
     this.connection = null;
@@ -322,7 +324,7 @@ export class Concord {
         .documents()
         .filter((id) => this.workspace.status(id).unsaved > 0);
       if (waiting.length === 0) return;
-      for (const id of waiting) this.#persist(id);
+      this.#persistAll();
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -350,7 +352,7 @@ export class Concord {
     for (const entry of await this.store.documents()) {
       try {
         const { snapshot, records } = await this.store.load(entry.id);
-        this.workspace.load(entry.id, entry.token, snapshot, records, entry.acked ?? 0);
+        this.workspace.load(entry.id, entry.token, snapshot, records, entry.acked ?? 0, entry.replica);
         this.acked.set(entry.id, entry.acked ?? 0);
       } catch (e) {
         // Keep the bytes: never save over a document that failed to load.
@@ -375,13 +377,10 @@ export class Concord {
           this.#statusAll();
         },
         frame: (bytes) => this.#receive(bytes),
-        waiting: () =>
-          this.workspace.documents().some((id) => {
-            const s = this.workspace.status(id).state;
-            return s === 'connecting' || s === 'syncing';
-          }),
+        stalled: (ms) => this.workspace.stalled(ms),
         antiEntropy: () => {
           this.workspace.antiEntropy();
+          this.#persistAll();
           this.#pump();
         },
         state: (state) => this.#emit('connection', { state }),
@@ -392,15 +391,22 @@ export class Concord {
 
   #receive(bytes) {
     for (const b of this.bindings) b.capture();
-    let events;
     try {
-      events = this.workspace.receive(bytes);
+      this.workspace.receive(bytes);
     } catch (e) {
       console.warn('concord: a frame from the relay was refused', e);
       this.#emit('error', { doc: null, message: String(e.message ?? e) });
       return;
     }
-    for (const ev of events) {
+    this.#handleEvents();
+    this.#pump();
+    this.#statusAll();
+    this.#rememberAcks();
+  }
+
+  /** Tells the page what the workspace says happened. */
+  #handleEvents() {
+    for (const ev of this.workspace.takeEvents()) {
       const doc = ev.doc;
       switch (ev.kind) {
         case 'changed':
@@ -408,8 +414,14 @@ export class Concord {
           break;
         case 'refused':
         case 'error':
+        case 'saveFailed':
           this.#emit('error', { doc, message: ev.detail });
           break;
+        case 'reissued':
+          this.#emit('error', { doc, message: ev.detail });
+          this.#changed(doc, true);
+          break;
+        case 'status':
         case 'presence':
           this.#emit('status', { doc });
           break;
@@ -418,9 +430,6 @@ export class Concord {
       }
       ev.free();
     }
-    this.#pump();
-    this.#statusAll();
-    this.#rememberAcks();
   }
 
   /** Keeps what the relay confirmed in IndexedDB (for "N unsent" after a reload). */
@@ -436,44 +445,50 @@ export class Concord {
 
   /** After any change to `doc`: save it, redraw, sync. */
   #changed(doc, remote) {
-    this.#persist(doc);
+    this.#persistAll();
     for (const b of this.bindings) if (b.doc === doc) b.render();
     this.#emit('change', { doc, remote });
     this.#emit('status', { doc });
     this.#pump();
   }
 
-  async #persist(doc) {
-    if (this.saving.has(doc) || this.broken.has(doc)) return;
-    let batch;
-    try {
-      batch = this.workspace.takeSave(doc);
-    } catch {
-      return; // forgotten meanwhile
+  /** Starts writing every batch the workspace has due (one per document at a time). */
+  #persistAll() {
+    for (;;) {
+      const batch = this.workspace.pollSave();
+      if (!batch) return;
+      this.#write(batch);
     }
-    if (!batch) return;
-    this.saving.add(doc);
+  }
+
+  async #write(batch) {
+    const { id, doc } = batch;
     try {
       const snapshot = batch.snapshot;
-      if (snapshot) await this.store.replaceSnapshot(doc, snapshot);
+      const replica = batch.replica;
+      if (replica) {
+        await this.store.replace(doc, snapshot, replica);
+        this.acked.set(doc, 0);
+      } else if (snapshot) await this.store.replaceSnapshot(doc, snapshot);
       else await this.store.append(doc, batch.changes);
       batch.free();
-      this.workspace.saved(doc);
-      this.retries.delete(doc);
+      this.workspace.saved(id);
+      this.failures = 0;
     } catch (e) {
       batch.free();
-      this.workspace.saveFailed(doc);
-      const n = (this.retries.get(doc) ?? 0) + 1;
-      this.retries.set(doc, n);
-      console.error(`concord: saving ${doc} failed (attempt ${n})`, e);
-      this.#emit('error', { doc, message: `not saved yet: ${e.message ?? e}` });
-      setTimeout(() => this.#persist(doc), Math.min(30000, 500 * 2 ** n));
-    } finally {
-      this.saving.delete(doc);
+      this.workspace.saveFailed(id, String(e.message ?? e));
+      this.failures += 1;
+      console.error(`concord: saving ${doc} failed (attempt ${this.failures})`, e);
+      clearTimeout(this.retry);
+      this.retry = setTimeout(() => {
+        this.workspace.retrySaves();
+        this.#persistAll();
+      }, Math.min(30000, 500 * 2 ** this.failures));
     }
+    this.#handleEvents();
     this.#emit('status', { doc });
     this.#pump();
-    this.#persist(doc); // whatever arrived while writing
+    this.#persistAll(); // whatever arrived while writing
   }
 
   /** Sends everything the workspace has to say. */

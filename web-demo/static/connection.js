@@ -9,14 +9,15 @@ export const DEFAULT_TIMERS = {
   backoffMax: 15000,
   antiEntropy: 10000,
   connectTimeout: 10000,
-  // A document waiting on the relay with no frame for this long: reconnect.
+  // A document waiting on the relay that has not moved for this long
+  // (the workspace tracks it): reconnect.
   stall: 20000,
 };
 
 export class Connection {
   /**
    * @param {string} url  ws:// or wss:// address of the relay's /v1/sync
-   * @param {object} hooks  {opened(), closed(), frame(bytes), waiting() -> bool}
+   * @param {object} hooks  {opened(), closed(), frame(bytes), stalled(ms) -> doc id or undefined, antiEntropy(), state(s)}
    */
   constructor(url, hooks, timers = {}) {
     this.url = url;
@@ -26,7 +27,6 @@ export class Connection {
     this.state = 'offline'; // offline | connecting | online
     this.failures = 0;
     this.retry = null;
-    this.lastFrame = 0;
     this.stopped = false;
     this.onOnline = () => this.connectNow();
     this.onOffline = () => this.drop('the browser went offline');
@@ -106,13 +106,11 @@ export class Connection {
     s.onopen = () => {
       if (this.socket !== s) return;
       this.failures = 0;
-      this.lastFrame = Date.now();
       this.#setState('online');
       this.hooks.opened();
     };
     s.onmessage = (e) => {
       if (this.socket !== s) return;
-      this.lastFrame = Date.now();
       if (typeof e.data === 'string') {
         console.warn('concord: the relay sent text; ignored');
         return;
@@ -160,8 +158,9 @@ export class Connection {
       return;
     }
     if (s.readyState !== WebSocket.OPEN) return;
-    if (this.hooks.waiting() && now - this.lastFrame > this.timers.stall) {
-      this.drop('the relay stopped answering');
+    const stalled = this.hooks.stalled(this.timers.stall);
+    if (stalled !== undefined) {
+      this.drop(`document ${stalled} stalled`);
       return;
     }
     if (now - this.lastAntiEntropy >= this.timers.antiEntropy) {

@@ -2,9 +2,10 @@
 //
 // Object stores:
 //   meta       'device' -> this profile's replica id (32 hex digits)
-//   docs       {id, token, created, acked} by id: the documents held
-//              (acked: how many of this device's changes the relay has
-//              confirmed, for "N unsent" offline)
+//   docs       {id, token, created, acked, replica} by id: the documents
+//              held (acked: how many of this device's changes the relay
+//              has confirmed, for "N unsent" offline; replica: the id this
+//              device edits the document as, when someone forged its own)
 //   snapshots  doc id -> Uint8Array (Document::save bytes)
 //   changes    auto-increment key -> {doc, bytes}; index 'doc'. Records of a
 //              document come back in the order they were written, which is
@@ -78,7 +79,7 @@ export class Store {
     const tx = this.#tx(['docs'], 'readwrite');
     const docs = tx.objectStore('docs');
     const old = await request(docs.get(id));
-    docs.put({ id, token, created: old?.created ?? Date.now(), acked: old?.acked ?? 0 });
+    docs.put({ ...old, id, token, created: old?.created ?? Date.now(), acked: old?.acked ?? 0 });
     await done(tx);
   }
 
@@ -114,6 +115,23 @@ export class Store {
   /** Replaces the snapshot and drops the change records (one transaction). */
   async replaceSnapshot(id, snapshot) {
     const tx = this.#tx(['snapshots', 'changes'], 'readwrite');
+    tx.objectStore('snapshots').put(snapshot, id);
+    const changes = tx.objectStore('changes');
+    const keys = await request(changes.index('doc').getAllKeys(IDBKeyRange.only(id)));
+    for (const key of keys) changes.delete(key);
+    await done(tx);
+  }
+
+  /**
+   * Replaces the snapshot, drops the change records, and records the replica
+   * id the document is edited as from now on, whose confirmed count starts
+   * at 0 (one transaction): after someone forged this browser's id.
+   */
+  async replace(id, snapshot, replica) {
+    const tx = this.#tx(['docs', 'snapshots', 'changes'], 'readwrite');
+    const docs = tx.objectStore('docs');
+    const old = await request(docs.get(id));
+    if (old) docs.put({ ...old, replica, acked: 0 });
     tx.objectStore('snapshots').put(snapshot, id);
     const changes = tx.objectStore('changes');
     const keys = await request(changes.index('doc').getAllKeys(IDBKeyRange.only(id)));

@@ -11,8 +11,13 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::Engine;
-use crate::event::ClientEvent;
+use crate::event::DeviceEvent;
 use crate::store::MemoryStore;
+
+fn engine(store: &MemoryStore, events: broadcast::Sender<DeviceEvent>) -> Engine {
+    let device = concord_sync::Device::new(ReplicaId(1), 7).with_max_batch_bytes(1024);
+    Engine::new(device, Box::new(store.clone()), events, Instant::now())
+}
 
 fn doc_id() -> DocId {
     DocId::new("notes").unwrap()
@@ -71,7 +76,7 @@ impl FakeRelay {
 struct Rig {
     engine: Engine,
     store: MemoryStore,
-    events: broadcast::Receiver<ClientEvent>,
+    events: broadcast::Receiver<DeviceEvent>,
     relay: FakeRelay,
     now: Instant,
 }
@@ -80,7 +85,7 @@ impl Rig {
     fn new() -> Self {
         let store = MemoryStore::new();
         let (tx, events) = broadcast::channel(256);
-        let engine = Engine::new(ReplicaId(1), Box::new(store.clone()), tx, 1024);
+        let engine = engine(&store, tx);
         Rig {
             engine,
             store,
@@ -117,7 +122,7 @@ impl Rig {
         self.engine.status(&doc_id()).unwrap()
     }
 
-    fn drain_events(&mut self) -> Vec<ClientEvent> {
+    fn drain_events(&mut self) -> Vec<DeviceEvent> {
         let mut out = Vec::new();
         while let Ok(e) = self.events.try_recv() {
             out.push(e);
@@ -151,6 +156,8 @@ fn write_text(rig: &mut Rig, s: &str) {
             },
             now,
         )
+        .unwrap()
+        .value_if_saved()
         .unwrap();
 }
 
@@ -181,7 +188,7 @@ fn status_goes_offline_connecting_syncing_synced() {
         .drain_events()
         .into_iter()
         .filter_map(|e| match e {
-            ClientEvent::Status { status, .. } => Some(status),
+            DeviceEvent::Status { status, .. } => Some(status),
             _ => None,
         })
         .collect();
@@ -229,7 +236,7 @@ fn a_remote_change_is_saved_before_it_is_acknowledged() {
     );
     assert!(
         rig.drain_events()
-            .contains(&ClientEvent::RemoteChange { doc: doc_id() })
+            .contains(&DeviceEvent::RemoteChange { doc: doc_id() })
     );
 }
 
@@ -242,10 +249,11 @@ fn nothing_unsaved_is_sent_or_acknowledged() {
 
     rig.store.set_failing(true);
     let now = rig.now;
-    let err = rig
+    let edited = rig
         .engine
-        .edit(&doc_id(), |tx| tx.put(ObjId::Root, "k", 1i64).unwrap(), now);
-    assert!(matches!(err, Err(crate::ClientError::Store(_))));
+        .edit(&doc_id(), |tx| tx.put(ObjId::Root, "k", 1i64).unwrap(), now)
+        .unwrap();
+    assert!(edited.saved.is_err(), "applied, not saved");
     assert_eq!(rig.engine.unsaved(&doc_id()).unwrap(), 1);
     assert_eq!(rig.status(), SyncStatus::Syncing { unacked: 1 });
     rig.engine.anti_entropy(now);
@@ -301,7 +309,7 @@ fn a_bad_remote_change_is_reported_and_leaves_the_document_alone() {
     assert!(
         rig.drain_events()
             .iter()
-            .any(|e| matches!(e, ClientEvent::ChangeRejected { .. }))
+            .any(|e| matches!(e, DeviceEvent::ChangeRejected { .. }))
     );
     // Still usable.
     write_text(&mut rig, "still here");
@@ -339,6 +347,8 @@ fn a_synced_document_does_not_stall_and_a_new_edit_restarts_the_clock() {
             |tx| tx.put(ObjId::Root, "k", 1i64).unwrap(),
             later,
         )
+        .unwrap()
+        .value_if_saved()
         .unwrap();
     assert_eq!(rig.engine.stalled(later + timeout / 2, timeout), None);
     assert_eq!(
@@ -387,11 +397,11 @@ fn a_reopened_document_comes_back_from_the_store() {
     rig.engine.open(doc_id(), "tok".into(), rig.now).unwrap();
     write_text(&mut rig, "kept");
     let version = rig.engine.document(&doc_id()).unwrap().version().clone();
-    rig.engine.close(&doc_id()).unwrap();
+    rig.engine.close(&doc_id(), rig.now).unwrap();
     assert!(rig.engine.document(&doc_id()).is_err());
 
     let (tx, _rx) = broadcast::channel(16);
-    let mut fresh = Engine::new(ReplicaId(1), Box::new(rig.store.clone()), tx, 1024);
+    let mut fresh = engine(&rig.store, tx);
     fresh.open(doc_id(), "tok".into(), rig.now).unwrap();
     assert_eq!(fresh.document(&doc_id()).unwrap().version(), &version);
     assert_ne!(version, VersionVector::new());
@@ -443,6 +453,8 @@ fn regression_typing_does_not_postpone_a_stall() {
         let at = rig.now + Duration::from_millis(ms);
         rig.engine
             .edit(&doc_id(), |tx| tx.put(ObjId::Root, "k", 1i64).unwrap(), at)
+            .unwrap()
+            .value_if_saved()
             .unwrap();
     }
     assert!(matches!(rig.status(), SyncStatus::Syncing { .. }));
@@ -472,4 +484,40 @@ fn a_subscription_the_relay_forgot_is_made_again() {
         &rig.engine.poll_frames(usize::MAX)[..],
         [Frame::Subscribe { token, .. }] if token == "tok"
     ));
+}
+
+#[test]
+fn the_store_gets_a_snapshot_when_the_compaction_policy_says_so() {
+    let store = MemoryStore::new();
+    let (tx, _rx) = broadcast::channel(64);
+    let device = concord_sync::Device::new(ReplicaId(1), 7)
+        .with_compaction(concord_sync::Compaction { max_records: 3 });
+    let mut engine = Engine::new(device, Box::new(store.clone()), tx, Instant::now());
+    let now = Instant::now();
+    engine.open(doc_id(), "tok".into(), now).unwrap();
+    for i in 0..3 {
+        let edited = engine
+            .edit(&doc_id(), |tx| tx.put(ObjId::Root, "k", i).unwrap(), now)
+            .unwrap();
+        assert!(edited.saved.is_ok());
+    }
+    assert_eq!(store.change_count(&doc_id()), 3);
+    assert!(!store.has_snapshot(&doc_id()));
+    engine
+        .edit(&doc_id(), |tx| tx.put(ObjId::Root, "k", 9i64).unwrap(), now)
+        .unwrap()
+        .value_if_saved()
+        .unwrap();
+    assert!(
+        store.has_snapshot(&doc_id()),
+        "the fourth record makes a snapshot"
+    );
+    assert_eq!(store.change_count(&doc_id()), 0);
+    let version = engine.document(&doc_id()).unwrap().version().clone();
+    engine.close(&doc_id(), now).unwrap();
+    assert_eq!(
+        engine.peek(&doc_id(), |d| d.version().clone()).unwrap(),
+        version,
+        "a closed document reads back from the store"
+    );
 }

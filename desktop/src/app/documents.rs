@@ -2,12 +2,12 @@
 //! through the sync client, then the store's list, then the window opens
 //! what was made.
 
+use concord_client::Edited;
 use concord_wire::DocId;
 
 use super::ConcordApp;
 use crate::calendar_file;
 use crate::note;
-use crate::replicas::now_ms;
 use crate::share::{self, ShareLink};
 use crate::store::DocKind;
 
@@ -20,19 +20,21 @@ impl ConcordApp {
                 concord_calendar::CalendarTx::create(tx, name).map(|_| ())
             })
         });
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                self.notice = Some(format!("cannot create a calendar: {e}"));
-                return None;
-            }
-            Err(e) => {
-                self.notice = Some(format!("cannot create a calendar: {e}"));
-                return None;
-            }
+        let failed = match result {
+            Ok(Edited {
+                value: Ok(()),
+                saved: Ok(()),
+            }) => None,
+            Ok(Edited { value: Err(e), .. }) => Some(e.to_string()),
+            Ok(Edited { saved: Err(e), .. }) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(e) = failed {
+            self.notice = Some(format!("cannot create a calendar: {e}"));
+            return None;
         }
         self.save_title(&id, name);
-        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+        if let Err(e) = self.store.set_kind(&id, DocKind::Calendar) {
             self.notice = Some(format!("cannot save the document list: {e}"));
         }
         self.refresh_list();
@@ -53,16 +55,17 @@ impl ConcordApp {
         let written = self
             .client
             .edit(&id, |tx| imported.write(tx, &fallback))
+            .map_err(|e| e.to_string())
+            .and_then(|edited| edited.value_if_saved().map_err(|e| e.to_string()))
             .map_err(|e| format!("cannot save the calendar: {e}"));
         if let Err(e) = written.and_then(|r| r.map_err(|e| format!("cannot import: {e}"))) {
             // Leave nothing half-made in the list.
-            let _ = self.client.close(&id);
-            let _ = self.store.lock().delete(&id);
+            let _ = self.client.delete(&id);
             return Err(e);
         }
         let name = imported.name.clone().unwrap_or(fallback);
         self.save_title(&id, &name);
-        if let Err(e) = self.store.lock().set_kind(&id, DocKind::Calendar) {
+        if let Err(e) = self.store.set_kind(&id, DocKind::Calendar) {
             self.notice = Some(format!("cannot save the document list: {e}"));
         }
         self.refresh_list();
@@ -77,9 +80,8 @@ impl ConcordApp {
     pub fn create_document(&mut self, title: &str) -> Option<DocId> {
         let id = DocId::from_random(rand::random());
         let result = self.client.create(id.clone(), "").and_then(|()| {
-            self.client
-                .edit(&id, |tx| note::create(tx, title))
-                .map(|_| ())
+            let edited = self.client.edit(&id, |tx| note::create(tx, title))?;
+            Ok(edited.saved?)
         });
         if let Err(e) = result {
             self.notice = Some(format!("cannot create a document: {e}"));
@@ -108,18 +110,12 @@ impl ConcordApp {
                 link.relay
             ));
         }
-        {
-            let mut store = self.store.lock();
-            let exists = store.contains(&link.doc).map_err(|e| e.to_string())?;
-            if exists {
-                store
-                    .set_token(&link.doc, Some(&link.token))
-                    .map_err(|e| e.to_string())?;
-            } else {
-                store
-                    .create(&link.doc, "Shared document", now_ms(), Some(&link.token))
-                    .map_err(|e| e.to_string())?;
-            }
+        let held = self.store.info(&link.doc).is_ok();
+        self.client
+            .open(link.doc.clone(), link.token.clone())
+            .map_err(|e| e.to_string())?;
+        if !held {
+            self.save_title(&link.doc, "Shared document");
         }
         self.refresh_list();
         self.select(&link.doc);
@@ -128,10 +124,7 @@ impl ConcordApp {
 
     /// Removes a document from this device; other devices keep theirs.
     pub(super) fn delete_document(&mut self, id: &DocId) {
-        if let Err(e) = self.client.close(id) {
-            self.notice = Some(format!("cannot close the document: {e}"));
-        }
-        if let Err(e) = self.store.lock().delete(id) {
+        if let Err(e) = self.client.delete(id) {
             self.notice = Some(format!("cannot delete the document: {e}"));
         }
         if self.open.as_ref().is_some_and(|o| &o.id == id) {

@@ -16,7 +16,7 @@
 use chrono_tz::Tz;
 use concord_calendar::colour::PALETTE;
 use concord_calendar::{Calendar, CalendarError, CalendarTx, DELETE_WINS, Event, Frequency, Scope};
-use concord_client::Client;
+use concord_client::{Client, Edited};
 use concord_core::VersionVector;
 use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
@@ -169,14 +169,27 @@ impl EventEditor {
         });
         match result {
             // The notes as they now stand, remote edits included; the
-            // error line stays as it was.
-            Ok(Ok(Some(notes))) => {
+            // error line stays as it was unless saving failed.
+            Ok(Edited {
+                value: Ok(Some(notes)),
+                saved,
+            }) => {
                 self.form.notes_base.clone_from(&notes);
                 self.form.notes = notes;
+                if let Err(e) = saved {
+                    self.error = Some(format!("not saved yet: {e}"));
+                }
             }
-            Ok(Ok(None)) => self.error = None,
-            Ok(Err(e)) => self.error = Some(e.to_string()),
-            Err(e) => self.error = Some(format!("not saved yet: {e}")),
+            Ok(Edited {
+                value: Ok(None),
+                saved: Ok(()),
+            }) => self.error = None,
+            Ok(Edited {
+                value: Ok(None),
+                saved: Err(e),
+            }) => self.error = Some(format!("not saved yet: {e}")),
+            Ok(Edited { value: Err(e), .. }) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(e.to_string()),
         }
         if matches!(edit, EventEdit::SetRecurrence(_)) {
             // The rule as stored (the repeat row shows what was applied).

@@ -10,7 +10,7 @@ use concord_calendar::{
     Calendar, CalendarError, CalendarTx, DELETE_WINS, EventData, Occurrence, Scope, When,
     export_ics, new_uid,
 };
-use concord_client::Client;
+use concord_client::{Client, Edited};
 use concord_core::VersionVector;
 use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Ui};
@@ -343,9 +343,10 @@ impl CalendarView {
         match client.edit(&self.doc, |tx| {
             CalendarTx::open(tx).and_then(|mut cal| f(&mut cal))
         }) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("the calendar refused the edit: {e}")),
-            Err(e) => Err(format!("edit not saved yet: {e}")),
+            Ok(Edited { value: Err(e), .. }) => Err(format!("the calendar refused the edit: {e}")),
+            Ok(Edited { saved: Err(e), .. }) => Err(format!("edit not saved yet: {e}")),
+            Ok(Edited { .. }) => Ok(()),
+            Err(e) => Err(format!("cannot edit the calendar: {e}")),
         }
     }
 

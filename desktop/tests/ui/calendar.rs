@@ -99,6 +99,8 @@ fn add_event(h: &Harness<'_, ConcordApp>, id: &DocId, uid: &str, title: &str, wh
                 .add_event(&EventData::new(uid, title, when))
         })
         .unwrap()
+        .value_if_saved()
+        .unwrap()
         .unwrap();
 }
 
@@ -326,15 +328,18 @@ fn the_demo_calendar_shows_this_week_in_the_week_view() {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut store =
+        let store = concord_desktop::replicas::SharedStore::new(
             concord_desktop::store::ReplicaStore::open(dir.path(), || concord_core::ReplicaId(5))
-                .unwrap();
+                .unwrap(),
+        );
+        let client = concord_desktop::replicas::start_client(&store, None, rt.handle()).unwrap();
         // The zone the window starts in, so "this week" is the same week.
         let zone = concord_desktop::calendar::zone::device_zone();
         let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-        concord_desktop::first_run::seed_demo_calendar(&mut store, today, zone, [7; 16])
+        concord_desktop::first_run::seed_demo_calendar(&client, &store, today, zone, [7; 16])
             .unwrap()
             .unwrap();
+        rt.block_on(client.shutdown());
     }
     let mut h = harness(app(dir.path(), 5, None, &rt));
     h.run_steps(3);
@@ -453,6 +458,8 @@ fn a_repeating_event_moves_one_occurrence_or_all_as_asked() {
     h.state()
         .client()
         .edit(&id, |tx| CalendarTx::open(tx).unwrap().add_event(&data))
+        .unwrap()
+        .value_if_saved()
         .unwrap()
         .unwrap();
     h.run_steps(2);

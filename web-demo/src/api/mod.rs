@@ -5,7 +5,10 @@
 //! UTF-16 code units, like JavaScript strings and `<textarea>` selections.
 //! Errors are thrown as `Error` with a message for people.
 
+use std::time::Duration;
+
 use concord_core::{ScalarValue, Value};
+use concord_sync::{DeviceEvent, Save, SaveId, SaveWhat};
 use concord_wire::SyncStatus;
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
@@ -15,8 +18,7 @@ mod calendar;
 pub use calendar::{CalendarEvent, CalendarOccurrence};
 
 use crate::error::WebError;
-use crate::replica::SaveBatch as Batch;
-use crate::workspace::{self, Selection, WebEvent, device_id, doc_id, random16};
+use crate::workspace::{self, Selection, device_id, doc_id, random16};
 
 impl From<WebError> for JsValue {
     fn from(e: WebError) -> JsValue {
@@ -27,7 +29,8 @@ impl From<WebError> for JsValue {
 /// One browser profile's Concord: its replicas (documents) and its session
 /// with the relay. JavaScript keeps it fed: frames from the WebSocket go to
 /// `receive`, frames from `pollFrame` go to the WebSocket, batches from
-/// `takeSave` go to IndexedDB and are confirmed with `saved`.
+/// `pollSave` go to IndexedDB and are confirmed with `saved`, and
+/// `takeEvents` says what happened.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Workspace {
@@ -38,11 +41,20 @@ pub struct Workspace {
 impl Workspace {
     /// A workspace for this device. `device` is the replica id as 32 hex
     /// digits (make one once per browser profile with `Workspace.newId` and
-    /// keep it: two tabs must never share one at the same time).
+    /// keep it: two tabs must never share one at the same time); `random`
+    /// is 16 random bytes (`crypto.getRandomValues`), the seed of the fresh
+    /// id a forged device id calls for.
     #[wasm_bindgen(constructor)]
-    pub fn new(device: &str) -> Result<Workspace, WebError> {
+    pub fn new(device: &str, random: &[u8]) -> Result<Workspace, WebError> {
+        let random = random16(random)?;
+        let (high, low) = random.split_at(8);
+        let fold = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
         Ok(Workspace {
-            inner: workspace::Workspace::new(device_id(device)?),
+            inner: workspace::Workspace::new(
+                device_id(device)?,
+                fold(high) ^ fold(low),
+                Box::new(page_clock),
+            ),
         })
     }
 
@@ -63,9 +75,10 @@ impl Workspace {
 
     /// Opens a stored document from its snapshot (or `null`) and the change
     /// records stored after it, in stored order, and starts syncing it.
-    /// `relayAcked` is what `relayAcked` said before (0 if unknown).
-    /// Throws if the bytes are corrupt: then nothing is opened, and the page
-    /// must not write over what is stored.
+    /// `relayAcked` is what `relayAcked` said before (0 if unknown);
+    /// `replica` is the `replica` of the last batch that had one (or
+    /// `undefined`). Throws if the bytes are corrupt: then nothing is
+    /// opened, and the page must not write over what is stored.
     #[allow(
         clippy::needless_pass_by_value,
         reason = "wasm-bindgen hands JavaScript arrays over by value"
@@ -77,6 +90,7 @@ impl Workspace {
         snapshot: Option<Vec<u8>>,
         records: Vec<Uint8Array>,
         relay_acked: f64,
+        replica: Option<String>,
     ) -> Result<(), WebError> {
         let records = records.iter().map(Uint8Array::to_vec).collect();
         #[allow(
@@ -89,12 +103,14 @@ impl Workspace {
         } else {
             0
         };
+        let replica = replica.as_deref().map(device_id).transpose()?;
         self.inner.load(
             doc_id(doc)?,
             token.into(),
             snapshot.as_deref(),
             records,
             acked,
+            replica,
         )
     }
 
@@ -298,23 +314,31 @@ impl Workspace {
 
     // ---- saving ----
 
-    /// The next batch to write to IndexedDB for `doc`, or `undefined` if
-    /// nothing waits or a batch is in flight. Write it in one transaction,
-    /// then call `saved` (or `saveFailed`).
-    #[wasm_bindgen(js_name = takeSave)]
-    pub fn take_save(&mut self, doc: &str) -> Result<Option<SaveBatch>, WebError> {
-        Ok(self.inner.take_save(&doc_id(doc)?)?.map(SaveBatch))
+    /// The next batch to write to IndexedDB, or `undefined` if nothing
+    /// waits (at most one batch per document is in flight). Write it in one
+    /// transaction, then call `saved(batch.id)` (or `saveFailed`).
+    #[wasm_bindgen(js_name = pollSave)]
+    pub fn poll_save(&mut self) -> Option<SaveBatch> {
+        self.inner.poll_save().map(SaveBatch)
     }
 
-    /// The batch in flight is durable: it may now be sent and acknowledged.
-    pub fn saved(&mut self, doc: &str) -> Result<(), WebError> {
-        self.inner.saved(&doc_id(doc)?)
+    /// The batch `id` is durable: what it held may now be sent and
+    /// acknowledged.
+    pub fn saved(&mut self, id: f64) {
+        self.inner.saved(save_id(id));
     }
 
-    /// The batch in flight was not written; it is offered again.
+    /// The batch `id` was not written; it is offered again after the next
+    /// edit of its document or `retrySaves`.
     #[wasm_bindgen(js_name = saveFailed)]
-    pub fn save_failed(&mut self, doc: &str) -> Result<(), WebError> {
-        self.inner.save_failed(&doc_id(doc)?)
+    pub fn save_failed(&mut self, id: f64, reason: &str) {
+        self.inner.save_failed(save_id(id), reason.into());
+    }
+
+    /// Offers the batches that failed again (call after a pause).
+    #[wasm_bindgen(js_name = retrySaves)]
+    pub fn retry_saves(&mut self) {
+        self.inner.retry_saves();
     }
 
     // ---- the relay ----
@@ -330,7 +354,7 @@ impl Workspace {
     }
 
     /// Repeats the version exchange (call every few seconds: it repairs
-    /// anything lost).
+    /// anything lost) and offers failed batches again.
     #[wasm_bindgen(js_name = antiEntropy)]
     pub fn anti_entropy(&mut self) {
         self.inner.anti_entropy();
@@ -342,15 +366,26 @@ impl Workspace {
         self.inner.poll_frame()
     }
 
-    /// Takes in one binary message from the relay; returns what happened.
-    /// Throws on bytes that are not a frame (nothing changes then).
-    pub fn receive(&mut self, frame: &[u8]) -> Result<Vec<SyncEvent>, WebError> {
-        Ok(self
-            .inner
-            .receive(frame)?
-            .into_iter()
+    /// Takes in one binary message from the relay (`takeEvents` says what
+    /// happened). Throws on bytes that are not a frame (nothing changes
+    /// then).
+    pub fn receive(&mut self, frame: &[u8]) -> Result<(), WebError> {
+        self.inner.receive(frame)
+    }
+
+    /// What happened since the last call, oldest first.
+    #[wasm_bindgen(js_name = takeEvents)]
+    pub fn take_events(&mut self) -> Vec<SyncEvent> {
+        std::iter::from_fn(|| self.inner.poll_event())
             .map(SyncEvent)
-            .collect())
+            .collect()
+    }
+
+    /// A document waiting on the relay that has not moved for `timeoutMs`
+    /// (its id), or `undefined`: then reconnect.
+    pub fn stalled(&self, timeout_ms: f64) -> Option<String> {
+        let timeout = Duration::from_secs_f64(timeout_ms.max(0.0) / 1000.0);
+        self.inner.stalled(timeout).map(|d| d.to_string())
     }
 
     /// Where a document stands with the relay.
@@ -383,49 +418,89 @@ pub struct TextSelection(Selection);
 /// A batch to write to IndexedDB in one transaction.
 #[wasm_bindgen]
 #[derive(Debug)]
-pub struct SaveBatch(Batch);
+pub struct SaveBatch(Save);
 
 #[wasm_bindgen]
 impl SaveBatch {
+    /// What to confirm with `saved` or `saveFailed`.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> f64 {
+        #[allow(clippy::cast_precision_loss, reason = "save ids stay far below 2^53")]
+        let id = self.0.id.0 as f64;
+        id
+    }
+
+    /// The document it is for.
+    #[wasm_bindgen(getter)]
+    pub fn doc(&self) -> String {
+        self.0.doc.to_string()
+    }
+
     /// If set, replace the document's snapshot with these bytes and delete
     /// its change records; otherwise append `changes`.
     #[wasm_bindgen(getter)]
     pub fn snapshot(&self) -> Option<Vec<u8>> {
-        match &self.0 {
-            Batch::Snapshot(bytes) => Some(bytes.clone()),
-            Batch::Append(_) => None,
+        match &self.0.what {
+            SaveWhat::Snapshot(bytes)
+            | SaveWhat::Replace {
+                snapshot: bytes, ..
+            } => Some(bytes.clone()),
+            SaveWhat::Append(_) => None,
+        }
+    }
+
+    /// If set (with a snapshot), the document is edited as this replica id
+    /// from now on: keep it with the document (for `load`) and count its
+    /// confirmed changes from 0 again.
+    #[wasm_bindgen(getter)]
+    pub fn replica(&self) -> Option<String> {
+        match &self.0.what {
+            SaveWhat::Replace { replica, .. } => Some(replica.to_string()),
+            _ => None,
         }
     }
 
     /// Change records to append, in order.
     #[wasm_bindgen(getter)]
     pub fn changes(&self) -> Vec<Uint8Array> {
-        match &self.0 {
-            Batch::Append(changes) => changes
+        match &self.0.what {
+            SaveWhat::Append(changes) => changes
                 .iter()
                 .map(|c| Uint8Array::from(c.bytes()))
                 .collect(),
-            Batch::Snapshot(_) => Vec::new(),
+            SaveWhat::Snapshot(_) | SaveWhat::Replace { .. } => Vec::new(),
         }
     }
 }
 
-/// Something that happened while taking in a frame.
+/// Something that happened (`Workspace.takeEvents`).
 #[wasm_bindgen]
 #[derive(Debug)]
-pub struct SyncEvent(WebEvent);
+pub struct SyncEvent(DeviceEvent);
 
 #[wasm_bindgen]
 impl SyncEvent {
-    /// `"changed"` (remote changes applied: save and redraw), `"refused"`
-    /// (the relay ended the subscription), `"error"` or `"presence"`.
+    /// `"changed"` (remote changes applied: redraw), `"status"`,
+    /// `"presence"`, `"refused"` (the relay ended the subscription),
+    /// `"error"` (the relay's, or a change from it this replica could not
+    /// take), `"saveFailed"`, `"reissued"` (someone wrote under this
+    /// browser's id; our edits were kept and go out under a new one) or
+    /// `"connection"`.
     #[wasm_bindgen(getter)]
     pub fn kind(&self) -> String {
         match &self.0 {
-            WebEvent::Changed { .. } => "changed",
-            WebEvent::Refused { .. } => "refused",
-            WebEvent::Error { .. } => "error",
-            WebEvent::Presence { .. } => "presence",
+            DeviceEvent::RemoteChange { .. } => "changed",
+            DeviceEvent::Status { .. } => "status",
+            DeviceEvent::Presence { .. } => "presence",
+            DeviceEvent::RelayError {
+                doc: Some(_), code, ..
+            } if code.ends_subscription() => "refused",
+            DeviceEvent::RelayError { .. }
+            | DeviceEvent::ChangeRejected { .. }
+            | DeviceEvent::ChangeUnreadable { .. } => "error",
+            DeviceEvent::SaveFailed { .. } => "saveFailed",
+            DeviceEvent::IdForged { .. } => "reissued",
+            DeviceEvent::Connection(_) => "connection",
         }
         .into()
     }
@@ -434,23 +509,41 @@ impl SyncEvent {
     #[wasm_bindgen(getter)]
     pub fn doc(&self) -> Option<String> {
         match &self.0 {
-            WebEvent::Changed { doc }
-            | WebEvent::Refused { doc, .. }
-            | WebEvent::Presence { doc, .. } => Some(doc.to_string()),
-            WebEvent::Error { doc, .. } => doc.as_ref().map(ToString::to_string),
+            DeviceEvent::RemoteChange { doc }
+            | DeviceEvent::Status { doc, .. }
+            | DeviceEvent::Presence { doc, .. }
+            | DeviceEvent::ChangeRejected { doc, .. }
+            | DeviceEvent::ChangeUnreadable { doc, .. }
+            | DeviceEvent::SaveFailed { doc, .. }
+            | DeviceEvent::IdForged { doc, .. } => Some(doc.to_string()),
+            DeviceEvent::RelayError { doc, .. } => doc.as_ref().map(ToString::to_string),
+            DeviceEvent::Connection(_) => None,
         }
     }
 
-    /// For errors and refusals: what the relay or the replica said.
+    /// For errors, refusals, failed saves and reissues: what to tell the
+    /// person.
     #[wasm_bindgen(getter)]
     pub fn detail(&self) -> Option<String> {
         match &self.0 {
-            WebEvent::Refused { code, detail, .. } => Some(format!("{}: {detail}", code.name())),
-            WebEvent::Error { code, detail, .. } => Some(match code {
-                Some(code) => format!("{}: {detail}", code.name()),
-                None => detail.clone(),
-            }),
-            _ => None,
+            DeviceEvent::RelayError { code, detail, .. } => {
+                Some(format!("{}: {detail}", code.name()))
+            }
+            DeviceEvent::ChangeRejected { change, reason, .. } => Some(format!(
+                "a change from the relay was refused ({change:?}): {reason}"
+            )),
+            DeviceEvent::ChangeUnreadable { change, reason, .. } => Some(format!(
+                "a change from the relay could not be read and was left out ({change:?}): {reason}"
+            )),
+            DeviceEvent::SaveFailed { reason, .. } => Some(format!("not saved yet: {reason}")),
+            DeviceEvent::IdForged { forged, remade, .. } => Some(format!(
+                "another device wrote into this document under this browser's id ({forged:?}); \
+                 your {remade} edit(s) since then were kept and are sent again under a new id"
+            )),
+            DeviceEvent::Status { .. }
+            | DeviceEvent::RemoteChange { .. }
+            | DeviceEvent::Presence { .. }
+            | DeviceEvent::Connection(_) => None,
         }
     }
 }
@@ -500,6 +593,33 @@ impl DocStatus {
             _ => None,
         }
     }
+}
+
+/// A save id as JavaScript holds it.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "the page hands back an id it was given"
+)]
+fn save_id(id: f64) -> SaveId {
+    SaveId(id as u64)
+}
+
+/// The page's clock: `performance.now()` (monotonic), else `Date.now()`.
+fn page_clock() -> Duration {
+    let global = js_sys::global();
+    let ms = js_sys::Reflect::get(&global, &"performance".into())
+        .ok()
+        .filter(|p| !p.is_undefined())
+        .and_then(|perf| {
+            let now = js_sys::Reflect::get(&perf, &"now".into()).ok()?;
+            now.dyn_ref::<js_sys::Function>()?
+                .call0(&perf)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now);
+    Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 
 fn to_u32(n: usize) -> u32 {

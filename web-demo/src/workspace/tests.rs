@@ -1,5 +1,6 @@
 use super::*;
-use concord_wire::{Access, Message, SyncPeer};
+use concord_sync::{Compaction, SaveWhat};
+use concord_wire::{Message, SyncPeer};
 
 /// A relay reduced to its protocol: one document, a `SyncPeer` per browser.
 struct MiniRelay {
@@ -62,8 +63,8 @@ fn doc() -> DocId {
 
 /// Writes every due batch "to IndexedDB" (here: it just succeeds).
 fn save_all(w: &mut Workspace) {
-    while w.take_save(&doc()).unwrap().is_some() {
-        w.saved(&doc()).unwrap();
+    while let Some(save) = w.poll_save() {
+        w.saved(save.id);
     }
 }
 
@@ -95,7 +96,7 @@ fn pump(relay: &mut MiniRelay, browsers: &mut [&mut Workspace]) {
 }
 
 fn browser(device: u128) -> Workspace {
-    let mut w = Workspace::new(ReplicaId(device));
+    let mut w = Workspace::standing(ReplicaId(device));
     w.connected();
     w
 }
@@ -128,7 +129,7 @@ fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
     pump(&mut relay, &mut [&mut a]);
     a.splice_text(&doc(), "body", 0, 0, "x").unwrap();
     // The save is taken but not confirmed: IndexedDB is still writing.
-    assert!(a.take_save(&doc()).unwrap().is_some());
+    let writing = a.poll_save().expect("a save");
     while let Some(f) = a.poll_frame() {
         assert!(
             !matches!(
@@ -148,7 +149,7 @@ fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
         "only the creation"
     );
     assert_ne!(a.status(&doc()).unwrap(), SyncStatus::Synced);
-    a.saved(&doc()).unwrap();
+    a.saved(writing.id);
     pump(&mut relay, &mut [&mut a]);
     assert_eq!(relay.doc.version().get(ReplicaId(1)), 2);
     assert_eq!(a.status(&doc()).unwrap(), SyncStatus::Synced);
@@ -162,9 +163,9 @@ fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
     save_all(&mut a);
     assert_eq!(a.unsent(&doc()).unwrap(), 1);
     let file = a.export(&doc()).unwrap();
-    let mut reloaded = Workspace::new(ReplicaId(1));
+    let mut reloaded = Workspace::standing(ReplicaId(1));
     reloaded
-        .load(doc(), String::new(), Some(&file), Vec::new(), 2)
+        .load(doc(), String::new(), Some(&file), Vec::new(), 2, None)
         .unwrap();
     assert_eq!(reloaded.unsent(&doc()).unwrap(), 1);
 }
@@ -224,22 +225,23 @@ fn what_was_saved_loads_again_and_corrupt_bytes_are_refused() {
     // A store: the latest snapshot and the change records after it.
     let mut snapshot: Option<Vec<u8>> = None;
     let mut records: Vec<Vec<u8>> = Vec::new();
-    let mut a = Workspace::new(ReplicaId(1));
+    let mut a = Workspace::standing(ReplicaId(1));
     a.create_note(doc(), "tok".into(), "Plan").unwrap();
-    for i in 0..(crate::replica::COMPACT_AFTER + 20) {
+    for i in 0..(Compaction::DEFAULT_MAX_RECORDS + 20) {
         a.splice_text(&doc(), "body", i, 0, "x").unwrap();
         if i % 7 == 0 {
-            while let Some(batch) = a.take_save(&doc()).unwrap() {
-                match batch {
-                    SaveBatch::Snapshot(bytes) => {
+            while let Some(save) = a.poll_save() {
+                match save.what {
+                    SaveWhat::Snapshot(bytes) => {
                         snapshot = Some(bytes);
                         records.clear();
                     }
-                    SaveBatch::Append(changes) => {
+                    SaveWhat::Append(changes) => {
                         records.extend(changes.iter().map(|c| c.bytes().to_vec()));
                     }
+                    SaveWhat::Replace { .. } => panic!("nobody forged an id"),
                 }
-                a.saved(&doc()).unwrap();
+                a.saved(save.id);
             }
         }
     }
@@ -247,31 +249,52 @@ fn what_was_saved_loads_again_and_corrupt_bytes_are_refused() {
     let unsaved = a.unsaved(&doc()).unwrap();
     assert!(unsaved > 0, "the last edits are not saved yet");
 
-    let mut reloaded = Workspace::new(ReplicaId(1));
+    let mut reloaded = Workspace::standing(ReplicaId(1));
     reloaded
-        .load(doc(), "tok".into(), snapshot.as_deref(), records.clone(), 0)
+        .load(
+            doc(),
+            "tok".into(),
+            snapshot.as_deref(),
+            records.clone(),
+            0,
+            None,
+        )
         .unwrap();
-    let saved_len = crate::replica::COMPACT_AFTER + 20 - unsaved;
+    let saved_len = Compaction::DEFAULT_MAX_RECORDS + 20 - unsaved;
     assert_eq!(reloaded.text(&doc(), "body").unwrap().len(), saved_len);
     assert_eq!(reloaded.title(&doc()).unwrap(), "Plan");
     assert_eq!(reloaded.token(&doc()).unwrap(), "tok");
     assert!(matches!(
-        reloaded.load(doc(), "tok".into(), None, Vec::new(), 0),
+        reloaded.load(doc(), "tok".into(), None, Vec::new(), 0, None),
         Err(WebError::AlreadyOpen(_))
     ));
 
     let mut corrupt = snapshot.clone().unwrap();
     let mid = corrupt.len() / 2;
     corrupt[mid] ^= 0xff;
-    let mut broken = Workspace::new(ReplicaId(1));
+    let mut broken = Workspace::standing(ReplicaId(1));
     assert!(matches!(
-        broken.load(doc(), "tok".into(), Some(&corrupt), records.clone(), 0),
+        broken.load(
+            doc(),
+            "tok".into(),
+            Some(&corrupt),
+            records.clone(),
+            0,
+            None
+        ),
         Err(WebError::Load { .. })
     ));
     let mut bad_record = records.clone();
     bad_record.push(vec![1, 2, 3]);
     assert!(matches!(
-        broken.load(doc(), "tok".into(), snapshot.as_deref(), bad_record, 0),
+        broken.load(
+            doc(),
+            "tok".into(),
+            snapshot.as_deref(),
+            bad_record,
+            0,
+            None
+        ),
         Err(WebError::Load { .. })
     ));
     assert_eq!(broken.documents().count(), 0, "nothing half-opened");
@@ -362,9 +385,9 @@ fn a_read_only_link_refuses_every_edit_and_queues_nothing() {
     let file = writer.export(&doc()).unwrap();
 
     // Offline, before any relay said anything: the token's claim counts.
-    let mut reader = Workspace::new(ReplicaId(2));
+    let mut reader = Workspace::standing(ReplicaId(2));
     reader
-        .load(doc(), READ_TOKEN.into(), Some(&file), Vec::new(), 0)
+        .load(doc(), READ_TOKEN.into(), Some(&file), Vec::new(), 0, None)
         .unwrap();
     save_all(&mut reader);
     assert_eq!(reader.access(&doc()).unwrap(), Access::Read);
@@ -385,10 +408,7 @@ fn a_read_only_link_refuses_every_edit_and_queues_nothing() {
     assert_eq!(reader.title(&doc()).unwrap(), "Plan");
     assert_eq!(reader.version(&doc()).unwrap(), version);
     assert_eq!(reader.export(&doc()).unwrap(), saved, "byte-identical");
-    assert!(
-        reader.take_save(&doc()).unwrap().is_none(),
-        "nothing to save"
-    );
+    assert!(reader.poll_save().is_none(), "nothing to save");
     assert_eq!(reader.unsaved(&doc()).unwrap(), 0);
     assert_eq!(reader.unsent(&doc()).unwrap(), 0);
 
@@ -431,4 +451,148 @@ fn a_read_write_link_edits_until_the_relay_grants_only_read() {
     assert!(w.read_only(&doc()).unwrap());
     refused_as_read_only(w.splice_text(&doc(), "body", 0, 0, "x"));
     assert_eq!(w.text(&doc(), "body").unwrap(), "mine");
+}
+
+/// A document this browser holds, empty, as IndexedDB would hand it back.
+fn loaded(device: u128) -> Workspace {
+    let mut w = Workspace::standing(ReplicaId(device));
+    w.load(doc(), String::new(), None, Vec::new(), 0, None)
+        .unwrap();
+    w
+}
+
+fn sends_changes(frames: &[Vec<u8>]) -> bool {
+    frames.iter().any(|f| {
+        matches!(
+            Frame::decode(f).unwrap(),
+            Frame::Sync {
+                message: Message::Changes { .. },
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn nothing_is_offered_to_the_relay_before_it_is_saved() {
+    let mut relay = MiniRelay::new(1);
+    let mut w = loaded(1);
+    w.connected();
+    pump(&mut relay, &mut [&mut w]);
+    w.put(&doc(), "a", ScalarValue::Int(1)).unwrap();
+    let Some(Save {
+        id,
+        what: SaveWhat::Append(batch),
+        ..
+    }) = w.poll_save()
+    else {
+        panic!("an append batch")
+    };
+    assert_eq!(batch.len(), 1);
+    assert_eq!(w.poll_save(), None, "one batch in flight at a time");
+    w.put(&doc(), "b", ScalarValue::Int(1)).unwrap();
+    w.anti_entropy();
+    let frames: Vec<Vec<u8>> = std::iter::from_fn(|| w.poll_frame()).collect();
+    assert!(!sends_changes(&frames), "nothing unsaved goes out");
+    w.saved(id);
+    assert_eq!(
+        w.unsaved(&doc()).unwrap(),
+        1,
+        "the edit made while saving still waits"
+    );
+    let frames: Vec<Vec<u8>> = std::iter::from_fn(|| w.poll_frame()).collect();
+    assert!(sends_changes(&frames), "the saved one goes out");
+}
+
+#[test]
+fn a_failed_save_keeps_everything_queued() {
+    let mut w = loaded(1);
+    w.put(&doc(), "a", ScalarValue::Int(1)).unwrap();
+    let save = w.poll_save().expect("a batch");
+    w.save_failed(save.id, "quota exceeded".into());
+    assert!(
+        std::iter::from_fn(|| w.poll_event()).any(|e| matches!(
+            e,
+            DeviceEvent::SaveFailed { reason, .. } if reason == "quota exceeded"
+        )),
+        "the page is told"
+    );
+    w.put(&doc(), "b", ScalarValue::Int(1)).unwrap();
+    let Some(Save {
+        id,
+        what: SaveWhat::Append(batch),
+        ..
+    }) = w.poll_save()
+    else {
+        panic!("an append batch")
+    };
+    assert_eq!(batch.len(), 2, "the failed change is written again");
+    w.saved(id);
+    assert_eq!(w.unsaved(&doc()).unwrap(), 0);
+    assert_eq!(w.poll_save(), None, "nothing in flight, nothing due");
+}
+
+#[test]
+fn many_records_are_compacted_into_a_snapshot() {
+    let mut d = Document::new(ReplicaId(1));
+    for i in 0..Compaction::DEFAULT_MAX_RECORDS {
+        let mut tx = d.transaction();
+        tx.put(ObjId::Root, "k", i64::try_from(i).unwrap()).unwrap();
+        tx.commit();
+    }
+    let records = d
+        .changes_since(&VersionVector::new())
+        .iter()
+        .map(|c| c.bytes().to_vec())
+        .collect();
+    let mut w = Workspace::standing(ReplicaId(1));
+    w.load(doc(), String::new(), None, records, 0, None)
+        .unwrap();
+    w.put(&doc(), "a", ScalarValue::Int(1)).unwrap();
+    let Some(Save {
+        id,
+        what: SaveWhat::Snapshot(bytes),
+        ..
+    }) = w.poll_save()
+    else {
+        panic!("a snapshot")
+    };
+    let back = Document::load(&bytes, ReplicaId(1)).unwrap();
+    assert_eq!(back.version(), &w.version(&doc()).unwrap());
+    w.saved(id);
+    w.put(&doc(), "b", ScalarValue::Int(1)).unwrap();
+    assert!(matches!(
+        w.poll_save(),
+        Some(Save {
+            what: SaveWhat::Append(_),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_document_made_here_is_first_saved_whole() {
+    let mut w = Workspace::standing(ReplicaId(1));
+    w.create_note(doc(), String::new(), "Plan").unwrap();
+    assert_eq!(w.unsaved(&doc()).unwrap(), 1);
+    let save = w.poll_save().expect("a batch");
+    assert!(matches!(save.what, SaveWhat::Snapshot(_)));
+    w.saved(save.id);
+    assert_eq!(w.unsaved(&doc()).unwrap(), 0);
+}
+
+#[test]
+fn a_document_waiting_on_a_silent_relay_stalls_by_the_page_clock() {
+    let clock = std::rc::Rc::new(std::cell::Cell::new(Duration::ZERO));
+    let now = std::rc::Rc::clone(&clock);
+    let mut w = Workspace::new(ReplicaId(1), 1, Box::new(move || now.get()));
+    w.load(doc(), String::new(), None, Vec::new(), 0, None)
+        .unwrap();
+    w.connected();
+    assert!(w.poll_frame().is_some(), "it subscribes; nobody answers");
+    let timeout = Duration::from_secs(20);
+    clock.set(Duration::from_secs(10));
+    assert_eq!(w.stalled(timeout), None);
+    clock.set(Duration::from_secs(30));
+    assert_eq!(w.stalled(timeout), Some(doc()));
 }
