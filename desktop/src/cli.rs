@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::app::ConcordApp;
 use crate::calendar_file;
+use crate::chaos_edit;
 use crate::note;
 use crate::replicas::{SharedStore, now_ms, start_client};
 use crate::share::ShareLink;
@@ -58,6 +59,21 @@ enum Command {
     /// `committed N` after each commit. For the crash-safety test.
     #[command(hide = true)]
     CrashWriter { id: String },
+    /// Makes seeded random edits of a note's body (tokens `<TAG.N>`), each
+    /// committed and then reported. For the end-to-end chaos test.
+    #[command(hide = true)]
+    ChaosEdit {
+        id: String,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        edits: u32,
+        #[arg(long)]
+        tag: String,
+        /// Milliseconds to wait after each edit.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +143,26 @@ fn run(cli: Cli) -> Result<()> {
             sync_once(store, &relay, std::time::Duration::from_secs(timeout))
         }
         Command::CrashWriter { id } => crash_writer(&mut store, &id),
+        Command::ChaosEdit {
+            id,
+            seed,
+            edits,
+            tag,
+            pause_ms,
+        } => {
+            let plan = chaos_edit::ChaosEdit {
+                doc: doc_id(&id)?,
+                seed,
+                edits,
+                tag,
+                pause: std::time::Duration::from_millis(pause_ms),
+            };
+            Ok(chaos_edit::run(
+                &mut store,
+                &plan,
+                &mut std::io::stdout().lock(),
+            )?)
+        }
     }
 }
 

@@ -1,0 +1,211 @@
+//! `concord chaos-edit`: seeded random edits of a note's body, each one
+//! committed to the store and then reported, for the end-to-end chaos test
+//! (`tests/e2e/chaos.rs`), which kills this process at random moments and
+//! later checks that every reported edit survived.
+//!
+//! The body is treated as a sequence of tokens `<TAG.N>`. An edit inserts a
+//! new token at a token boundary, deletes one whole token, or replaces one
+//! token with a new one (both in one change). Because inserts only land
+//! between tokens and a token is inserted in one splice, concurrent edits can
+//! reorder tokens but never split one, so a checker can read the merged
+//! text back as tokens.
+//!
+//! What it prints, one line each, flushed at once:
+//!
+//! - `inserting <T>` / `deleting <T>` before the change that makes the edit
+//!   is committed (it may or may not be durable if the process dies now);
+//! - `inserted <T>` / `deleted <T>` after the store committed it (durable);
+//! - `compacted` after the document was compacted into a snapshot.
+
+use std::io::Write;
+use std::ops::Range;
+
+use concord_core::{DocId, EditError};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::note;
+use crate::replicas::now_ms;
+use crate::store::{ReplicaStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChaosEditError {
+    #[error("a chaos tag is letters and digits, not {0:?}")]
+    Tag(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the edit failed: {0}")]
+    Edit(#[from] EditError),
+    #[error("cannot report: {0}")]
+    Report(#[from] std::io::Error),
+}
+
+/// What one `chaos-edit` run does.
+#[derive(Clone, Debug)]
+pub struct ChaosEdit {
+    pub doc: DocId,
+    /// Every decision comes from this seed (and the text found).
+    pub seed: u64,
+    /// How many edits, each its own change.
+    pub edits: u32,
+    /// Makes this run's tokens unique: `<TAG.1>`, `<TAG.2>`, …
+    pub tag: String,
+    /// A pause after each edit, as a person typing makes (so that a kill
+    /// at a random moment lands mid-run).
+    pub pause: std::time::Duration,
+}
+
+/// The chance of compacting the document after an edit.
+const COMPACT_EVERY: f64 = 0.08;
+
+/// Runs the edits against `store`, reporting on `out`.
+pub fn run(
+    store: &mut ReplicaStore,
+    plan: &ChaosEdit,
+    out: &mut impl Write,
+) -> Result<(), ChaosEditError> {
+    if plan.tag.is_empty() || !plan.tag.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ChaosEditError::Tag(plan.tag.clone()));
+    }
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let mut doc = store.load(&plan.doc)?;
+    for n in 1..=plan.edits {
+        let text = note::body_text(&doc);
+        let tokens = token_spans(&text);
+        let fresh = format!("<{}.{n}>", plan.tag);
+        let roll: f64 = rng.random();
+        // Delete a fifth of the time, replace a tenth, insert the rest.
+        let victim = (!tokens.is_empty() && roll < 0.3)
+            .then(|| tokens[rng.random_range(0..tokens.len())].clone());
+        let insert = victim.is_none() || roll >= 0.2;
+        let mut tx = doc.transaction();
+        let mut done = Vec::new();
+        if let Some(span) = &victim {
+            let token: String = text.chars().skip(span.start).take(span.len()).collect();
+            note::splice(&mut tx, span.start, span.len(), "")?;
+            writeln!(out, "deleting {token}")?;
+            done.push(format!("deleted {token}"));
+        }
+        if insert {
+            let after = note::body_text(tx.doc());
+            let gaps = boundaries(&after);
+            let at = gaps[rng.random_range(0..gaps.len())];
+            note::splice(&mut tx, at, 0, &fresh)?;
+            writeln!(out, "inserting {fresh}")?;
+            done.push(format!("inserted {fresh}"));
+        }
+        out.flush()?;
+        // Every edit inserts or deletes a whole token: never empty.
+        if let Some(change) = tx.commit() {
+            store.append(&plan.doc, &[change], None, now_ms())?;
+        }
+        for line in done {
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
+        if rng.random_bool(COMPACT_EVERY) {
+            store.compact(&plan.doc, &doc)?;
+            writeln!(out, "compacted")?;
+            out.flush()?;
+        }
+        std::thread::sleep(plan.pause);
+    }
+    Ok(())
+}
+
+/// Where the tokens `<…>` of `text` are, in chars.
+fn token_spans(text: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '<' => start = Some(i),
+            '>' => {
+                if let Some(s) = start.take() {
+                    spans.push(s..i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
+/// The char positions where an insert splits no token: the start, the end
+/// and both sides of every token.
+fn boundaries(text: &str) -> Vec<usize> {
+    let mut gaps = vec![0, text.chars().count()];
+    for span in token_spans(text) {
+        gaps.push(span.start);
+        gaps.push(span.end);
+    }
+    gaps.sort_unstable();
+    gaps.dedup();
+    gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_core::ReplicaId;
+
+    #[test]
+    fn inserts_land_only_between_tokens() {
+        assert_eq!(token_spans("<a.1><b.2>"), vec![0..5, 5..10]);
+        assert_eq!(boundaries("<a.1><b.2>"), vec![0, 5, 10]);
+        assert_eq!(boundaries(""), vec![0]);
+        // Text from elsewhere (a title pasted in) is left whole too.
+        assert_eq!(boundaries("hi <a.1>!"), vec![0, 3, 8, 9]);
+    }
+
+    #[test]
+    fn every_reported_edit_is_in_the_store_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(7)).unwrap();
+        let id = DocId::new("chaos").unwrap();
+        store.create(&id, "", now_ms(), None).unwrap();
+        let mut present = std::collections::BTreeSet::new();
+        for (number, seed) in [(1, 11u64), (2, 12), (3, 13)] {
+            let plan = ChaosEdit {
+                doc: id.clone(),
+                seed,
+                edits: 30,
+                tag: format!("r{number}"),
+                pause: std::time::Duration::ZERO,
+            };
+            let mut out = Vec::new();
+            run(&mut store, &plan, &mut out).unwrap();
+            for line in String::from_utf8(out).unwrap().lines() {
+                if let Some(t) = line.strip_prefix("inserted ") {
+                    assert!(present.insert(t.to_owned()), "{t} twice");
+                } else if let Some(t) = line.strip_prefix("deleted ") {
+                    assert!(present.remove(t), "{t} deleted but not there");
+                }
+            }
+        }
+        let doc = store.load(&id).unwrap();
+        let text = note::body_text(&doc);
+        let found: std::collections::BTreeSet<String> = token_spans(&text)
+            .into_iter()
+            .map(|s| text.chars().skip(s.start).take(s.len()).collect())
+            .collect();
+        assert_eq!(found, present);
+        assert!(!present.is_empty());
+    }
+
+    #[test]
+    fn a_tag_cannot_make_tokens_that_look_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(7)).unwrap();
+        let id = DocId::new("chaos").unwrap();
+        store.create(&id, "", now_ms(), None).unwrap();
+        let plan = ChaosEdit {
+            doc: id,
+            seed: 1,
+            edits: 1,
+            tag: "a>".into(),
+            pause: std::time::Duration::ZERO,
+        };
+        assert!(run(&mut store, &plan, &mut Vec::new()).is_err());
+    }
+}
