@@ -1,5 +1,5 @@
 //! `concord chaos-edit`: seeded random edits of a note's body, each one
-//! committed to the store and then reported, for the end-to-end chaos test
+//! saved and then reported, for the end-to-end chaos test
 //! (`tests/e2e/chaos.rs`), which kills this process at random moments and
 //! later checks that every reported edit survived.
 //!
@@ -10,22 +10,31 @@
 //! reorder tokens but never split one, so a checker can read the merged
 //! text back as tokens.
 //!
+//! Two ways to run: on the store alone (`run`: a device editing offline,
+//! as `concord doc append` does), or live (`run_live`: through the sync
+//! client while it syncs, as the window does, remote edits arriving
+//! between one's own).
+//!
 //! What it prints, one line each, flushed at once:
 //!
 //! - `inserting <T>` / `deleting <T>` before the change that makes the edit
-//!   is committed (it may or may not be durable if the process dies now);
+//!   is saved (it may or may not be durable if the process dies now);
 //! - `inserted <T>` / `deleted <T>` after the store committed it (durable);
-//! - `compacted` after the document was compacted into a snapshot.
+//! - `compacted` after the document was compacted into a snapshot;
+//! - live, at the end: `synced`, or `not synced` if the relay did not
+//!   confirm everything within the time given.
 
 use std::io::Write;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
-use concord_core::{DocId, EditError};
+use concord_client::{ClientError, SyncStatus};
+use concord_core::{DocId, EditError, Transaction};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::note;
-use crate::replicas::now_ms;
+use crate::replicas::{SharedStore, now_ms, start_client};
 use crate::store::{ReplicaStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +45,10 @@ pub enum ChaosEditError {
     Store(#[from] StoreError),
     #[error("the edit failed: {0}")]
     Edit(#[from] EditError),
-    #[error("cannot report: {0}")]
-    Report(#[from] std::io::Error),
+    #[error("the sync client failed: {0}")]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 /// What one `chaos-edit` run does.
@@ -52,64 +63,132 @@ pub struct ChaosEdit {
     pub tag: String,
     /// A pause after each edit, as a person typing makes (so that a kill
     /// at a random moment lands mid-run).
-    pub pause: std::time::Duration,
+    pub pause: Duration,
 }
 
-/// The chance of compacting the document after an edit.
+impl ChaosEdit {
+    fn check(&self) -> Result<(), ChaosEditError> {
+        if self.tag.is_empty() || !self.tag.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ChaosEditError::Tag(self.tag.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// The chance of compacting the document after an edit (offline).
 const COMPACT_EVERY: f64 = 0.08;
 
-/// Runs the edits against `store`, reporting on `out`.
+/// Runs the edits against `store` alone, reporting on `out`.
 pub fn run(
     store: &mut ReplicaStore,
     plan: &ChaosEdit,
     out: &mut impl Write,
 ) -> Result<(), ChaosEditError> {
-    if plan.tag.is_empty() || !plan.tag.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ChaosEditError::Tag(plan.tag.clone()));
-    }
+    plan.check()?;
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut doc = store.load(&plan.doc)?;
     for n in 1..=plan.edits {
-        let text = note::body_text(&doc);
-        let tokens = token_spans(&text);
-        let fresh = format!("<{}.{n}>", plan.tag);
-        let roll: f64 = rng.random();
-        // Delete a fifth of the time, replace a tenth, insert the rest.
-        let victim = (!tokens.is_empty() && roll < 0.3)
-            .then(|| tokens[rng.random_range(0..tokens.len())].clone());
-        let insert = victim.is_none() || roll >= 0.2;
         let mut tx = doc.transaction();
-        let mut done = Vec::new();
-        if let Some(span) = &victim {
-            let token: String = text.chars().skip(span.start).take(span.len()).collect();
-            note::splice(&mut tx, span.start, span.len(), "")?;
-            writeln!(out, "deleting {token}")?;
-            done.push(format!("deleted {token}"));
-        }
-        if insert {
-            let after = note::body_text(tx.doc());
-            let gaps = boundaries(&after);
-            let at = gaps[rng.random_range(0..gaps.len())];
-            note::splice(&mut tx, at, 0, &fresh)?;
-            writeln!(out, "inserting {fresh}")?;
-            done.push(format!("inserted {fresh}"));
-        }
-        out.flush()?;
+        let done = edit(&mut tx, &mut rng, &plan.tag, n, out)?;
         // Every edit inserts or deletes a whole token: never empty.
         if let Some(change) = tx.commit() {
             store.append(&plan.doc, &[change], None, now_ms())?;
         }
-        for line in done {
-            writeln!(out, "{line}")?;
-        }
-        out.flush()?;
+        report(out, &done)?;
         if rng.random_bool(COMPACT_EVERY) {
             store.compact(&plan.doc, &doc)?;
-            writeln!(out, "compacted")?;
-            out.flush()?;
+            report(out, &["compacted".to_owned()])?;
         }
         std::thread::sleep(plan.pause);
     }
+    Ok(())
+}
+
+/// Runs the edits through the sync client connected to `relay`, which
+/// syncs all along; then waits up to `settle` for the relay to confirm
+/// everything.
+pub fn run_live(
+    store: ReplicaStore,
+    relay: &str,
+    plan: &ChaosEdit,
+    settle: Duration,
+    out: &mut impl Write,
+) -> Result<(), ChaosEditError> {
+    plan.check()?;
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let token = store.info(&plan.doc)?.token.unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let store = SharedStore::new(store);
+    let client = start_client(&store, Some(relay), runtime.handle())?;
+    client.open(plan.doc.clone(), token)?;
+    for n in 1..=plan.edits {
+        // The closure runs under the client's lock, on the document as it
+        // is now, remote edits included; it returns once the change is saved.
+        let done = client.edit(&plan.doc, |tx| edit(tx, &mut rng, &plan.tag, n, out))??;
+        report(out, &done)?;
+        std::thread::sleep(plan.pause);
+    }
+    let deadline = Instant::now() + settle;
+    let synced = loop {
+        if client.status(&plan.doc)? == SyncStatus::Synced {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    runtime.block_on(client.shutdown());
+    report(
+        out,
+        &[if synced { "synced" } else { "not synced" }.to_owned()],
+    )?;
+    Ok(())
+}
+
+/// One edit, printing what it is about to do; returns what to print once
+/// it is saved.
+fn edit(
+    tx: &mut Transaction<'_>,
+    rng: &mut StdRng,
+    tag: &str,
+    n: u32,
+    out: &mut impl Write,
+) -> Result<Vec<String>, ChaosEditError> {
+    let text = note::body_text(tx.doc());
+    let tokens = token_spans(&text);
+    let roll: f64 = rng.random();
+    // Delete a fifth of the time, replace a tenth, insert the rest.
+    let victim = (!tokens.is_empty() && roll < 0.3)
+        .then(|| tokens[rng.random_range(0..tokens.len())].clone());
+    let insert = victim.is_none() || roll >= 0.2;
+    let mut done = Vec::new();
+    if let Some(span) = &victim {
+        let token: String = text.chars().skip(span.start).take(span.len()).collect();
+        report(out, &[format!("deleting {token}")])?;
+        note::splice(tx, span.start, span.len(), "")?;
+        done.push(format!("deleted {token}"));
+    }
+    if insert {
+        let fresh = format!("<{tag}.{n}>");
+        let gaps = boundaries(&note::body_text(tx.doc()));
+        let at = gaps[rng.random_range(0..gaps.len())];
+        report(out, &[format!("inserting {fresh}")])?;
+        note::splice(tx, at, 0, &fresh)?;
+        done.push(format!("inserted {fresh}"));
+    }
+    Ok(done)
+}
+
+/// Prints `lines` and flushes them.
+fn report(out: &mut impl Write, lines: &[String]) -> Result<(), ChaosEditError> {
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
     Ok(())
 }
 
@@ -171,7 +250,7 @@ mod tests {
                 seed,
                 edits: 30,
                 tag: format!("r{number}"),
-                pause: std::time::Duration::ZERO,
+                pause: Duration::ZERO,
             };
             let mut out = Vec::new();
             run(&mut store, &plan, &mut out).unwrap();
@@ -204,7 +283,7 @@ mod tests {
             seed: 1,
             edits: 1,
             tag: "a>".into(),
-            pause: std::time::Duration::ZERO,
+            pause: Duration::ZERO,
         };
         assert!(run(&mut store, &plan, &mut Vec::new()).is_err());
     }

@@ -73,6 +73,12 @@ enum Command {
         /// Milliseconds to wait after each edit.
         #[arg(long, default_value_t = 0)]
         pause_ms: u64,
+        /// Edit through the sync client while it syncs (needs --relay),
+        /// then wait up to --settle-secs for the relay to confirm.
+        #[arg(long)]
+        live: bool,
+        #[arg(long, default_value_t = 5)]
+        settle_secs: u64,
     },
 }
 
@@ -149,6 +155,8 @@ fn run(cli: Cli) -> Result<()> {
             edits,
             tag,
             pause_ms,
+            live,
+            settle_secs,
         } => {
             let plan = chaos_edit::ChaosEdit {
                 doc: doc_id(&id)?,
@@ -157,11 +165,17 @@ fn run(cli: Cli) -> Result<()> {
                 tag,
                 pause: std::time::Duration::from_millis(pause_ms),
             };
-            Ok(chaos_edit::run(
-                &mut store,
-                &plan,
-                &mut std::io::stdout().lock(),
-            )?)
+            let mut out = std::io::stdout().lock();
+            if live {
+                let relay = cli
+                    .relay
+                    .context("no relay: pass --relay URL (or set CONCORD_RELAY)")?;
+                let settle = std::time::Duration::from_secs(settle_secs);
+                chaos_edit::run_live(store, &relay, &plan, settle, &mut out)?;
+            } else {
+                chaos_edit::run(&mut store, &plan, &mut out)?;
+            }
+            Ok(())
         }
     }
 }
