@@ -26,12 +26,13 @@ use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use concord_core::{Access, DocId, ReplicaId};
 use concord_desktop::store::ReplicaStore;
 use concord_e2e::device_process::Device;
-use concord_e2e::proxy::{Direction, Faults, Proxy, Stall};
+use concord_e2e::proxy::{Direction, Faults, Proxy, Stall, Stats};
 use concord_e2e::relay_process::RelayProcess;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -77,8 +78,9 @@ fn every_reported_edit_survives_kills_restarts_and_a_faulty_network() {
     let mut chaos = Chaos::start(seed, dir.path()).expect("the relay, proxies and devices start");
     let outcome = chaos.run(rounds);
     eprintln!(
-        "chaos: seed {seed}: {} in {:.0?}",
+        "chaos: seed {seed}: {}\n  the proxies: {}\n  in {:.0?}",
         chaos.tally,
+        chaos.proxy_stats(),
         started.elapsed()
     );
     if let Err(failures) = outcome {
@@ -334,6 +336,20 @@ enum Network {
     Cut(Duration),
 }
 
+impl Network {
+    fn name(&self) -> &'static str {
+        match self {
+            Network::Clean => "clean",
+            Network::Lossy(f) if f.delay > 0.0 => "delayed",
+            Network::Lossy(_) => "lossy",
+            Network::Stalled(_, Stall::Held) => "held",
+            Network::Stalled(..) => "black hole",
+            Network::Blocked => "blocked",
+            Network::Cut(_) => "cut",
+        }
+    }
+}
+
 /// The relay is SIGKILLed `at` into the round and restarted `down` later.
 #[derive(Debug, Clone, Copy)]
 struct RelayKill {
@@ -467,6 +483,29 @@ impl Chaos {
         })
     }
 
+    /// What the proxies did to messages, all together.
+    fn proxy_stats(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let sum = |f: fn(&Stats) -> &AtomicU64| -> u64 {
+            self.proxies
+                .iter()
+                .map(|p| f(p.stats()).load(Relaxed))
+                .sum()
+        };
+        format!(
+            "{} connections, {} messages forwarded, {} dropped, {} duplicated, {} reordered, \
+             {} delayed, {} held, {} lost",
+            sum(|s| &s.connections),
+            sum(|s| &s.forwarded),
+            sum(|s| &s.dropped),
+            sum(|s| &s.duplicated),
+            sum(|s| &s.reordered),
+            sum(|s| &s.delayed),
+            sum(|s| &s.held),
+            sum(|s| &s.lost),
+        )
+    }
+
     /// The chaos rounds, then the calm end and the checks.
     fn run(&mut self, rounds: u32) -> Result<(), Vec<String>> {
         for round in 0..rounds {
@@ -508,7 +547,11 @@ impl Chaos {
         for (d, (steps, outcome)) in plans.iter().zip(results).enumerate() {
             let ran = outcome.map_err(|e| format!("round {round}, device {d}: {e}"))?;
             for (step, ran) in steps.iter().zip(ran) {
-                self.account(d, step, &ran)
+                let weather = match (networks[d].name(), relay_kill) {
+                    (name, Some(_)) => format!("{name}, relay killed"),
+                    (name, None) => name.to_owned(),
+                };
+                self.account(d, step, &ran, &weather)
                     .map_err(|e| format!("round {round}, device {d}, {step:?}: {e}"))?;
             }
         }
@@ -662,7 +705,8 @@ impl Chaos {
     }
 
     /// Takes in what one step did.
-    fn account(&mut self, d: usize, step: &Step, ran: &Ran) -> Result<(), String> {
+    /// `weather` says what the network and the relay did meanwhile.
+    fn account(&mut self, d: usize, step: &Step, ran: &Ran, weather: &str) -> Result<(), String> {
         match step {
             Step::Join(doc) => {
                 if !ran.status.success() {
@@ -705,11 +749,11 @@ impl Chaos {
                 } else {
                     self.tally.syncs_failed += 1;
                     let first = ran.stderr.lines().next().unwrap_or("").to_owned();
-                    let key = without_doc_ids(&first, &self.docs);
+                    let key = format!("[{weather}] {}", without_doc_ids(&first, &self.docs));
                     let seen = self.tally.sync_errors.len();
                     if let Some(n) = self.tally.sync_errors.get_mut(&key) {
                         *n += 1;
-                    } else if seen < 6 {
+                    } else if seen < 12 {
                         self.tally.sync_errors.insert(key, 1);
                     }
                 }
