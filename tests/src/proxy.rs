@@ -271,21 +271,8 @@ where
     loop {
         let faults = shared.faults();
         let state = *stall.borrow_and_update();
-        match state {
-            Stall::Flowing => {
-                while let Some(m) = stalled.pop_front() {
-                    if tx.send(m).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            Stall::Held => {}
-            Stall::Lost => {
-                stats
-                    .lost
-                    .fetch_add(stalled.len() as u64, Ordering::Relaxed);
-                stalled.clear();
-            }
+        if !settle(state, &mut stalled, &mut tx, stats).await {
+            return;
         }
         let next = tokio::select! {
             m = rx.next() => m,
@@ -307,6 +294,12 @@ where
         let Some(Ok(msg)) = next else {
             return;
         };
+        // As the direction is now: a message that comes after a switch is
+        // treated as the switch says.
+        let state = *stall.borrow_and_update();
+        if !settle(state, &mut stalled, &mut tx, stats).await {
+            return;
+        }
         match state {
             Stall::Flowing => {}
             Stall::Held => {
@@ -363,4 +356,30 @@ where
             return;
         }
     }
+}
+
+/// Carries out the direction's `state` on what waits in `stalled`: it
+/// leaves, in order, once the direction flows, and is lost in a black hole.
+/// False if the far side is gone.
+async fn settle<T>(state: Stall, stalled: &mut VecDeque<Message>, tx: &mut T, stats: &Stats) -> bool
+where
+    T: futures_util::Sink<Message> + Unpin,
+{
+    match state {
+        Stall::Flowing => {
+            while let Some(m) = stalled.pop_front() {
+                if tx.send(m).await.is_err() {
+                    return false;
+                }
+            }
+        }
+        Stall::Held => {}
+        Stall::Lost => {
+            stats
+                .lost
+                .fetch_add(stalled.len() as u64, Ordering::Relaxed);
+            stalled.clear();
+        }
+    }
+    true
 }
