@@ -149,9 +149,10 @@ impl std::fmt::Display for Tally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} edit runs ({} live, {} of them synced at the end; {} inserts, {} deletes reported; {} runs killed, {} before the \
-             device's first sync of the document), {} syncs ({} killed, {} failed, the median success took \
-             {:.0?}), relay killed {} times, {} network faults, {} cuts",
+            "{} edit runs ({} live, {} of them synced at the end; {} inserts, {} deletes \
+             reported; {} runs killed, {} before the device's first sync of the document), \
+             {} syncs ({} killed, {} failed, the median success took {:.0?}), relay killed {} \
+             times, {} network faults, {} cuts",
             self.edit_runs,
             self.live_runs,
             self.live_synced,
@@ -250,15 +251,11 @@ impl Ledger {
             if *n > 1 {
                 problems.push(format!("{doc}: {token} appears {n} times"));
             }
-            match fates.get(*token) {
-                Some(f) if f.insert == Report::None => {
-                    problems.push(format!("{doc}: {token} appears, but no one wrote it"));
-                }
-                None => problems.push(format!("{doc}: {token} appears, but no one wrote it")),
-                Some(f) if f.delete == Report::Committed => {
-                    problems.push(format!("{doc}: {token} was deleted, but is back"));
-                }
-                Some(_) => {}
+            let fate = fates.get(*token).copied().unwrap_or_default();
+            if fate.insert == Report::None {
+                problems.push(format!("{doc}: {token} appears, but no one wrote it"));
+            } else if fate.delete == Report::Committed {
+                problems.push(format!("{doc}: {token} was deleted, but is back"));
             }
         }
         for (token, fate) in fates {
@@ -302,6 +299,27 @@ fn tokens(text: &str) -> (Vec<String>, String) {
     }
     rest.extend(current);
     (found, rest)
+}
+
+#[test]
+fn the_checker_holds_the_text_to_exactly_what_the_reports_allow() {
+    let doc = DocId::new("checked").expect("a valid id");
+    let mut ledger = Ledger::default();
+    let report = "inserting <a.1>\ninserted <a.1>\ninserting <a.2>\ninserted <a.2>\n\
+                  deleting <a.2>\ndeleted <a.2>\ninserting <a.3>\ninserted <a.3>\n\
+                  deleting <a.3>\ninserting <a.4>\ncompacted\n";
+    assert_eq!(ledger.record(&doc, report), Ok((3, 1)));
+    // <a.3>'s delete and <a.4>'s insert were cut off: either way is right.
+    assert!(ledger.check(&doc, "<a.1>").is_empty());
+    assert!(ledger.check(&doc, "<a.3><a.1><a.4>").is_empty());
+    let problems = |text| ledger.check(&doc, text).join("; ");
+    assert!(problems("").contains("<a.1> was inserted and never deleted, but is gone"));
+    assert!(problems("<a.1><a.2>").contains("<a.2> was deleted, but is back"));
+    assert!(problems("<a.1><a.1>").contains("<a.1> appears 2 times"));
+    assert!(problems("<a.1><b.1>").contains("<b.1> appears, but no one wrote it"));
+    // A token split by another edit reads as stray text.
+    assert!(problems("<a.<a.4>1>").contains("text outside any token"));
+    assert!(ledger.record(&doc, "wrote <a.5>").is_err());
 }
 
 /// One step of one device in a round.
