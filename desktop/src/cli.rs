@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::app::ConcordApp;
 use crate::calendar_file;
+use crate::chaos_edit;
 use crate::note;
 use crate::replicas::{SharedStore, start_client, start_client_with};
 use crate::share::ShareLink;
@@ -60,6 +61,27 @@ enum Command {
     /// `committed N` after each commit. For the crash-safety test.
     #[command(hide = true)]
     CrashWriter { id: String },
+    /// Makes seeded random edits of a note's body (tokens `<TAG.N>`), each
+    /// committed and then reported. For the end-to-end chaos test.
+    #[command(hide = true)]
+    ChaosEdit {
+        id: String,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        edits: u32,
+        #[arg(long)]
+        tag: String,
+        /// Milliseconds to wait after each edit.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+        /// Edit through the sync client while it syncs (needs --relay),
+        /// then wait up to --settle-secs for the relay to confirm.
+        #[arg(long)]
+        live: bool,
+        #[arg(long, default_value_t = 5)]
+        settle_secs: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +165,43 @@ fn run(cli: Cli) -> Result<()> {
                 config.compaction = Compaction { max_records: 97 };
             })?;
             crash_writer(&device, &id)
+        }
+        Command::ChaosEdit {
+            id,
+            seed,
+            edits,
+            tag,
+            pause_ms,
+            live,
+            settle_secs,
+        } => {
+            let plan = chaos_edit::ChaosEdit {
+                doc: doc_id(&id)?,
+                seed,
+                edits,
+                tag,
+                pause: std::time::Duration::from_millis(pause_ms),
+            };
+            let mut out = std::io::stdout().lock();
+            if live {
+                let relay = cli
+                    .relay
+                    .context("no relay: pass --relay URL (or set CONCORD_RELAY)")?;
+                let settle = std::time::Duration::from_secs(settle_secs);
+                chaos_edit::run_live(store, &relay, &plan, settle, &mut out)?;
+            } else {
+                // Snapshots often, so that kills land in them too.
+                let device = Offline::start(store, |config| {
+                    config.compaction = Compaction {
+                        max_records: chaos_edit::COMPACT_AFTER,
+                    };
+                })?;
+                device.open(&plan.doc)?;
+                let result = chaos_edit::run(&device.client, &plan, &mut out);
+                device.stop();
+                result?;
+            }
+            Ok(())
         }
     }
 }

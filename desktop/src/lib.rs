@@ -4,6 +4,7 @@
 pub mod app;
 pub mod calendar;
 pub mod calendar_file;
+mod chaos_edit;
 pub mod cli;
 pub mod dialogs;
 pub mod doc_list;

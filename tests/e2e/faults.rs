@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use concord_client::{Client, ConnectionStatus, DeviceEvent, SyncStatus};
-use concord_e2e::proxy::{Faults, Proxy};
+use concord_e2e::proxy::{Direction, Faults, Proxy, Stall};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
@@ -21,6 +21,7 @@ fn lossy(seed_faults: f64) -> Faults {
         duplicate: seed_faults,
         reorder: seed_faults,
         reorder_delay: Duration::from_millis(30),
+        ..Faults::none()
     }
 }
 
@@ -172,6 +173,78 @@ async fn the_proxy_repeats_its_decisions_for_a_seed() {
         ..Faults::none()
     };
     assert!(through_proxy(1, dropped_all).await.is_empty());
+}
+
+/// Polls `f` every few milliseconds until it holds (for at most 10 s).
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_direction_holds_or_loses_everything_and_delays_keep_the_order() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let upstream = listener.local_addr().expect("address");
+    let (got_tx, mut got) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let mut ws = tokio_tungstenite::accept_async(tcp)
+            .await
+            .expect("handshake");
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Binary(b) = msg {
+                let _ = got_tx.send(b[0]);
+            }
+        }
+    });
+    let delays = Faults {
+        delay: 1.0,
+        max_delay: Duration::from_millis(3),
+        ..Faults::none()
+    };
+    let proxy = Proxy::start(upstream, 3, delays).await.expect("proxy");
+    let (mut ws, _) = tokio_tungstenite::connect_async(proxy.url())
+        .await
+        .expect("connect");
+    let mut send = async |range: std::ops::Range<u8>| {
+        for i in range {
+            ws.send(Message::Binary(vec![i].into()))
+                .await
+                .expect("send");
+        }
+    };
+    let stats = proxy.stats();
+
+    // Held: nothing arrives until the direction flows again, then all, in order.
+    proxy.stall(Direction::Up, Stall::Held);
+    send(0..50).await;
+    until("50 held", || stats.held.load(Relaxed) == 50).await;
+    assert!(got.try_recv().is_err(), "a held message passed");
+    proxy.stall(Direction::Up, Stall::Flowing);
+    send(50..100).await;
+    let mut received = Vec::new();
+    while received.len() < 100 {
+        received.push(got.recv().await.expect("a message"));
+    }
+    assert_eq!(received, (0..100).collect::<Vec<u8>>());
+    // Held ones leave as they were; each of the others waited a little.
+    assert_eq!(stats.delayed.load(Relaxed), 50);
+
+    // Lost: gone for good, and what follows still arrives.
+    proxy.stall(Direction::Up, Stall::Lost);
+    send(100..150).await;
+    until("50 lost", || stats.lost.load(Relaxed) == 50).await;
+    proxy.stall(Direction::Up, Stall::Flowing);
+    send(150..200).await;
+    received.clear();
+    while received.len() < 50 {
+        received.push(got.recv().await.expect("a message"));
+    }
+    assert_eq!(received, (150..200).collect::<Vec<u8>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ mod store;
 mod tokens;
 // Native clients through the relay.
 mod calendar;
+mod chaos;
 mod converge;
 mod crash;
 mod faults;

@@ -1,12 +1,16 @@
-//! A websocket proxy between clients and a relay that drops, duplicates and
-//! reorders messages, and cuts connections on demand.
+//! A websocket proxy between clients and a relay that drops, duplicates,
+//! reorders and delays messages, stalls or black-holes a direction for a
+//! while, and cuts connections on demand.
 //!
 //! Messages are opaque to it: it never decodes a frame. Each direction of
 //! each connection draws its decisions from its own RNG, seeded from the
 //! proxy's seed, the connection's number and the direction, so a seed
 //! reproduces the decisions for the same message sequence. Only data
-//! messages (binary, text) suffer faults; pings, pongs and closes pass.
+//! messages (binary, text) suffer the random faults; pings, pongs and closes
+//! pass. A stalled direction (`Proxy::stall`) holds or loses everything,
+//! control messages too, as a network that stopped moving would.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,6 +35,34 @@ pub struct Faults {
     /// `reorder_delay` if none comes.
     pub reorder: f64,
     pub reorder_delay: Duration,
+    /// Per data message that passes, the chance that it waits up to
+    /// `max_delay` first, holding back those behind it (latency: the order
+    /// is kept).
+    pub delay: f64,
+    pub max_delay: Duration,
+}
+
+/// One direction of every connection through the proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Client to relay.
+    Up,
+    /// Relay to client.
+    Down,
+}
+
+/// What a direction does with the messages sent into it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stall {
+    /// They pass (with the random `Faults`).
+    #[default]
+    Flowing,
+    /// They wait, every one, and leave in order when the direction flows
+    /// again (a link that froze for a while).
+    Held,
+    /// They vanish, every one, pings too, while the sockets stay open (a
+    /// black hole: the other side hears nothing and is not told).
+    Lost,
 }
 
 impl Faults {
@@ -50,6 +82,11 @@ pub struct Stats {
     pub dropped: AtomicU64,
     pub duplicated: AtomicU64,
     pub reordered: AtomicU64,
+    pub delayed: AtomicU64,
+    /// Messages that waited in a `Stall::Held` direction.
+    pub held: AtomicU64,
+    /// Messages lost in a `Stall::Lost` direction.
+    pub lost: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -61,6 +98,8 @@ struct Shared {
     cut: watch::Sender<u64>,
     /// While set, new connections are dropped at once (a partition).
     blocked: AtomicBool,
+    /// Per direction (`Direction as usize`).
+    stall: [watch::Sender<Stall>; 2],
     stats: Stats,
 }
 
@@ -90,6 +129,10 @@ impl Proxy {
             faults: Mutex::new(faults),
             cut: watch::channel(0).0,
             blocked: AtomicBool::new(false),
+            stall: [
+                watch::channel(Stall::Flowing).0,
+                watch::channel(Stall::Flowing).0,
+            ],
             stats: Stats::default(),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
@@ -130,6 +173,12 @@ impl Proxy {
         if blocked {
             self.cut_all();
         }
+    }
+
+    /// Holds or loses everything sent in `direction` on every connection,
+    /// live or new, until set back to `Stall::Flowing`.
+    pub fn stall(&self, direction: Direction, stall: Stall) {
+        self.shared.stall[direction as usize].send_replace(stall);
     }
 
     pub fn stats(&self) -> &Stats {
@@ -186,8 +235,20 @@ async fn serve(tcp: TcpStream, number: u64, shared: Arc<Shared>) {
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(number.wrapping_mul(2) + direction)
     };
-    let up = pump(client_rx, relay_tx, StdRng::seed_from_u64(seed(0)), &shared);
-    let down = pump(relay_rx, client_tx, StdRng::seed_from_u64(seed(1)), &shared);
+    let up = pump(
+        client_rx,
+        relay_tx,
+        StdRng::seed_from_u64(seed(0)),
+        &shared,
+        Direction::Up,
+    );
+    let down = pump(
+        relay_rx,
+        client_tx,
+        StdRng::seed_from_u64(seed(1)),
+        &shared,
+        Direction::Down,
+    );
     tokio::select! {
         () = up => {}
         () = down => {}
@@ -196,33 +257,61 @@ async fn serve(tcp: TcpStream, number: u64, shared: Arc<Shared>) {
 }
 
 /// Moves messages from `rx` to `tx`, with faults.
-async fn pump<R, T>(mut rx: R, mut tx: T, mut rng: StdRng, shared: &Shared)
+async fn pump<R, T>(mut rx: R, mut tx: T, mut rng: StdRng, shared: &Shared, direction: Direction)
 where
     R: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
     T: futures_util::Sink<Message> + Unpin,
 {
     let stats = &shared.stats;
+    let mut stall = shared.stall[direction as usize].subscribe();
+    // Held back to be reordered.
     let mut held: Vec<Message> = Vec::new();
+    // Waiting while the direction is stalled.
+    let mut stalled: VecDeque<Message> = VecDeque::new();
     loop {
         let faults = shared.faults();
-        let next = if held.is_empty() {
-            rx.next().await
-        } else {
-            tokio::select! {
-                m = rx.next() => m,
-                () = tokio::time::sleep(faults.reorder_delay) => {
-                    for m in held.drain(..) {
-                        if tx.send(m).await.is_err() {
-                            return;
-                        }
+        let state = *stall.borrow_and_update();
+        if !settle(state, &mut stalled, &mut tx, stats).await {
+            return;
+        }
+        let next = tokio::select! {
+            m = rx.next() => m,
+            () = tokio::time::sleep(faults.reorder_delay), if !held.is_empty() => {
+                for m in held.drain(..) {
+                    if tx.send(m).await.is_err() {
+                        return;
                     }
-                    continue;
                 }
+                continue;
+            }
+            changed = stall.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                continue;
             }
         };
         let Some(Ok(msg)) = next else {
             return;
         };
+        // As the direction is now: a message that comes after a switch is
+        // treated as the switch says.
+        let state = *stall.borrow_and_update();
+        if !settle(state, &mut stalled, &mut tx, stats).await {
+            return;
+        }
+        match state {
+            Stall::Flowing => {}
+            Stall::Held => {
+                stats.held.fetch_add(1, Ordering::Relaxed);
+                stalled.push_back(msg);
+                continue;
+            }
+            Stall::Lost => {
+                stats.lost.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        }
         let data = matches!(msg, Message::Binary(_) | Message::Text(_));
         if data {
             let roll: f64 = rng.random();
@@ -239,6 +328,14 @@ where
                 stats.reordered.fetch_add(1, Ordering::Relaxed);
                 held.push(msg);
                 continue;
+            }
+            // Drawn only when asked for, so seeds without delays repeat
+            // the decisions they made before delays existed.
+            if faults.delay > 0.0 && rng.random_bool(faults.delay.min(1.0)) {
+                stats.delayed.fetch_add(1, Ordering::Relaxed);
+                let most = u64::try_from(faults.max_delay.as_millis()).unwrap_or(u64::MAX);
+                let wait = Duration::from_millis(rng.random_range(0..=most));
+                tokio::time::sleep(wait).await;
             }
         }
         let closing = matches!(msg, Message::Close(_));
@@ -259,4 +356,30 @@ where
             return;
         }
     }
+}
+
+/// Carries out the direction's `state` on what waits in `stalled`: it
+/// leaves, in order, once the direction flows, and is lost in a black hole.
+/// False if the far side is gone.
+async fn settle<T>(state: Stall, stalled: &mut VecDeque<Message>, tx: &mut T, stats: &Stats) -> bool
+where
+    T: futures_util::Sink<Message> + Unpin,
+{
+    match state {
+        Stall::Flowing => {
+            while let Some(m) = stalled.pop_front() {
+                if tx.send(m).await.is_err() {
+                    return false;
+                }
+            }
+        }
+        Stall::Held => {}
+        Stall::Lost => {
+            stats
+                .lost
+                .fetch_add(stalled.len() as u64, Ordering::Relaxed);
+            stalled.clear();
+        }
+    }
+    true
 }
