@@ -319,9 +319,27 @@ impl Session {
                 }
                 continue;
             }
-            let doc = self.dirty.pop_first()?;
+            let Some(doc) = self.dirty.pop_first() else {
+                self.release_buffers();
+                return None;
+            };
             self.refresh(&doc, docs);
             self.sending = Some(doc);
+        }
+    }
+
+    /// Nothing to do: give back the memory the queues kept. A relay holds
+    /// thousands of idle sessions, and an emptied `BTreeMap` or `VecDeque`
+    /// keeps its node or buffer (a kilobyte and a half a session).
+    fn release_buffers(&mut self) {
+        if self.effects.capacity() > 0 {
+            self.effects = VecDeque::new();
+        }
+        if self.dirty.is_empty() {
+            self.dirty = BTreeSet::new();
+        }
+        if self.joining.is_empty() {
+            self.joining = BTreeMap::new();
         }
     }
 

@@ -1001,3 +1001,15 @@ fn shutdown_acknowledges_what_was_committed_then_closes_with_1001() {
         }]
     );
 }
+
+#[test]
+fn an_idle_session_keeps_no_queue_buffers() {
+    let mut relay = Relay::new(limits());
+    let mut a = relay.connect(1);
+    relay.subscribed(&mut a, "d");
+    relay.input(&mut a, changes("d", &edits(1, 1)));
+    relay.commit_for(&mut a);
+    // (An emptied BTreeMap's node cannot be seen from outside; the
+    // queue's buffer can.)
+    assert_eq!(a.session.effects.capacity(), 0);
+}
