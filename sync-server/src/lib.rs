@@ -33,8 +33,9 @@
 //! - `relay.rs` — one connection's decisions, pure: subscribe and
 //!   authorize, expiry on a live subscription, read-only, the rate limit,
 //!   admission and held changes, re-acks, presence, anti-entropy, asking
-//!   again after a refusal, close codes. Its tests (`relay/tests.rs`) drive
-//!   it with time passed in, against plain `DocState`s.
+//!   again after a refusal, close codes. Its tests (`relay/tests.rs`, a
+//!   module per area in `relay/tests/`) drive it with time passed in,
+//!   against plain `DocState`s.
 //! - `admission.rs` — pure decisions about one incoming change.
 //! - `held.rs` — changes waiting for a dependency: bounded by count and
 //!   bytes per connection, released by index (pure).
