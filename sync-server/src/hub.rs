@@ -82,6 +82,14 @@ struct Subscriber {
     signal: Arc<Signal>,
 }
 
+/// A batch handed to the store: where it ends in the document's log and
+/// the epoch it was admitted in (see `DocState::submission`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submission {
+    end: usize,
+    epoch: u64,
+}
+
 /// One document's log and subscribers.
 #[derive(Debug)]
 pub struct DocState {
@@ -229,6 +237,62 @@ impl DocState {
         self.committed == 0
     }
 
+    /// Adds a subscriber (presence changes).
+    pub(crate) fn join(&mut self, conn: ConnId, device: ReplicaId, signal: Arc<Signal>) {
+        self.subscribers.insert(conn, Subscriber { device, signal });
+        self.presence_gen += 1;
+    }
+
+    /// Removes a subscriber (presence changes).
+    pub(crate) fn leave(&mut self, conn: ConnId) {
+        self.subscribers.remove(&conn);
+        self.presence_gen += 1;
+    }
+
+    /// What the store is given with the batch just admitted: everything in
+    /// the log up to here, in this epoch.
+    pub fn submission(&self) -> Submission {
+        Submission {
+            end: self.log.len(),
+            epoch: self.epoch,
+        }
+    }
+
+    /// The store committed `job`: the log up to its end is durable and
+    /// served from now on. Returns whether that served anything new.
+    pub(crate) fn commit(&mut self, job: Submission) -> Result<bool, CommitFailed> {
+        if job.epoch != self.epoch {
+            // The store refuses every job of a rolled-back epoch.
+            return Err(CommitFailed("inconsistent relay state".into()));
+        }
+        if job.end <= self.committed {
+            return Ok(false);
+        }
+        for i in self.committed..job.end {
+            let id = self.log[i].id();
+            self.version.observe(id.replica, id.seq);
+        }
+        self.committed = job.end;
+        Ok(true)
+    }
+
+    /// The store refused `job`: if its epoch is still the current one,
+    /// every uncommitted change is dropped and `next_epoch` begins (the
+    /// store refuses what is still queued of the old one). Returns how
+    /// many changes were dropped, `None` if an earlier refusal did it.
+    pub(crate) fn refuse(
+        &mut self,
+        job: Submission,
+        next_epoch: impl FnOnce() -> u64,
+    ) -> Option<usize> {
+        if job.epoch != self.epoch {
+            return None;
+        }
+        let dropped = self.uncommitted();
+        self.roll_back(next_epoch());
+        Some(dropped)
+    }
+
     fn mark_all(&self, doc: &DocId) {
         for s in self.subscribers.values() {
             s.signal.mark(doc);
@@ -373,10 +437,7 @@ impl Hubs {
                     })
                 })
                 .clone();
-            let mut st = hub.lock();
-            st.subscribers.insert(conn, Subscriber { device, signal });
-            st.presence_gen += 1;
-            drop(st);
+            hub.lock().join(conn, device, signal);
             hub
         };
         let loaded = hub
@@ -393,10 +454,7 @@ impl Hubs {
             .await;
         if let Err(e) = loaded {
             tracing::error!(doc = %doc, error = %e, "document failed to load; not serving it");
-            let mut st = hub.lock();
-            st.subscribers.remove(&conn);
-            st.presence_gen += 1;
-            drop(st);
+            hub.lock().leave(conn);
             // Drop the failed hub so a later subscribe tries again.
             let mut docs = lock(&self.docs);
             if docs.get(doc).is_some_and(|h| Arc::ptr_eq(h, &hub)) {
@@ -416,8 +474,7 @@ impl Hubs {
     pub fn unsubscribe(&self, hub: &Arc<DocHub>, conn: ConnId) {
         let idle = {
             let mut st = hub.lock();
-            st.subscribers.remove(&conn);
-            st.presence_gen += 1;
+            st.leave(conn);
             st.mark_all(&hub.doc);
             st.subscribers.is_empty() && st.inflight == 0
         };
@@ -454,43 +511,36 @@ impl Hubs {
         changes: Vec<EncodedChange>,
     ) -> oneshot::Receiver<Result<VersionVector, CommitFailed>> {
         let (tx, rx) = oneshot::channel();
-        let end = st.log.len();
-        let epoch = st.epoch;
+        let job = st.submission();
         let n = changes.len() as u64;
         st.inflight += 1;
         let hubs = Arc::clone(self);
         let hub2 = Arc::clone(hub);
         let submitted = self.store.submit(
             hub.doc.clone(),
-            epoch,
+            job.epoch,
             changes,
             Box::new(move |result| {
                 // On the writer thread: never while `submit`'s caller holds the lock.
                 let mut st = hub2.lock();
                 st.inflight -= 1;
                 let reply = match result {
-                    Ok(()) if st.epoch == epoch => {
-                        if end > st.committed {
-                            for i in st.committed..end {
-                                let id = st.log[i].id();
-                                st.version.observe(id.replica, id.seq);
+                    Ok(()) => match st.commit(job) {
+                        Ok(served) => {
+                            if served {
+                                st.last_commit = Some(std::time::Instant::now());
+                                st.mark_all(&hub2.doc);
                             }
-                            st.committed = end;
-                            st.last_commit = Some(std::time::Instant::now());
-                            st.mark_all(&hub2.doc);
+                            Metrics::add(&hubs.metrics.changes_stored, n);
+                            Ok(st.version.clone())
                         }
-                        Metrics::add(&hubs.metrics.changes_stored, n);
-                        Ok(st.version.clone())
-                    }
-                    Ok(()) => {
-                        // The store refuses every job of a rolled-back epoch.
-                        tracing::error!(doc = %hub2.doc, "a commit of a rolled-back epoch succeeded");
-                        Err(CommitFailed("inconsistent relay state".into()))
-                    }
+                        Err(e) => {
+                            tracing::error!(doc = %hub2.doc, "a commit of a rolled-back epoch succeeded");
+                            Err(e)
+                        }
+                    },
                     Err(e) => {
-                        if st.epoch == epoch {
-                            let dropped = st.uncommitted();
-                            st.roll_back(hubs.next_epoch());
+                        if let Some(dropped) = st.refuse(job, || hubs.next_epoch()) {
                             tracing::warn!(doc = %hub2.doc, dropped, "commit failed; uncommitted changes dropped");
                         }
                         Err(e)

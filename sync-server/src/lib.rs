@@ -1,10 +1,18 @@
 //! Concord's sync relay: one websocket per client at `/v1/sync`, many
 //! documents per connection, a durable causal log of changes per document.
 //!
+//! What the relay decides about a connection is a sans-IO state machine,
+//! `relay::Session`: frames, commit results, changes to a document and time
+//! go in (`handle`, the time as an argument); frames to send, hubs to join
+//! or leave, closes and log lines come out (`poll`), with the next deadline.
+//! `connection.rs` only moves bytes and time for it.
+//!
 //! How a change travels (see `PROTOCOL.md` at the repository root for the
 //! wire format):
 //! ```text
-//! socket ─► connection.rs ─► admission.rs (new? duplicate? equivocation? ready?)
+//! socket ─► connection.rs ─► relay.rs: subscribed? token still valid? may write? rate?
+//!              ▲                     │
+//!              │            admission.rs (new? duplicate? equivocation? ready?)
 //!              │                     │ ready                 │ not ready
 //!              │                     ▼                       ▼
 //!              │            hub.rs (admitted, in memory)   held.rs (per connection)
@@ -12,19 +20,28 @@
 //!              │                     ▼
 //!              │            store.rs writer thread: group commit (one SQLite
 //!              │                     │                transaction for many connections)
-//!              ◄── Ack ──────────────┤ committed
-//!   other subscribers ◄── marked dirty; each connection polls its SyncPeer
+//!              ◄── Ack ──────────────┤ committed (relay.rs: Input::Committed)
+//!   other subscribers ◄── marked dirty; each connection's session polls its SyncPeer
 //! ```
 //! Module map:
 //! - `cli.rs` — flags, the `token` subcommand, process start-up.
 //! - `config.rs` — the relay's configuration and limits; the token bucket.
 //! - `token.rs` — HMAC-signed per-document access tokens (pure).
 //! - `store.rs` — SQLite: schema, migrations, loads, the group-commit writer.
-//! - `hub.rs` — per active document: the log in memory, subscribers, fan-out.
+//! - `hub.rs` — per active document: the log in memory (`DocState`),
+//!   subscribers, fan-out.
+//! - `relay.rs` — one connection's decisions, pure: subscribe and
+//!   authorize, expiry on a live subscription, read-only, the rate limit,
+//!   admission and held changes, re-acks, presence, anti-entropy, asking
+//!   again after a refusal, close codes. Its tests (`relay/tests.rs`, a
+//!   module per area in `relay/tests/`) drive it with time passed in,
+//!   against plain `DocState`s.
 //! - `admission.rs` — pure decisions about one incoming change.
 //! - `held.rs` — changes waiting for a dependency: bounded by count and
 //!   bytes per connection, released by index (pure).
-//! - `connection.rs` — one websocket: frames, subscriptions, limits.
+//! - `connection.rs` — one websocket: reads and decodes frames, feeds the
+//!   session, performs its effects (send, ping, join or leave a hub,
+//!   submit under the document's lock, close), sleeps until its deadline.
 //! - `metrics.rs` — counters and gauges, Prometheus text.
 //! - `server.rs` — the axum router, static files, graceful shutdown.
 //! - `sockets.rs` — every accepted socket counted and timed out until it is
@@ -35,7 +52,8 @@
 //! the stored log of every document is causally closed and in causal order;
 //! a document whose load failed is never served or written; a failed commit
 //! refuses the writes it held (they are asked for again) and stops nothing
-//! else.
+//! else; `relay.rs`, `admission.rs`, `held.rs`, `token.rs` and `config.rs`
+//! read no clock and touch no socket, thread or database.
 
 pub mod admission;
 pub mod cli;
@@ -45,6 +63,7 @@ pub mod error;
 pub mod held;
 pub mod hub;
 pub mod metrics;
+pub mod relay;
 pub mod server;
 pub mod sockets;
 pub mod store;
