@@ -344,10 +344,8 @@ fn unusable_events_are_skipped_or_adjusted_with_a_warning() {
             1,
         ),
         (
-            "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRRULE:FREQ=MONTHLY;BYDAY=2TU\r\n",
-            EventProblem::Rule(RuleError::Unsupported(
-                "BYDAY=2TU (a numbered weekday)".into(),
-            )),
+            "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRRULE:FREQ=DAILY;BYHOUR=9,17\r\n",
+            EventProblem::Rule(RuleError::Unsupported("BYHOUR=9,17".into())),
             1,
         ),
         (
