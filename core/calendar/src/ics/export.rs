@@ -90,7 +90,17 @@ fn master(event: &EventData, now: DateTime<Utc>) -> IcsEvent {
         }
     }
     if let Some(rule) = &event.recurrence {
-        vevent.add_property("RRULE", rule.to_ics_rrule(&event.when));
+        // Only extra dates: RDATE alone says it (and reads back the same).
+        if !rule.is_dates_only() {
+            vevent.add_property("RRULE", rule.to_ics_rrule(&event.when));
+        }
+        for key in &rule.extra {
+            if let Some(original) = original_when(&event.when, key)
+                && OccurrenceKey::of(&original) == *key
+            {
+                vevent.append_multi_property(time_property("RDATE", &original, true));
+            }
+        }
         for key in &event.cancelled {
             if let Some(original) = original_when(&event.when, key)
                 && OccurrenceKey::of(&original) == *key

@@ -9,6 +9,7 @@
 
 mod export;
 mod import;
+mod zones;
 
 pub use export::{PRODID, export_ics, write_ics};
 pub use import::{ImportedCalendar, MAX_ICS_BYTES, parse_ics};

@@ -198,6 +198,14 @@ impl Recurrence {
         self
     }
 
+    /// The same rule on these weekdays (BYDAY without ordinals).
+    #[must_use]
+    pub fn with_weekdays(mut self, weekdays: &[Weekday]) -> Self {
+        self.weekdays = weekdays.to_vec();
+        self.normalize();
+        self
+    }
+
     #[must_use]
     pub fn with_months(mut self, months: &[u8]) -> Self {
         self.months = months.to_vec();

@@ -85,7 +85,8 @@ fn repeating_events() -> Vec<EventData> {
     let mut standup = EventData::new("standup@test", "Stand-up", hours(monday(), 9, 10));
     standup.recurrence = Some(
         Recurrence::weekly_on(&[Weekday::Mon, Weekday::Wed, Weekday::Fri])
-            .with_end(RecurrenceEnd::Count(20)),
+            .with_end(RecurrenceEnd::Count(20))
+            .with_extra([OccurrenceKey::of(&hours(date(2026, 5, 5), 9, 10))]),
     );
     standup
         .cancelled
@@ -135,7 +136,40 @@ fn repeating_events() -> Vec<EventData> {
             .with_end(RecurrenceEnd::UntilDate(date(2026, 7, 31))),
     );
 
-    vec![standup, retro, birthday, sprint]
+    let mut dentist = EventData::new(
+        "dentist@test",
+        "Dentist",
+        When::timed_local(
+            at(date(2026, 6, 2), 14, 0),
+            at(date(2026, 6, 2), 14, 30),
+            new_york(),
+        )
+        .unwrap(),
+    );
+    dentist.recurrence = Some(Recurrence::dates_only(
+        [date(2026, 6, 16), date(2026, 11, 3)].map(|d| {
+            OccurrenceKey::of(&When::timed_local(at(d, 14, 0), at(d, 14, 30), new_york()).unwrap())
+        }),
+    ));
+
+    let mut payday = EventData::new(
+        "payday@test",
+        "Last working day",
+        When::all_day(date(2026, 5, 29), date(2026, 5, 30)).unwrap(),
+    );
+    payday.recurrence = Some(
+        Recurrence::new(Frequency::Monthly)
+            .with_weekdays(&[
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ])
+            .with_set_positions(&[-1]),
+    );
+
+    vec![standup, retro, birthday, sprint, dentist, payday]
 }
 
 fn calendar_with(events: &[EventData]) -> Document {
@@ -167,6 +201,10 @@ fn round_trip_keeps_every_event_and_uid() {
     assert!(ics.contains("DTEND;VALUE=DATE:20260509\r\n"));
     assert!(ics.contains("DTSTART:20260510T020000Z\r\n"));
     assert!(ics.contains("RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=20\r\n"));
+    assert!(ics.contains("RDATE;TZID=Europe/Berlin:20260505T090000\r\n"));
+    assert!(ics.contains("RDATE;TZID=America/New_York:20261103T140000\r\n"));
+    assert!(ics.contains("RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1\r\n"));
+    assert_eq!(ics.matches("RRULE:").count(), 5, "none for the dentist");
     assert!(ics.contains("EXDATE;TZID=Europe/Berlin:20260506T090000\r\n"));
     assert!(ics.contains("RECURRENCE-ID;TZID=Europe/Berlin:20260508T090000\r\n"));
     assert!(ics.contains("ATTENDEE;CN=Katherine Johnson:mailto:katherine@example.com\r\n"));
@@ -336,9 +374,9 @@ fn unusable_events_are_skipped_or_adjusted_with_a_warning() {
             1,
         ),
         (
-            "UID:a\r\nDTSTART;TZID=W. Europe Standard Time:20260504T100000\r\nDTEND;TZID=W. Europe Standard Time:20260504T110000\r\n",
+            "UID:a\r\nDTSTART;TZID=Customized Time Zone:20260504T100000\r\nDTEND;TZID=Customized Time Zone:20260504T110000\r\n",
             EventProblem::UnknownZone {
-                zone: "W. Europe Standard Time".into(),
+                zone: "Customized Time Zone".into(),
                 used: "Europe/Berlin".into(),
             },
             1,
@@ -346,6 +384,14 @@ fn unusable_events_are_skipped_or_adjusted_with_a_warning() {
         (
             "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRRULE:FREQ=DAILY;BYHOUR=9,17\r\n",
             EventProblem::Rule(RuleError::Unsupported("BYHOUR=9,17".into())),
+            1,
+        ),
+        (
+            "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRDATE:20260505T100000Z,next tuesday\r\n",
+            EventProblem::BadValue {
+                property: "RDATE".into(),
+                value: "20260505T100000Z,next tuesday".into(),
+            },
             1,
         ),
         (
