@@ -204,7 +204,15 @@ fn round_trip_keeps_every_event_and_uid() {
     assert!(ics.contains("RDATE;TZID=Europe/Berlin:20260505T090000\r\n"));
     assert!(ics.contains("RDATE;TZID=America/New_York:20261103T140000\r\n"));
     assert!(ics.contains("RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1\r\n"));
-    assert_eq!(ics.matches("RRULE:").count(), 5, "none for the dentist");
+    assert!(!ics.contains("COUNT=1"), "no RRULE for the dentist");
+    // A VTIMEZONE for each TZID, before the events; none for UTC.
+    let vtimezones: Vec<&str> = ics
+        .split("BEGIN:VTIMEZONE\r\nTZID:")
+        .skip(1)
+        .map(|rest| rest.split("\r\n").next().unwrap())
+        .collect();
+    assert_eq!(vtimezones, ["America/New_York", "Europe/Berlin"]);
+    assert!(ics.find("END:VTIMEZONE").unwrap() < ics.find("BEGIN:VEVENT").unwrap());
     assert!(ics.contains("EXDATE;TZID=Europe/Berlin:20260506T090000\r\n"));
     assert!(ics.contains("RECURRENCE-ID;TZID=Europe/Berlin:20260508T090000\r\n"));
     assert!(ics.contains("ATTENDEE;CN=Katherine Johnson:mailto:katherine@example.com\r\n"));
