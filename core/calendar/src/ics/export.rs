@@ -14,7 +14,7 @@ use crate::event::EventData;
 use crate::ics::vtimezone::vtimezone;
 use crate::occurrence::OccurrenceKey;
 use crate::recurrence::RecurrenceEnd;
-use crate::when::When;
+use crate::when::{When, resolve_local};
 
 /// The PRODID of files Concord writes.
 pub const PRODID: &str = "-//Concord//Concord Calendar//EN";
@@ -181,11 +181,16 @@ fn time_property(name: &str, when: &When, start: bool) -> Property {
         (Some((first, after)), _, _) => DatePerhapsTime::Date(if start { first } else { after }),
         (None, Some((s, e)), Some(zone)) => {
             let t = if start { s } else { e };
-            if zone == Tz::UTC {
+            let local = t.with_timezone(&zone).naive_local();
+            // A wall-clock time read back as another instant (the second
+            // 01:30 of a night the clocks go back) is written in UTC,
+            // except DTSTART, whose TZID carries the event's zone.
+            let exact = name == "DTSTART" || resolve_local(zone, local) == Some(t);
+            if zone == Tz::UTC || !exact {
                 CalendarDateTime::Utc(t).into()
             } else {
                 CalendarDateTime::WithTimezone {
-                    date_time: t.with_timezone(&zone).naive_local(),
+                    date_time: local,
                     tzid: zone.name().to_owned(),
                 }
                 .into()

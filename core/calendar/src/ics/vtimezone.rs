@@ -192,16 +192,18 @@ fn transitions(zone: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Transiti
             t = next;
             continue;
         }
-        // The state at `lo` is `state`, at `hi` it is not.
-        let (mut lo, mut hi) = (t, next);
-        while hi - lo > Duration::seconds(1) {
+        // The state at `lo` is `state`, at `hi` it is not (whole seconds).
+        let (mut lo, mut hi) = (t.timestamp(), next.timestamp());
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or(t);
+        while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if State::at(zone, mid) == state {
+            if State::at(zone, at(mid)) == state {
                 lo = mid;
             } else {
                 hi = mid;
             }
         }
+        let hi = at(hi);
         let changed = State::at(zone, hi);
         out.push(Transition {
             at: hi,
