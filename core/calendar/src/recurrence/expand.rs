@@ -187,6 +187,7 @@ impl Recurrence {
                     .filter(|d| self.in_months(*d))
                     .collect();
                 days.sort_unstable();
+                days.dedup();
                 (week, days)
             }
             Frequency::Monthly => {

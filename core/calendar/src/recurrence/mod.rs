@@ -119,8 +119,8 @@ pub struct Recurrence {
     /// duplicates.
     pub set_positions: Vec<i16>,
     /// WKST: the first day of the week. It only changes anything for a
-    /// weekly rule with an interval above 1 and more than one weekday; it
-    /// is kept as Monday otherwise.
+    /// weekly rule with BYDAY and an interval above 1 or BYSETPOS; it is
+    /// kept as Monday otherwise.
     pub week_start: Weekday,
     /// RDATE: extra occurrences, named by their start like any occurrence
     /// (instants for a timed event, dates for an all-day one; keys of the
@@ -247,8 +247,12 @@ impl Recurrence {
         self.months.dedup();
         self.set_positions.sort_unstable();
         self.set_positions.dedup();
-        let week_matters =
-            self.frequency == Frequency::Weekly && self.interval > 1 && self.weekdays.len() > 1;
+        // Where weeks start matters only to a weekly rule with BYDAY that
+        // skips weeks (a day may fall in the start's week or the next) or
+        // picks by position within the week (BYSETPOS).
+        let week_matters = self.frequency == Frequency::Weekly
+            && !self.weekdays.is_empty()
+            && (self.interval > 1 || !self.set_positions.is_empty());
         if !week_matters {
             self.week_start = Weekday::Mon;
         }

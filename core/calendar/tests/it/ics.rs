@@ -519,3 +519,101 @@ fn dates_at_the_edge_of_the_supported_range() {
     let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
     assert!(When::all_day(first, first.succ_opt().unwrap()).is_ok());
 }
+
+fn arb_weekday() -> impl Strategy<Value = Weekday> {
+    (0..7u8).prop_map(|i| Weekday::try_from(i).unwrap())
+}
+
+/// Rules of every shape the model has, most of them valid.
+fn arb_rule() -> impl Strategy<Value = Recurrence> {
+    let frequency = prop_oneof![
+        Just(Frequency::Daily),
+        Just(Frequency::Weekly),
+        Just(Frequency::Monthly),
+        Just(Frequency::Yearly)
+    ];
+    let end = prop_oneof![
+        Just(RecurrenceEnd::Never),
+        (1..60u32).prop_map(RecurrenceEnd::Count),
+        (0..900i64)
+            .prop_map(|d| RecurrenceEnd::UntilDate(date(2026, 1, 1) + chrono::Duration::days(d))),
+    ];
+    let nth = (prop_oneof![-5..=-1i8, 1..=5i8], arb_weekday());
+    (
+        frequency,
+        1..4u32,
+        end,
+        prop::collection::vec(arb_weekday(), 0..3),
+        prop::collection::vec(nth, 0..3),
+        prop::collection::vec(prop_oneof![-31..=-1i8, 1..=31i8], 0..3),
+        prop::collection::vec(1..=12u8, 0..3),
+        prop::collection::vec(prop_oneof![-4..=-1i16, 1..=4i16], 0..2),
+        arb_weekday(),
+        prop::collection::vec(0..700i64, 0..3),
+    )
+        .prop_map(
+            |(frequency, interval, end, weekdays, nth, days, months, positions, wkst, extra)| {
+                let mut rule = Recurrence::new(frequency)
+                    .with_interval(interval)
+                    .with_end(end)
+                    .with_extra(extra.into_iter().map(|d| {
+                        OccurrenceKey::of(&hours(
+                            date(2026, 1, 1) + chrono::Duration::days(d),
+                            9,
+                            10,
+                        ))
+                    }));
+                rule.weekdays = weekdays;
+                rule.nth_weekdays = nth
+                    .into_iter()
+                    .map(|(n, d)| concord_calendar::recurrence::NthWeekday::new(n, d))
+                    .collect();
+                rule.month_days = days;
+                rule.months = months;
+                rule.set_positions = positions;
+                rule.week_start = wkst;
+                // Keep most rules valid: each part only where RFC 5545
+                // defines it.
+                if matches!(frequency, Frequency::Daily | Frequency::Weekly) {
+                    rule.nth_weekdays.clear();
+                }
+                if frequency == Frequency::Weekly {
+                    rule.month_days.clear();
+                }
+                if rule.weekdays.is_empty()
+                    && rule.nth_weekdays.is_empty()
+                    && rule.month_days.is_empty()
+                    && rule.months.is_empty()
+                {
+                    rule.set_positions.clear();
+                }
+                rule
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 300, failure_persistence: None, ..Config::default() })]
+
+    /// Any valid rule is stored and read back as its normalized self, and
+    /// an iCalendar round trip keeps it and every occurrence of two years.
+    #[test]
+    fn any_valid_rule_survives_the_document_and_a_file(rule in arb_rule()) {
+        prop_assume!(rule.validate().is_ok());
+        let mut event = EventData::new("rule@test", "Rule", hours(date(2026, 1, 7), 9, 10));
+        event.recurrence = Some(rule.clone());
+        let doc = calendar_with(&[event]);
+        let stored = Calendar::open(&doc).unwrap().event("rule@test").unwrap().data;
+        prop_assert_eq!(stored.recurrence.as_ref(), Some(&rule.normalized()));
+
+        let ics = export_ics(&Calendar::open(&doc).unwrap(), now());
+        let back = parse_ics(&ics, Tz::UTC).unwrap();
+        prop_assert_eq!(&back.warnings, &[]);
+        let read = back.events[0].recurrence.clone().unwrap();
+        let (from, to) = (date(2026, 1, 1), date(2027, 12, 31));
+        prop_assert_eq!(
+            read.expand(&stored.when, from, to, 2000),
+            rule.expand(&stored.when, from, to, 2000)
+        );
+    }
+}
