@@ -100,6 +100,44 @@ fn a_refused_subscription_waits_for_a_new_token() {
     assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "good"));
 }
 
+/// Found by the whole-system simulation (`tests/sim`, seed 47): a token
+/// set while a Subscribe with an expired one was in flight; the refusal
+/// of the old token came first and the document stayed refused although
+/// the relay accepted the new one.
+#[test]
+fn a_refusal_of_an_older_token_does_not_outlive_the_newer_one() {
+    let docs = docs_with_one_change();
+    let mut s = ClientSession::new(ReplicaId(1));
+    s.subscribe(doc_id(), "expired".into());
+    s.connected();
+    assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })));
+    s.subscribe(doc_id(), "fresh".into());
+    assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh"));
+    let events = s.receive(Frame::Error {
+        doc: Some(doc_id()),
+        code: ErrorCode::TokenExpired,
+        detail: "token expired".into(),
+    });
+    assert!(matches!(events[..], [SessionEvent::Refused { .. }]));
+    let events = s.receive(Frame::Subscribed {
+        doc: doc_id(),
+        access: Access::ReadWrite,
+    });
+    assert!(matches!(events[..], [SessionEvent::Subscribed { .. }]));
+    let local = docs[&doc_id()].version().clone();
+    assert_eq!(
+        s.status(&doc_id(), &local),
+        SyncStatus::Syncing { unacked: 1 }
+    );
+    assert!(matches!(
+        s.poll_frame(&docs),
+        Some(Frame::Sync {
+            message: Message::Hello { .. },
+            ..
+        })
+    ));
+}
+
 #[test]
 fn read_only_never_sends_changes() {
     let docs = docs_with_one_change();

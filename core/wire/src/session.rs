@@ -219,7 +219,10 @@ impl ClientSession {
     pub fn receive(&mut self, frame: Frame) -> Vec<SessionEvent> {
         match frame {
             Frame::Subscribed { doc, access } => match self.subs.get_mut(&doc) {
-                Some(sub) if sub.state == State::Requested => {
+                // The answer to our Subscribe. After a refusal it answers a
+                // later one: a new token, sent before the refusal of the old
+                // one arrived. The relay serves the document; so do we.
+                Some(sub) if matches!(sub.state, State::Requested | State::Refused { .. }) => {
                     sub.state = State::Active(access);
                     sub.peer.set_read_only(!access.can_write());
                     vec![SessionEvent::Subscribed { doc, access }]
