@@ -105,6 +105,10 @@ struct Subscription {
     state: State,
     peer: SyncPeer,
     presence: Vec<ReplicaId>,
+    /// Subscribes sent on this connection that the relay has not answered
+    /// yet (Subscribed or a refusal; it answers each in order): while a
+    /// newer one is out, a refusal is of an older token.
+    unanswered: u32,
 }
 
 /// The client side of a relay connection.
@@ -145,6 +149,7 @@ impl ClientSession {
     /// retries a refused subscription.
     pub fn subscribe(&mut self, doc: DocId, token: String) {
         let peer = SyncPeer::new().with_max_batch_bytes(self.max_batch_bytes);
+        let unanswered = self.subs.get(&doc).map_or(0, |s| s.unanswered);
         self.subs.insert(
             doc,
             Subscription {
@@ -152,6 +157,7 @@ impl ClientSession {
                 state: State::Wanted,
                 peer,
                 presence: Vec::new(),
+                unanswered,
             },
         );
     }
@@ -183,6 +189,7 @@ impl ClientSession {
             sub.peer.reset();
             sub.peer.set_read_only(false);
             sub.presence.clear();
+            sub.unanswered = 0;
             if !matches!(sub.state, State::Refused { .. }) {
                 sub.state = State::Wanted;
             }
@@ -195,6 +202,7 @@ impl ClientSession {
         self.outbox.clear();
         for sub in self.subs.values_mut() {
             sub.presence.clear();
+            sub.unanswered = 0;
             if !matches!(sub.state, State::Refused { .. }) {
                 sub.state = State::Wanted;
             }
@@ -218,17 +226,21 @@ impl ClientSession {
     /// Takes in one frame from the relay.
     pub fn receive(&mut self, frame: Frame) -> Vec<SessionEvent> {
         match frame {
-            Frame::Subscribed { doc, access } => match self.subs.get_mut(&doc) {
-                // The answer to our Subscribe. After a refusal it answers a
-                // later one: a new token, sent before the refusal of the old
-                // one arrived. The relay serves the document; so do we.
-                Some(sub) if matches!(sub.state, State::Requested | State::Refused { .. }) => {
-                    sub.state = State::Active(access);
-                    sub.peer.set_read_only(!access.can_write());
-                    vec![SessionEvent::Subscribed { doc, access }]
+            Frame::Subscribed { doc, access } => {
+                let Some(sub) = self.subs.get_mut(&doc) else {
+                    return Vec::new();
+                };
+                sub.unanswered = sub.unanswered.saturating_sub(1);
+                // The answer to our Subscribe. (After a refusal it answers
+                // a later one, a new token: the relay serves the document,
+                // so do we.)
+                if !matches!(sub.state, State::Requested | State::Refused { .. }) {
+                    return Vec::new();
                 }
-                _ => Vec::new(),
-            },
+                sub.state = State::Active(access);
+                sub.peer.set_read_only(!access.can_write());
+                vec![SessionEvent::Subscribed { doc, access }]
+            }
             Frame::Sync { doc, message } => {
                 let Some(sub) = self.subs.get_mut(&doc) else {
                     return Vec::new();
@@ -255,7 +267,20 @@ impl ClientSession {
                 code,
                 detail,
             } if code.ends_subscription() => match self.subs.get_mut(&doc) {
+                Some(sub) if answers_subscribe(code) && sub.unanswered > 1 => {
+                    // The refusal of a token we have since replaced: the
+                    // relay has yet to answer the newer one.
+                    sub.unanswered -= 1;
+                    vec![SessionEvent::Error {
+                        doc: Some(doc),
+                        code,
+                        detail,
+                    }]
+                }
                 Some(sub) => {
+                    if answers_subscribe(code) {
+                        sub.unanswered = sub.unanswered.saturating_sub(1);
+                    }
                     sub.state = State::Refused {
                         code,
                         detail: detail.clone(),
@@ -315,6 +340,7 @@ impl ClientSession {
             match sub.state {
                 State::Wanted => {
                     sub.state = State::Requested;
+                    sub.unanswered = sub.unanswered.saturating_add(1);
                     return Some(Frame::Subscribe {
                         doc: doc.clone(),
                         token: sub.token.clone(),
@@ -391,4 +417,12 @@ impl ClientSession {
             _ => None,
         }
     }
+}
+
+/// Does the relay send this refusal in answer to a Subscribe?
+fn answers_subscribe(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::TooManyDocuments
+    )
 }
