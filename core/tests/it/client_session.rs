@@ -100,11 +100,12 @@ fn a_refused_subscription_waits_for_a_new_token() {
     assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "good"));
 }
 
-/// Found by the whole-system simulation (`tests/sim`, seeds 47 and 416):
-/// a token set while a Subscribe with an expired one was in flight; the
-/// refusal of the old token came first, and the document stayed refused
-/// although the relay accepted the new one, or (the connection lost before
-/// that answer) was never subscribed with the new token at all.
+/// Found by the whole-system simulation (`tests/sim`, seeds 47, 416 and
+/// 3339): a token set while a Subscribe with an expired one was in flight
+/// (or while the relay ended the old one's subscription); the refusal of
+/// the old token came first, and the document stayed refused although the
+/// relay accepted the new one, or (the connection lost before that answer)
+/// was never subscribed with the new token at all.
 #[test]
 fn a_refusal_of_an_older_token_does_not_outlive_the_newer_one() {
     let docs = docs_with_one_change();
@@ -156,6 +157,27 @@ fn a_refusal_of_an_older_token_does_not_outlive_the_newer_one() {
     // And the relay's answer to a newer Subscribe, after a refusal, wins.
     s.receive(subscribed());
     assert_eq!(s.access(&doc_id()), Some(Access::ReadWrite));
+
+    // The relay ends the old token's live subscription (its expiry) while
+    // the new token's Subscribe is out, and the connection is lost before
+    // the answer (seed 3339): the next connection asks once more.
+    s.subscribe(doc_id(), "fresh at last".into());
+    s.poll_frame(&docs);
+    let events = s.receive(refusal());
+    assert!(matches!(events[..], [SessionEvent::Refused { .. }]));
+    s.disconnected();
+    s.connected();
+    assert!(
+        matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh at last")
+    );
+    s.receive(refusal());
+    s.disconnected();
+    s.connected();
+    assert_eq!(
+        s.poll_frame(&docs),
+        None,
+        "refused with nothing else out: not retried with the same token"
+    );
 }
 
 #[test]

@@ -96,6 +96,10 @@ enum State {
     Refused {
         code: ErrorCode,
         detail: String,
+        /// The refusal may have been of a token since replaced (another
+        /// Subscribe went out on that connection): the next connection
+        /// subscribes once more, with the current token.
+        recheck: bool,
     },
 }
 
@@ -109,6 +113,8 @@ struct Subscription {
     /// yet (Subscribed or a refusal; it answers each in order): while a
     /// newer one is out, a refusal is of an older token.
     unanswered: u32,
+    /// Subscribes sent on this connection.
+    sent: u32,
 }
 
 /// The client side of a relay connection.
@@ -149,7 +155,10 @@ impl ClientSession {
     /// retries a refused subscription.
     pub fn subscribe(&mut self, doc: DocId, token: String) {
         let peer = SyncPeer::new().with_max_batch_bytes(self.max_batch_bytes);
-        let unanswered = self.subs.get(&doc).map_or(0, |s| s.unanswered);
+        let (unanswered, sent) = self
+            .subs
+            .get(&doc)
+            .map_or((0, 0), |s| (s.unanswered, s.sent));
         self.subs.insert(
             doc,
             Subscription {
@@ -158,6 +167,7 @@ impl ClientSession {
                 peer,
                 presence: Vec::new(),
                 unanswered,
+                sent,
             },
         );
     }
@@ -190,7 +200,8 @@ impl ClientSession {
             sub.peer.set_read_only(false);
             sub.presence.clear();
             sub.unanswered = 0;
-            if !matches!(sub.state, State::Refused { .. }) {
+            sub.sent = 0;
+            if !matches!(sub.state, State::Refused { recheck: false, .. }) {
                 sub.state = State::Wanted;
             }
         }
@@ -203,6 +214,7 @@ impl ClientSession {
         for sub in self.subs.values_mut() {
             sub.presence.clear();
             sub.unanswered = 0;
+            sub.sent = 0;
             if !matches!(sub.state, State::Refused { .. }) {
                 sub.state = State::Wanted;
             }
@@ -284,6 +296,7 @@ impl ClientSession {
                     sub.state = State::Refused {
                         code,
                         detail: detail.clone(),
+                        recheck: sub.sent > 1,
                     };
                     sub.presence.clear();
                     vec![SessionEvent::Refused { doc, code, detail }]
@@ -341,6 +354,7 @@ impl ClientSession {
                 State::Wanted => {
                     sub.state = State::Requested;
                     sub.unanswered = sub.unanswered.saturating_add(1);
+                    sub.sent = sub.sent.saturating_add(1);
                     return Some(Frame::Subscribe {
                         doc: doc.clone(),
                         token: sub.token.clone(),
@@ -368,7 +382,7 @@ impl ClientSession {
         let Some(sub) = self.subs.get(doc) else {
             return SyncStatus::Offline;
         };
-        if let State::Refused { code, detail } = &sub.state {
+        if let State::Refused { code, detail, .. } = &sub.state {
             return SyncStatus::Refused {
                 code: *code,
                 detail: detail.clone(),
