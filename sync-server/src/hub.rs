@@ -291,11 +291,7 @@ impl DocState {
     /// every uncommitted change is dropped and `next_epoch` begins (the
     /// store refuses what is still queued of the old one). Returns how
     /// many changes were dropped, `None` if an earlier refusal did it.
-    pub fn refuse(
-        &mut self,
-        job: Submission,
-        next_epoch: impl FnOnce() -> u64,
-    ) -> Option<usize> {
+    pub fn refuse(&mut self, job: Submission, next_epoch: impl FnOnce() -> u64) -> Option<usize> {
         if job.epoch != self.epoch {
             return None;
         }

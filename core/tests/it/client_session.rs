@@ -124,7 +124,9 @@ fn a_refusal_of_an_older_token_does_not_outlive_the_newer_one() {
     s.connected();
     assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })));
     s.subscribe(doc_id(), "fresh".into());
-    assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh"));
+    assert!(
+        matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh")
+    );
     let events = s.receive(refusal());
     assert!(
         matches!(events[..], [SessionEvent::Error { .. }]),
