@@ -180,3 +180,32 @@ fn a_seed_replays_exactly() {
     assert_eq!(a.summary, b.summary);
     assert_ne!(run(8, false).trace_hash, a.trace_hash);
 }
+
+/// Runs `seed`, which once found a bug, and fails with its report.
+fn stays_fixed(seed: u64) {
+    let outcome = run(seed, false);
+    assert!(outcome.problems.is_empty(), "{}", report(&outcome));
+}
+
+// Seeds that found product bugs. What a seed does changes whenever the
+// simulation does, so each bug also has a unit test where it was fixed
+// (here: `core/tests/it/client_session.rs`,
+// `a_refusal_of_an_older_token_does_not_outlive_the_newer_one`).
+
+/// A device set a new token while its Subscribe with an expired one was
+/// out; the old token's refusal came first and the document stayed
+/// refused, although the relay had accepted the new token (also seeds 340
+/// and 812).
+#[test]
+fn seed_29_a_refusal_of_an_older_token_does_not_refuse_the_newer_one() {
+    stays_fixed(29);
+    stays_fixed(812);
+}
+
+/// The relay ended the old token's live subscription (expiry) while the
+/// new token's Subscribe was out; the connection was lost before the
+/// answer, and no later connection subscribed with the new token.
+#[test]
+fn seed_3339_a_refusal_that_may_be_of_a_replaced_token_is_checked_again() {
+    stays_fixed(3339);
+}
