@@ -90,7 +90,8 @@ enum DocCommand {
     List,
     /// Creates a document; prints its id.
     New { title: String },
-    /// Prints a document's text.
+    /// Prints a document's text, then a newline (the text's own last
+    /// newline, if it has one, stays: strip one for the exact text).
     Cat { id: String },
     /// Appends text to a document.
     Append { id: String, text: String },
@@ -331,7 +332,7 @@ fn doc_command(device: &Offline, command: DocCommand, relay: Option<&str>) -> Re
             let (text, unreadable) = client.peek(&doc_id(&id)?, |doc| {
                 (note::body_text(doc), doc.unreadable_summary())
             })?;
-            write!(out, "{text}")?;
+            writeln!(out, "{text}")?;
             if let Some(summary) = unreadable {
                 eprintln!("concord: {id}: {summary}");
             }

@@ -1,5 +1,5 @@
-//! `concord calendar import FILE.ics` / `concord calendar export ID` on a
-//! real store, as a user runs them.
+//! The headless commands on a real store, as a user runs them: `concord
+//! doc …` and `concord calendar import FILE.ics` / `calendar export ID`.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -138,5 +138,25 @@ fn events_that_cannot_be_used_are_reported_and_the_rest_imported() {
     assert!(
         list.contains(&format!("{id}\tpartly\tcalendar")),
         "named after the file: {list}"
+    );
+}
+
+#[test]
+fn doc_cat_ends_its_output_with_a_newline() {
+    let data = tempfile::tempdir().unwrap();
+    let id = stdout(&concord(data.path(), &["doc", "new", "Shopping"]));
+    let id = id.trim();
+    assert_eq!(stdout(&concord(data.path(), &["doc", "cat", id])), "\n");
+    stdout(&concord(data.path(), &["doc", "append", id, "milk, eggs"]));
+    assert_eq!(
+        stdout(&concord(data.path(), &["doc", "cat", id])),
+        "milk, eggs\n"
+    );
+    // A text that ends with its own newline keeps it: one more is printed,
+    // so stripping one always gives the exact text.
+    stdout(&concord(data.path(), &["doc", "append", id, "\n"]));
+    assert_eq!(
+        stdout(&concord(data.path(), &["doc", "cat", id])),
+        "milk, eggs\n\n"
     );
 }
