@@ -15,7 +15,7 @@ use concord_client::{Client, ClientError};
 use concord_wire::DocId;
 
 use crate::replicas::SharedStore;
-use crate::store::StoreError;
+use crate::store::{DocKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarFileError {
@@ -106,9 +106,11 @@ pub fn create_demo(
     store_new(client, list, &demo, "Demo calendar", random)
 }
 
-/// A new document holding `calendar`, named in the list; nothing is left
-/// behind if writing it fails.
-fn store_new(
+/// A new document holding `calendar` (a file's, or the demo week), named
+/// and marked a calendar in the list's cache; nothing is left behind if
+/// writing it fails. The window's import, `calendar import` and the first
+/// run all make calendars this way.
+pub fn store_new(
     client: &Client,
     list: &SharedStore,
     calendar: &ImportedCalendar,
@@ -132,6 +134,7 @@ fn store_new(
         }
     };
     list.set_title(&id, &name)?;
+    list.set_kind(&id, DocKind::Calendar)?;
     Ok(id)
 }
 

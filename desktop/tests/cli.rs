@@ -4,6 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use concord_core::ReplicaId;
+use concord_desktop::store::{DocKind, ReplicaStore};
+use concord_wire::DocId;
+
 fn concord(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_concord"))
         .arg("--data")
@@ -159,4 +163,18 @@ fn doc_cat_ends_its_output_with_a_newline() {
         stdout(&concord(data.path(), &["doc", "cat", id])),
         "milk, eggs\n\n"
     );
+}
+
+#[test]
+fn calendar_import_marks_the_calendar_in_the_list_cache() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo-calendar.ics");
+    let out = concord(data.path(), &["calendar", "import", demo.to_str().unwrap()]);
+    let id = DocId::new(stdout(&out).trim()).unwrap();
+    // What the list will show, straight from the store's cache: nothing
+    // has to load the calendar to know it is one.
+    let store = ReplicaStore::open(data.path(), || ReplicaId(9)).unwrap();
+    let info = store.info(&id).unwrap();
+    assert_eq!(info.kind, Some(DocKind::Calendar));
+    assert_eq!(info.title, "Team week");
 }

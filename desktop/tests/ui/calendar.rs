@@ -417,6 +417,11 @@ fn import_and_export_ics_from_the_window_and_bad_files_are_refused() {
         ["import-allday@example.com", "import-timed@example.com"]
     );
     assert_eq!(h.state().documents()[0].title, "Imported team");
+    assert_eq!(
+        h.state().documents()[0].kind,
+        Some(concord_desktop::store::DocKind::Calendar),
+        "marked a calendar in the list's cache"
+    );
 
     // Export it back: the UIDs survive.
     h.get_by_label("Export .ics…").click();
