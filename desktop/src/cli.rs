@@ -11,7 +11,7 @@ use crate::chaos_edit;
 use crate::note;
 use crate::replicas::{SharedStore, start_client, start_client_with};
 use crate::share::ShareLink;
-use crate::store::ReplicaStore;
+use crate::store::{DocKind, ReplicaStore};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use concord_client::{Client, ClientError, Compaction};
@@ -86,7 +86,10 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DocCommand {
-    /// One line per document: id, a tab, the title.
+    /// One line per document, most recently edited first: its id, a tab,
+    /// what it is (`note`, `calendar`, or `unknown` for a shared document
+    /// that has not arrived yet), a tab, its title (tabs and line breaks
+    /// in it printed as spaces).
     List,
     /// Creates a document; prints its id.
     New { title: String },
@@ -308,15 +311,29 @@ fn doc_command(device: &Offline, command: DocCommand, relay: Option<&str>) -> Re
     let mut out = std::io::stdout().lock();
     match command {
         DocCommand::List => {
+            // The store's list cache has titles and kinds: a document is
+            // loaded only if nobody looked at what it is yet (one from a
+            // link or an older Concord), and then its kind is cached.
             for info in list.list()? {
-                let calendar = client
-                    .peek(&info.id, concord_calendar::is_calendar)
-                    .unwrap_or(false);
-                if calendar {
-                    writeln!(out, "{}\t{}\tcalendar", info.id, info.title)?;
-                } else {
-                    writeln!(out, "{}\t{}", info.id, info.title)?;
-                }
+                let kind = match info.kind {
+                    Some(kind) => Some(kind),
+                    None => match client.peek(&info.id, DocKind::known) {
+                        Ok(Some(kind)) => {
+                            list.set_kind(&info.id, kind)?;
+                            Some(kind)
+                        }
+                        Ok(None) => None,
+                        // One unreadable document does not hide the others.
+                        Err(e) => {
+                            eprintln!("concord: {}: {e}", info.id);
+                            None
+                        }
+                    },
+                };
+                let kind = kind.map_or("unknown", DocKind::as_str);
+                // One line per document, whatever the title holds.
+                let title = info.title.replace(['\t', '\n', '\r'], " ");
+                writeln!(out, "{}\t{kind}\t{title}", info.id)?;
             }
         }
         DocCommand::New { title } => {
@@ -326,6 +343,7 @@ fn doc_command(device: &Offline, command: DocCommand, relay: Option<&str>) -> Re
                 .edit(&id, |tx| note::create(tx, &title))?
                 .value_if_saved()??;
             list.set_title(&id, &title)?;
+            list.set_kind(&id, DocKind::Note)?;
             writeln!(out, "{id}")?;
         }
         DocCommand::Cat { id } => {
