@@ -33,20 +33,6 @@ pub enum CalendarFileError {
     NotACalendar(DocId),
 }
 
-/// The zone this computer is set to (its IANA name from the system), or
-/// UTC if the system does not say.
-pub fn local_zone() -> Tz {
-    iana_time_zone::get_timezone()
-        .ok()
-        .and_then(|name| name.parse().ok())
-        .unwrap_or(Tz::UTC)
-}
-
-/// Today in `zone`, by the system clock.
-pub fn today(zone: Tz) -> NaiveDate {
-    Utc::now().with_timezone(&zone).date_naive()
-}
-
 /// The name a calendar read from `path` gets when the file names none:
 /// the file's name without its extension.
 pub fn fallback_name(path: &Path) -> String {

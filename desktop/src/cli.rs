@@ -110,7 +110,8 @@ enum CalendarCommand {
     /// Reads an iCalendar (.ics) file into a new calendar; prints its id.
     Import {
         file: PathBuf,
-        /// The IANA zone of times without one (default: this computer's).
+        /// The IANA zone of times without one (default: this computer's,
+        /// as the window uses: the TZ variable, else the system setting).
         #[arg(long)]
         zone: Option<String>,
     },
@@ -390,7 +391,7 @@ fn calendar_command(device: &Offline, command: CalendarCommand) -> Result<()> {
                 Some(name) => name
                     .parse()
                     .map_err(|_| anyhow::anyhow!("{name:?} is not an IANA time zone"))?,
-                None => calendar_file::local_zone(),
+                None => crate::calendar::zone::device_zone(),
             };
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;

@@ -265,3 +265,34 @@ fn doc_list_reads_kinds_from_the_cache_and_loads_only_documents_of_unknown_kind(
     let id = DocId::new(other).unwrap();
     assert_eq!(store.info(&id).unwrap().kind, Some(DocKind::Calendar));
 }
+
+#[test]
+fn calendar_import_reads_floating_times_in_the_zone_the_window_uses() {
+    // A time without a zone: the importer reads it in this computer's
+    // zone, which for the window is the TZ variable first.
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("floating.ics");
+    std::fs::write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n\
+         BEGIN:VEVENT\r\nUID:floating@example\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART:20260504T090000\r\nDTEND:20260504T100000\r\nSUMMARY:Breakfast\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    for zone in ["Asia/Tokyo", "America/Chicago"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_concord"))
+            .arg("--data")
+            .arg(data.path())
+            .args(["calendar", "import", file.to_str().unwrap()])
+            .env("TZ", zone)
+            .output()
+            .unwrap();
+        let id = stdout(&out).trim().to_owned();
+        let ics = stdout(&concord(data.path(), &["calendar", "export", &id]));
+        assert!(
+            ics.contains(&format!("DTSTART;TZID={zone}:20260504T090000\r\n")),
+            "{zone}: {ics}"
+        );
+    }
+}
