@@ -574,6 +574,20 @@ impl EventEditor {
                 }
             });
         }
+        // What the row cannot show of the stored rule: kept, or dropped
+        // by a change of frequency. The exact rule is in the tooltip.
+        let exact = rule.stored_text().unwrap_or_default();
+        if let Some(also) = rule.also() {
+            ui.label(RichText::new(format!("also: {also}")).weak())
+                .on_hover_text(&exact);
+        }
+        if let Some(dropped) = rule.dropped() {
+            ui.label(
+                RichText::new(format!("Apply repeat drops what the rule had: {dropped}"))
+                    .color(paint::CONFLICT),
+            )
+            .on_hover_text(&exact);
+        }
         if ui
             .add_enabled(editable, egui::Button::new("Apply repeat"))
             .on_hover_text("Applies to all occurrences")

@@ -129,6 +129,8 @@ pub struct EventForm {
     /// The attendee being typed.
     pub attendee: String,
     pub rule: RuleForm,
+    /// `rule` was filled from the event.
+    rule_filled: bool,
 }
 
 impl EventForm {
@@ -153,7 +155,8 @@ impl EventForm {
             end_time: String::new(),
             zone: Tz::UTC,
             attendee: String::new(),
-            rule: RuleForm::of(None, NaiveDate::MIN),
+            rule: RuleForm::of(None, NaiveDate::MIN, Tz::UTC),
+            rule_filled: false,
         }
     }
 
@@ -246,10 +249,17 @@ impl EventForm {
                 *field = value.to_string();
             }
         }
-        self.rule = RuleForm::of(
-            event.data.recurrence.as_ref(),
-            event.data.when.local_start(self.zone).date(),
-        );
+        // The repeat row is applied with a button: it is filled again only
+        // when the stored rule changed, so other edits (which reload the
+        // form) leave a rule being put together alone.
+        if !self.rule_filled || self.rule.stored != event.data.recurrence {
+            self.rule = RuleForm::of(
+                event.data.recurrence.as_ref(),
+                event.data.when.local_start(self.zone).date(),
+                self.zone,
+            );
+            self.rule_filled = true;
+        }
     }
 
     /// The span the time fields say.
@@ -666,6 +676,27 @@ mod tests {
                 Frequency::Daily
             ))))
         );
+    }
+
+    #[test]
+    fn a_rule_being_put_together_survives_other_edits_until_the_stored_rule_changes() {
+        let (mut e, tuesday) = series();
+        let mut form = form_on(&e, &tuesday);
+        form.load(&e, Tz::UTC, |_| false);
+        form.rule.frequency = Some(Frequency::Weekly);
+        form.rule.weekdays[2] = true;
+        // Another edit (the location, here) reloads the form: the repeat
+        // row stays as typed.
+        e.data.location = "Room Grace".into();
+        form.load(&e, Tz::UTC, |_| false);
+        assert_eq!(form.location, "Room Grace");
+        assert_eq!(form.rule.frequency, Some(Frequency::Weekly));
+        // The stored rule changed (applied here or on another device): the
+        // row shows it.
+        e.data.recurrence = Some(Recurrence::new(Frequency::Monthly));
+        form.load(&e, Tz::UTC, |_| false);
+        assert_eq!(form.rule.frequency, Some(Frequency::Monthly));
+        assert_eq!(form.rule.weekdays, [false; 7]);
     }
 
     #[test]

@@ -1,0 +1,66 @@
+//! The event editor window: what its repeat row keeps of a rule it cannot
+//! show.
+
+use concord_calendar::chrono::Weekday;
+use concord_calendar::{CalendarTx, EventData, Frequency, Recurrence, RecurrenceEnd, When};
+use egui_kittest::kittest::Queryable;
+
+use crate::calendar::{
+    at, berlin, calendar_id, double_click, fill_field, harness, new_calendar, only_event,
+};
+use crate::support::{app, runtime};
+
+#[test]
+fn the_repeat_row_keeps_what_an_imported_rule_has_beyond_it() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(app(dir.path(), 1, None, &rt));
+    h.run_steps(2);
+    new_calendar(&mut h);
+    let id = calendar_id(&h);
+    // As imported: the 2nd Tuesday and the last Friday of each month, six
+    // times; the series starts on the Tuesday shown.
+    let rule = Recurrence::monthly_on_nth(&[(2, Weekday::Tue), (-1, Weekday::Fri)])
+        .with_end(RecurrenceEnd::Count(6));
+    let when = When::timed_local(at(&h, 1, 9, 0), at(&h, 1, 10, 0), berlin()).unwrap();
+    let mut data = EventData::new("review@test", "Review", when);
+    data.recurrence = Some(rule.clone());
+    h.state()
+        .client()
+        .edit(&id, |tx| CalendarTx::open(tx).unwrap().add_event(&data))
+        .unwrap()
+        .value_if_saved()
+        .unwrap()
+        .unwrap();
+    h.run_steps(2);
+
+    let review = at(&h, 1, 9, 20);
+    double_click(&mut h, review);
+    assert_eq!(h.state().calendar().unwrap().editing(), Some("review@test"));
+    assert!(
+        h.query_by_label("also: the 2nd Tuesday and last Friday")
+            .is_some(),
+        "the row says what else the rule has"
+    );
+    // Every other month, from the row: the numbered weekdays stay.
+    fill_field(&mut h, "every", "2");
+    h.get_by_label("Apply repeat").click();
+    h.run_steps(2);
+    let applied = only_event(&h).data.recurrence.unwrap();
+    assert_eq!(applied, rule.with_interval(2));
+
+    // Weekly drops them, and the row says so before it is applied.
+    h.get_by_label("Repeat").click();
+    h.run_steps(2);
+    h.get_by_label("Weekly").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Apply repeat drops what the rule had: the 2nd Tuesday")
+            .is_some()
+    );
+    h.get_by_label("Apply repeat").click();
+    h.run_steps(2);
+    let weekly = only_event(&h).data.recurrence.unwrap();
+    assert_eq!(weekly.frequency, Frequency::Weekly);
+    assert!(weekly.nth_weekdays.is_empty());
+}
