@@ -22,10 +22,11 @@ use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
 
 use super::action::OccRef;
-use super::event_form::{Applies, EventEdit, EventForm, Field, notes_of};
+use super::event_form::{Applies, EventEdit, EventForm, Field, caret_after, notes_of};
 use super::paint;
 use super::rule_form::{FREQUENCIES, RepeatEnd, WEEKDAYS, frequency_name};
 use super::zone::all_zones;
+use crate::editor::Anchor;
 
 /// What the editor asks the calendar view to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +50,12 @@ pub struct EventEditor {
     shown_scope: Option<Scope>,
     error: Option<String>,
     focus_title: bool,
+    /// The notes' caret and selection ends, riding on character ids (as
+    /// the note body's), so edits from elsewhere do not move them.
+    notes_anchors: Option<(Anchor, Anchor)>,
+    /// Where the notes' caret goes before the field next draws (after the
+    /// notes were reloaded).
+    notes_caret: Option<(usize, usize)>,
 }
 
 /// One drawing of the fields: the event they show, and what the person did.
@@ -60,10 +67,14 @@ struct Pass<'a> {
     editable: bool,
     /// In order: each edit asked for, or why what was typed makes none.
     changes: Vec<Result<EventEdit, String>>,
+    /// The notes field's caret (primary, secondary) after this frame's
+    /// typing, in chars.
+    notes_caret: Option<(usize, usize)>,
 }
 
-/// Ids of the text fields (so a reload leaves the one being typed in).
-fn field_id(field: Field) -> Id {
+/// Ids of the text fields (so a reload leaves the one being typed in, and
+/// tests find a field's caret).
+pub fn field_id(field: Field) -> Id {
     Id::unique(("event-editor-field", field.name()))
 }
 
@@ -76,6 +87,8 @@ impl EventEditor {
             shown_scope: None,
             error: None,
             focus_title: is_new,
+            notes_anchors: None,
+            notes_caret: None,
         }
     }
 
@@ -93,13 +106,24 @@ impl EventEditor {
         display: Tz,
         read_only: bool,
     ) -> Option<EditorRequest> {
+        let uid = &self.form.uid;
+        let (shown, anchors) = (&self.shown, self.notes_anchors);
         let read = client.with_document(doc, |d| {
+            let calendar = Calendar::open(d).ok();
+            // The notes' caret, where its characters now are.
+            let caret = (shown.as_ref() != Some(d.version()))
+                .then(|| {
+                    let text = calendar.as_ref()?.notes_text(uid)?;
+                    anchors.map(|(a, b)| (a.resolve(&text), b.resolve(&text)))
+                })
+                .flatten();
             (
-                Calendar::open(d).ok().and_then(|c| c.event(&self.form.uid)),
+                calendar.and_then(|c| c.event(uid)),
                 d.version().clone(),
+                caret,
             )
         });
-        let Ok((Some(event), version)) = read else {
+        let Ok((Some(event), version, caret)) = read else {
             return Some(EditorRequest::Close);
         };
         let mut open = true;
@@ -126,6 +150,9 @@ impl EventEditor {
                     self.form.load(&event, display, typing);
                     self.shown = Some(version.clone());
                     self.shown_scope = Some(self.form.scope());
+                    if caret.is_some() {
+                        self.notes_caret = caret;
+                    }
                 }
                 let mut pass = Pass {
                     event: &event,
@@ -133,13 +160,18 @@ impl EventEditor {
                     read_only,
                     editable: !read_only && !event.deleted,
                     changes: Vec::new(),
+                    notes_caret: None,
                 };
                 let max = (ui.ctx().content_rect().height() - 220.0).max(120.0);
                 egui::ScrollArea::vertical().max_height(max).show(ui, |ui| {
                     self.body(ui, &mut pass);
                 });
+                let typed = !pass.changes.is_empty();
                 for change in pass.changes {
-                    self.run(client, doc, change);
+                    self.run(client, doc, change, pass.notes_caret);
+                }
+                if !typed {
+                    self.anchor_notes_caret(client, doc, pass.notes_caret);
                 }
                 ui.separator();
                 request = self.footer(ui, &event, pass.editable);
@@ -150,9 +182,39 @@ impl EventEditor {
         request
     }
 
+    /// Puts the notes' caret on the characters it is between, while the
+    /// fields show the document as it is (if something arrived since they
+    /// were filled, the next frame reloads them and the anchors it had
+    /// place the caret).
+    fn anchor_notes_caret(&mut self, client: &Client, doc: &DocId, caret: Option<(usize, usize)>) {
+        let Some((a, b)) = caret else {
+            return;
+        };
+        let uid = &self.form.uid;
+        let shown = &self.shown;
+        let anchors = client.with_document(doc, |d| {
+            if shown.as_ref() != Some(d.version()) {
+                return None;
+            }
+            let calendar = Calendar::open(d).ok()?;
+            let text = calendar.notes_text(uid)?;
+            Some((Anchor::at(&text, a), Anchor::at(&text, b)))
+        });
+        if let Ok(Some(anchors)) = anchors {
+            self.notes_anchors = Some(anchors);
+        }
+    }
+
     /// Makes one edit through the client; a refused one, or a form that
-    /// makes none, shows its reason in the window.
-    fn run(&mut self, client: &Client, doc: &DocId, change: Result<EventEdit, String>) {
+    /// makes none, shows its reason in the window. `caret` is the notes
+    /// field's, for an edit of the notes.
+    fn run(
+        &mut self,
+        client: &Client,
+        doc: &DocId,
+        change: Result<EventEdit, String>,
+        caret: Option<(usize, usize)>,
+    ) {
         let edit = match change {
             Ok(edit) => edit,
             Err(problem) => {
@@ -163,19 +225,37 @@ impl EventEditor {
         let uid = self.form.uid.clone();
         let result = client.edit(doc, |tx| {
             let mut cal = CalendarTx::open(tx)?;
+            let before = notes_of(&cal, &uid);
             edit.apply(&mut cal, &uid)?;
-            let notes = matches!(edit, EventEdit::SpliceNotes { .. }).then(|| notes_of(&cal, &uid));
-            Ok::<_, CalendarError>(notes)
+            let EventEdit::SpliceNotes { splice, base } = &edit else {
+                return Ok(None);
+            };
+            // The caret in the notes as they now are (remote edits that
+            // landed during this frame included), and its anchors.
+            let calendar = cal.calendar();
+            let caret = caret.and_then(|(a, b)| {
+                let text = calendar.notes_text(&uid)?;
+                let (a, b) = (
+                    caret_after(splice, base, &before, a),
+                    caret_after(splice, base, &before, b),
+                );
+                Some(((a, b), (Anchor::at(&text, a), Anchor::at(&text, b))))
+            });
+            Ok::<_, CalendarError>(Some((notes_of(&cal, &uid), caret)))
         });
         match result {
             // The notes as they now stand, remote edits included; the
             // error line stays as it was unless saving failed.
             Ok(Edited {
-                value: Ok(Some(notes)),
+                value: Ok(Some((notes, caret))),
                 saved,
             }) => {
                 self.form.notes_base.clone_from(&notes);
                 self.form.notes = notes;
+                if let Some((at, anchors)) = caret {
+                    self.notes_caret = Some(at);
+                    self.notes_anchors = Some(anchors);
+                }
                 if let Err(e) = saved {
                     self.error = Some(format!("not saved yet: {e}"));
                 }
@@ -343,20 +423,39 @@ impl EventEditor {
     /// The notes (shared text) and the attendees (an add-wins set).
     fn notes_and_attendees(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
         let editable = pass.editable;
-        // Notes: collaborative text, typed as one splice per edit.
+        // Notes: collaborative text, typed as one splice per edit, the
+        // caret put back on its characters after a reload.
         let notes_label = ui.label("Notes");
+        let notes_id = field_id(Field::Notes);
+        if let Some((primary, secondary)) = self.notes_caret.take()
+            && let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), notes_id)
+        {
+            state
+                .cursor
+                .set_char_range(Some(egui::text::CCursorRange::two(
+                    egui::text::CCursor::new(secondary),
+                    egui::text::CCursor::new(primary),
+                )));
+            state.store(ui.ctx(), notes_id);
+        }
         let before = self.form.notes.clone();
-        let notes = ui
-            .add_enabled(
-                editable,
+        let output = ui
+            .add_enabled_ui(editable, |ui| {
                 egui::TextEdit::multiline(&mut self.form.notes)
-                    .id(field_id(Field::Notes))
+                    .id(notes_id)
                     .desired_rows(3)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(notes_label.id);
+                    .desired_width(f32::INFINITY)
+                    .show(ui)
+            })
+            .inner;
+        let notes = output.response.response.clone().labelled_by(notes_label.id);
+        pass.notes_caret = output
+            .cursor_range
+            .map(|r| (r.primary.index.0, r.secondary.index.0));
         if notes.changed()
-            && let Some(edit) = self.form.notes_typed(&before)
+            && let Some(edit) = self
+                .form
+                .notes_typed(&before, pass.notes_caret.map(|c| c.0))
         {
             pass.changes.push(Ok(edit));
         }

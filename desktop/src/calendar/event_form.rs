@@ -206,7 +206,8 @@ impl EventForm {
     }
 
     /// Puts the event's values into the fields, except those `typing` says
-    /// are being typed in; times in the event's zone (`display` for an
+    /// are being typed in (the notes always: the editor keeps their caret
+    /// on its characters); times in the event's zone (`display` for an
     /// all-day event).
     pub fn load(&mut self, event: &Event, display: Tz, typing: impl Fn(Field) -> bool) {
         let when = self.scope_when(event);
@@ -217,12 +218,10 @@ impl EventForm {
         if !typing(Field::Location) {
             self.location = location;
         }
-        if !typing(Field::Notes) {
-            // While typing, remote edits wait for the next local one (which
-            // is rebased over them and then shows them).
-            self.notes.clone_from(&event.data.notes);
-            self.notes_base.clone_from(&event.data.notes);
-        }
+        // The notes always show the document's: the editor keeps their
+        // caret on its characters (`Anchor`s), as the note body does.
+        self.notes.clone_from(&event.data.notes);
+        self.notes_base.clone_from(&event.data.notes);
         self.all_day = when.is_all_day();
         self.zone = when.zone().unwrap_or(display);
         let start = when.local_start(self.zone);
@@ -290,9 +289,10 @@ impl EventForm {
     }
 
     /// The notes field changed from `before`: one splice (none if the text
-    /// is the same).
-    pub fn notes_typed(&self, before: &str) -> Option<EventEdit> {
-        let splice = editor::diff(before, &self.notes, None)?;
+    /// is the same). `caret` is where the caret ended up (it tells which
+    /// "a" of "aa" was typed).
+    pub fn notes_typed(&self, before: &str, caret: Option<usize>) -> Option<EventEdit> {
+        let splice = editor::diff(before, &self.notes, caret)?;
         Some(EventEdit::SpliceNotes {
             splice,
             base: self.notes_base.clone(),
@@ -360,6 +360,33 @@ impl EventForm {
     /// "Apply repeat": the rule the repeat row says.
     pub fn repeat_applied(&self) -> Result<EventEdit, String> {
         self.rule.rule().map(EventEdit::SetRecurrence)
+    }
+}
+
+/// Where a caret of the notes field is once what was typed there is in
+/// the document. The field showed `base` with `typed` applied, the caret
+/// at `caret` (in chars); the document's notes were `now` (`base` plus
+/// remote edits), and `typed` was moved onto them (`editor::rebase`)
+/// before it was applied. The caret keeps its place among the characters
+/// it was between: in what was typed, or in the text around it.
+pub fn caret_after(typed: &Splice, base: &str, now: &str, caret: usize) -> usize {
+    let moved = editor::rebase(typed, base, now);
+    let inserted = typed.insert.chars().count();
+    // A place in `base`, moved onto `now`.
+    let shift = |pos: usize| {
+        let at = Splice {
+            pos,
+            del: 0,
+            insert: String::new(),
+        };
+        editor::rebase(&at, base, now).pos
+    };
+    if caret < typed.pos {
+        shift(caret)
+    } else if caret <= typed.pos + inserted {
+        moved.pos + (caret - typed.pos)
+    } else {
+        shift(caret - inserted + typed.del).saturating_sub(moved.del) + inserted
     }
 }
 
@@ -492,6 +519,40 @@ mod tests {
         let (e, _) = series();
         let thursday = OccurrenceKey::of(&timed(Tz::UTC, 7, 9, 10));
         assert_eq!(occurrence_when(&e, &thursday), timed(Tz::UTC, 7, 9, 10));
+    }
+
+    #[test]
+    fn a_notes_caret_keeps_its_place_when_remote_edits_land_with_the_typing() {
+        // The field showed "Agenda" and "Agenda:" was typed (caret after
+        // the colon); meanwhile another device wrote "Team " in front.
+        let typed = Splice {
+            pos: 6,
+            del: 0,
+            insert: ":".into(),
+        };
+        let now = "Team Agenda";
+        // Applied: "Team Agenda:".
+        assert_eq!(caret_after(&typed, "Agenda", now, 7), 12, "after the colon");
+        assert_eq!(
+            caret_after(&typed, "Agenda", now, 3),
+            8,
+            "inside \"Agenda\""
+        );
+        assert_eq!(
+            caret_after(&typed, "Agenda", "Agenda", 7),
+            7,
+            "nothing arrived"
+        );
+        // "gen" replaced with "x": the field showed "Axda"; the notes
+        // become "Team Axda".
+        let replaced = Splice {
+            pos: 1,
+            del: 3,
+            insert: "x".into(),
+        };
+        assert_eq!(caret_after(&replaced, "Agenda", now, 2), 7, "after the x");
+        assert_eq!(caret_after(&replaced, "Agenda", now, 4), 9, "at the end");
+        assert_eq!(caret_after(&replaced, "Agenda", now, 1), 6, "before the x");
     }
 
     #[test]
@@ -656,10 +717,10 @@ mod tests {
     fn typing_in_the_notes_is_one_splice_of_what_the_form_last_had() {
         let e = event(timed(Tz::UTC, 4, 9, 10));
         let mut form = loaded(&e);
-        assert_eq!(form.notes_typed("Agenda"), None);
+        assert_eq!(form.notes_typed("Agenda", None), None);
         form.notes = "Agenda:".into();
         assert_eq!(
-            form.notes_typed("Agenda"),
+            form.notes_typed("Agenda", Some(7)),
             Some(EventEdit::SpliceNotes {
                 splice: Splice {
                     pos: 6,

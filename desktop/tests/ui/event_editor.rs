@@ -1,8 +1,12 @@
 //! The event editor window: what its repeat row keeps of a rule it cannot
-//! show.
+//! show; the notes' caret riding on its characters.
 
 use concord_calendar::chrono::Weekday;
 use concord_calendar::{CalendarTx, EventData, Frequency, Recurrence, RecurrenceEnd, When};
+use concord_desktop::app::ConcordApp;
+use concord_desktop::calendar::event_editor::field_id;
+use concord_desktop::calendar::event_form::Field;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 use crate::calendar::{
@@ -63,4 +67,69 @@ fn the_repeat_row_keeps_what_an_imported_rule_has_beyond_it() {
     let weekly = only_event(&h).data.recurrence.unwrap();
     assert_eq!(weekly.frequency, Frequency::Weekly);
     assert!(weekly.nth_weekdays.is_empty());
+}
+
+/// The notes field's caret (primary end), in chars.
+fn notes_caret(h: &Harness<'_, ConcordApp>) -> Option<usize> {
+    let id = field_id(Field::Notes);
+    let state = egui::TextEdit::load_state(&h.ctx, id)?;
+    state.cursor.char_range().map(|r| r.primary.index.0)
+}
+
+#[test]
+fn the_notes_caret_stays_on_its_characters_when_edits_arrive() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(app(dir.path(), 1, None, &rt));
+    h.run_steps(2);
+    new_calendar(&mut h);
+    let id = calendar_id(&h);
+    let when = When::timed_local(at(&h, 2, 9, 0), at(&h, 2, 10, 0), berlin()).unwrap();
+    let mut data = EventData::new("retro@test", "Retro", when);
+    data.notes = "Agenda".into();
+    let edit = |h: &Harness<'_, ConcordApp>, f: &dyn Fn(&mut CalendarTx<'_, '_>)| {
+        h.state()
+            .client()
+            .edit(&id, |tx| f(&mut CalendarTx::open(tx).unwrap()))
+            .unwrap()
+            .value_if_saved()
+            .unwrap();
+    };
+    edit(&h, &|cal| cal.add_event(&data).unwrap());
+    h.run_steps(2);
+    let retro = at(&h, 2, 9, 20);
+    double_click(&mut h, retro);
+
+    // The caret after "Agenda", in the field being typed in.
+    h.get_by_label("Notes").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::End);
+    h.run_steps(2);
+    assert_eq!(notes_caret(&h), Some(6));
+
+    // Another device writes in front of it: the field shows it at once,
+    // and the caret stays after "Agenda".
+    edit(&h, &|cal| {
+        cal.splice_notes("retro@test", 0, 0, "Team ").unwrap();
+    });
+    h.run_steps(2);
+    assert!(h.query_all_by_value("Team Agenda").next().is_some());
+    assert_eq!(
+        notes_caret(&h),
+        Some(11),
+        "the caret moved with its characters"
+    );
+    h.get_by_label("Notes").type_text(": dates");
+    h.run_steps(2);
+    assert_eq!(only_event(&h).data.notes, "Team Agenda: dates");
+
+    // And while typing: what arrives between two keys does not move the
+    // rest of the typing.
+    edit(&h, &|cal| {
+        cal.splice_notes("retro@test", 0, 0, ">> ").unwrap();
+    });
+    h.get_by_label("Notes").type_text(" and rooms");
+    h.run_steps(2);
+    assert_eq!(only_event(&h).data.notes, ">> Team Agenda: dates and rooms");
+    assert_eq!(notes_caret(&h), Some(31));
 }
