@@ -22,7 +22,10 @@ use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
 
 use super::action::OccRef;
-use super::event_form::{Applies, EventEdit, EventForm, Field, caret_after, notes_of};
+use super::date_picker;
+use super::event_form::{
+    Applies, EventEdit, EventForm, Field, caret_after, format_date, notes_of, parse_date,
+};
 use super::paint;
 use super::rule_form::{FREQUENCIES, RepeatEnd, WEEKDAYS, frequency_name};
 use super::zone::all_zones;
@@ -515,6 +518,9 @@ impl EventEditor {
     fn time_rows(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
         let editable = pass.editable;
         let mut commit_time = false;
+        let mut picked = None;
+        // The day the picker opens on when a date field holds no date.
+        let fallback = pass.event.data.when.local_start(self.form.zone).date();
         for (row, date_field, time_field) in [
             ("Starts", Field::StartDate, Field::StartTime),
             ("Ends", Field::EndDate, Field::EndTime),
@@ -536,6 +542,15 @@ impl EventEditor {
                     WidgetInfo::labeled(Role::TextInput, true, format!("{row} (date)"))
                 });
                 commit_time |= d.lost_focus();
+                let what = if date_field == Field::StartDate {
+                    "start date"
+                } else {
+                    "end date"
+                };
+                let shown = parse_date(date).ok();
+                if let Some(day) = date_picker::button(ui, what, shown, fallback, editable) {
+                    picked = Some((date_field, day));
+                }
                 if !self.form.all_day {
                     let t = ui.add_enabled(
                         editable,
@@ -551,10 +566,13 @@ impl EventEditor {
             });
             ui.end_row();
         }
-        if commit_time
-            && editable
-            && let Some(change) = self.form.times_left(pass.event)
-        {
+        let change = match picked {
+            Some((Field::StartDate, day)) => self.form.start_date_picked(day, pass.event),
+            Some((_, day)) => self.form.end_date_picked(day, pass.event),
+            None if commit_time && editable => self.form.times_left(pass.event),
+            None => None,
+        };
+        if let Some(change) = change {
             pass.changes.push(change);
         }
 
@@ -670,6 +688,13 @@ impl EventEditor {
                         egui::TextEdit::singleline(&mut rule.until).desired_width(90.0),
                     )
                     .widget_info(|| WidgetInfo::labeled(Role::TextInput, true, "Last day"));
+                    let shown = parse_date(&rule.until).ok();
+                    let fallback = pass.event.data.when.local_start(self.form.zone).date();
+                    if let Some(day) =
+                        date_picker::button(ui, "last day", shown, fallback, editable)
+                    {
+                        rule.until = format_date(day);
+                    }
                 }
             });
         }

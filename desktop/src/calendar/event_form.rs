@@ -339,6 +339,32 @@ impl EventForm {
         }
     }
 
+    /// A day was picked for the start: the event moves there and keeps
+    /// its length (the end date moves by as many days); the edit, as when
+    /// a date field is left.
+    pub fn start_date_picked(
+        &mut self,
+        day: NaiveDate,
+        event: &Event,
+    ) -> Option<Result<EventEdit, String>> {
+        if let (Ok(start), Ok(end)) = (parse_date(&self.start_date), parse_date(&self.end_date)) {
+            self.end_date = format_date(end + (day - start));
+        }
+        self.start_date = format_date(day);
+        self.times_left(event)
+    }
+
+    /// A day was picked for the end; the edit, as when a date field is
+    /// left.
+    pub fn end_date_picked(
+        &mut self,
+        day: NaiveDate,
+        event: &Event,
+    ) -> Option<Result<EventEdit, String>> {
+        self.end_date = format_date(day);
+        self.times_left(event)
+    }
+
     /// Another zone was picked: the same wall-clock times, read in it.
     pub fn zone_picked(&mut self, zone: Tz) -> Result<EventEdit, String> {
         self.zone = zone;
@@ -388,6 +414,11 @@ pub fn caret_after(typed: &Splice, base: &str, now: &str, caret: usize) -> usize
     } else {
         shift(caret - inserted + typed.del).saturating_sub(moved.del) + inserted
     }
+}
+
+/// A date as the date fields show it: 2026-05-04.
+pub fn format_date(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
 }
 
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -667,6 +698,51 @@ mod tests {
         );
         form.end_date = "tomorrow".into();
         assert!(matches!(form.times_left(&e), Some(Err(_))));
+    }
+
+    #[test]
+    fn a_picked_start_day_moves_the_event_and_a_picked_end_day_stretches_it() {
+        // Monday 09:00 to Tuesday 10:00.
+        let at = |d, h| {
+            Tz::UTC
+                .with_ymd_and_hms(2026, 5, d, h, 0, 0)
+                .unwrap()
+                .to_utc()
+        };
+        let e = event(When::timed(at(4, 9), at(5, 10), Tz::UTC).unwrap());
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.start_date_picked(day(7), &e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::timed(at(7, 9), at(8, 10), Tz::UTC).unwrap()
+            )))
+        );
+        assert_eq!(
+            (form.start_date.as_str(), form.end_date.as_str()),
+            ("2026-05-07", "2026-05-08")
+        );
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.end_date_picked(day(6), &e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::timed(at(4, 9), at(6, 10), Tz::UTC).unwrap()
+            )))
+        );
+        // The day it already has: nothing to do. Before the start: why not.
+        assert_eq!(form.end_date_picked(day(5), &e), None);
+        assert!(matches!(form.end_date_picked(day(3), &e), Some(Err(_))));
+        // All day, shown inclusive: Monday to Tuesday, moved to Friday.
+        let e = event(When::all_day(day(4), day(6)).unwrap());
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.start_date_picked(day(8), &e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::all_day(day(8), day(10)).unwrap()
+            )))
+        );
     }
 
     #[test]

@@ -1,16 +1,17 @@
 //! The event editor window: what its repeat row keeps of a rule it cannot
-//! show; the notes' caret riding on its characters.
+//! show; the notes' caret riding on its characters; the date picker.
 
 use concord_calendar::chrono::Weekday;
 use concord_calendar::{CalendarTx, EventData, Frequency, Recurrence, RecurrenceEnd, When};
 use concord_desktop::app::ConcordApp;
+use concord_desktop::calendar::date_picker::{PickerMonth, day_name};
 use concord_desktop::calendar::event_editor::field_id;
 use concord_desktop::calendar::event_form::Field;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 use crate::calendar::{
-    at, berlin, calendar_id, double_click, fill_field, harness, new_calendar, only_event,
+    at, berlin, calendar_id, double_click, fill_field, harness, local, new_calendar, only_event,
 };
 use crate::support::{app, runtime};
 
@@ -132,4 +133,61 @@ fn the_notes_caret_stays_on_its_characters_when_edits_arrive() {
     h.run_steps(2);
     assert_eq!(only_event(&h).data.notes, ">> Team Agenda: dates and rooms");
     assert_eq!(notes_caret(&h), Some(31));
+}
+
+#[test]
+fn a_date_picked_from_the_month_grid_moves_the_event() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(app(dir.path(), 1, None, &rt));
+    h.run_steps(2);
+    new_calendar(&mut h);
+    let id = calendar_id(&h);
+    // Wednesday 09:00–10:30.
+    let (start, end) = (at(&h, 2, 9, 0), at(&h, 2, 10, 30));
+    let when = When::timed_local(start, end, berlin()).unwrap();
+    h.state()
+        .client()
+        .edit(&id, |tx| {
+            CalendarTx::open(tx).unwrap().add_event(&EventData::new(
+                "dentist@test",
+                "Dentist",
+                when,
+            ))
+        })
+        .unwrap()
+        .value_if_saved()
+        .unwrap()
+        .unwrap();
+    h.run_steps(2);
+    let dentist = at(&h, 2, 9, 20);
+    double_click(&mut h, dentist);
+
+    // The start: Friday of the same week; the event keeps its length.
+    h.get_by_label("Pick the start date").click();
+    h.run_steps(2);
+    let friday = start.date() + chrono::Duration::days(2);
+    h.get_by_label(&day_name(friday)).click();
+    h.run_steps(2);
+    assert_eq!(
+        local(&only_event(&h).data.when),
+        (friday.and_time(start.time()), friday.and_time(end.time()))
+    );
+    assert!(
+        h.query_by_label(&day_name(friday)).is_none(),
+        "the picker closed"
+    );
+
+    // The end: a day of the next month, paged to.
+    h.get_by_label("Pick the end date").click();
+    h.run_steps(2);
+    h.get_by_label("Next month").click();
+    h.run_steps(2);
+    let later = PickerMonth::of(friday).next().weeks()[2][3];
+    h.get_by_label(&day_name(later)).click();
+    h.run_steps(2);
+    assert_eq!(
+        local(&only_event(&h).data.when),
+        (friday.and_time(start.time()), later.and_time(end.time()))
+    );
 }
