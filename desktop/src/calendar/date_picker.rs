@@ -136,7 +136,11 @@ pub fn button(
                 .min_col_width(DAY.x)
                 .show(ui, |ui| {
                     for weekday in ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"] {
-                        ui.label(egui::RichText::new(weekday).weak().small());
+                        // Centred over the day numbers.
+                        ui.add_sized(
+                            [DAY.x, 14.0],
+                            egui::Label::new(egui::RichText::new(weekday).weak().small()),
+                        );
                     }
                     ui.end_row();
                     for week in month.weeks() {
