@@ -13,7 +13,10 @@ use concord_wire::{Access, DocId};
 use tokio::net::TcpListener;
 
 use crate::config::{Auth, Config, Limits};
-use crate::error::RelayError;
+use crate::error::{RelayError, StoreError};
+use crate::fanout::Fanout;
+use crate::log_store::LogStore;
+use crate::postgres::{self, PgStore};
 use crate::server::{self, AppState};
 use crate::sockets;
 use crate::store::{Store, StoreOptions};
@@ -82,6 +85,11 @@ struct ServeArgs {
     /// Directory of the database.
     #[arg(long, env = "CONCORD_RELAY_DATA", default_value = "./relay-data")]
     data: PathBuf,
+    /// Keep the documents in PostgreSQL instead of SQLite under --data:
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`. Several relays given
+    /// the same database (and the same --secret) serve the same documents.
+    #[arg(long, env = "CONCORD_RELAY_STORE", hide_env_values = true)]
+    store: Option<String>,
     /// Development mode without a secret: ANYONE CAN READ AND WRITE EVERY DOCUMENT.
     #[arg(long, env = "CONCORD_RELAY_DEV")]
     dev: bool,
@@ -308,8 +316,25 @@ async fn run(cli: Cli) -> Result<(), RelayError> {
     let options = StoreOptions {
         max_page_count: args.test_max_page_count,
     };
-    let store = Arc::new(Store::open_with(&args.data, options)?);
-    tracing::info!(path = %store.path().display(), "store open");
+    let (store, shared): (Arc<dyn LogStore>, _) = match args.store.as_deref() {
+        None => {
+            let store = Arc::new(Store::open_with(&args.data, options)?);
+            tracing::info!(path = %store.path().display(), "store open");
+            (store, None)
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = Arc::new(PgStore::connect(url).await?);
+            tracing::info!(url = %postgres::redact(url), "PostgreSQL store open");
+            (Arc::clone(&store) as Arc<dyn LogStore>, Some(store))
+        }
+        Some(other) => {
+            return Err(StoreError::BadUrl {
+                url: postgres::redact(other),
+                reason: "--store takes a postgres:// URL (or is left out for SQLite)".into(),
+            }
+            .into());
+        }
+    };
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|source| RelayError::Bind {
@@ -325,6 +350,9 @@ async fn run(cli: Cli) -> Result<(), RelayError> {
     tracing::info!(%addr, "listening");
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(AppState::new(config, store, shutdown_rx));
+    if let Some(pg) = shared {
+        Fanout::spawn(Arc::clone(&state.hubs), pg);
+    }
     server::serve(listener, state, shutdown_tx, shutdown_signal()).await
 }
 

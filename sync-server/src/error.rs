@@ -43,6 +43,24 @@ pub enum StoreError {
     BackupExists(PathBuf),
     #[error("io: {0}")]
     Io(std::io::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(String),
+    #[error("{url} is not a URL of a PostgreSQL database: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error(
+        "the PostgreSQL database holds tables named like Concord's but not Concord's schema ({0}); refusing to touch it"
+    )]
+    PgNotOurs(String),
+    #[error(
+        "the PostgreSQL database was migrated by a newer relay (schema version {found}, this relay knows up to {known}); refusing to touch it"
+    )]
+    PgTooNew { found: i64, known: i64 },
+    #[error(
+        "document {doc}: another relay stored different bytes under the same change id; these changes are refused"
+    )]
+    Conflict { doc: String },
 }
 
 /// A failed group commit, as reported to every writer in the batch.

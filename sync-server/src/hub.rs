@@ -37,8 +37,8 @@ use tokio::sync::{Notify, OnceCell, oneshot};
 
 use crate::admission::{self, Known, Verdict};
 use crate::error::CommitFailed;
+use crate::log_store::LogStore;
 use crate::metrics::Metrics;
-use crate::store::Store;
 
 /// Identifies one websocket connection.
 pub type ConnId = u64;
@@ -387,14 +387,14 @@ pub struct LoadFailed(pub String);
 #[derive(Debug)]
 pub struct Hubs {
     docs: Mutex<HashMap<DocId, Arc<DocHub>>>,
-    store: Arc<Store>,
+    store: Arc<dyn LogStore>,
     metrics: Arc<Metrics>,
     next_conn: AtomicU64,
     next_epoch: AtomicU64,
 }
 
 impl Hubs {
-    pub fn new(store: Arc<Store>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(store: Arc<dyn LogStore>, metrics: Arc<Metrics>) -> Self {
         Hubs {
             docs: Mutex::new(HashMap::new()),
             store,
@@ -412,8 +412,22 @@ impl Hubs {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.store
+    }
+
+    /// `doc`'s hub if it is in memory and loaded (`fanout.rs` brings it
+    /// what other relays committed).
+    pub fn loaded(&self, doc: &DocId) -> Option<Arc<DocHub>> {
+        let hub = lock(&self.docs).get(doc).cloned()?;
+        matches!(hub.loaded.get(), Some(Ok(()))).then_some(hub)
+    }
+
+    /// The documents in memory, sorted.
+    pub fn active_docs(&self) -> Vec<DocId> {
+        let mut docs: Vec<DocId> = lock(&self.docs).keys().cloned().collect();
+        docs.sort_unstable();
+        docs
     }
 
     /// Number of documents in memory.
@@ -577,6 +591,7 @@ impl Hubs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
     use concord_core::{Document, ObjId};
     use tokio::sync::oneshot;
 
@@ -671,7 +686,7 @@ mod tests {
     fn a_commit_refused_by_the_store_does_not_deadlock_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
-        let hubs = Arc::new(Hubs::new(Arc::clone(&store), Arc::default()));
+        let hubs = Arc::new(Hubs::new(store.clone(), Arc::default()));
         let hub = hub_of(&hubs, "d");
         store.close();
         let (_, cs) = edits(1, 1, None);
@@ -699,7 +714,7 @@ mod tests {
             max_page_count: Some(30),
         };
         let store = Arc::new(Store::open_with(dir.path(), options).unwrap());
-        let hubs = Arc::new(Hubs::new(Arc::clone(&store), Arc::default()));
+        let hubs = Arc::new(Hubs::new(store.clone(), Arc::default()));
         let hub = hub_of(&hubs, "d");
         let mut d = Document::new(ReplicaId(1));
         let big = "x".repeat(8000);

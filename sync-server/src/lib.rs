@@ -27,7 +27,14 @@
 //! - `cli.rs` — flags, the `token` subcommand, process start-up.
 //! - `config.rs` — the relay's configuration and limits; the token bucket.
 //! - `token.rs` — HMAC-signed per-document access tokens (pure).
+//! - `log_store.rs` — `LogStore`, what the hub needs of a store (load,
+//!   submit for a group commit, health, close), and its SQLite impl.
 //! - `store.rs` — SQLite: schema, migrations, loads, the group-commit writer.
+//! - `postgres.rs` — the same on PostgreSQL (`--store postgres://…`), for
+//!   several relays on one database: a document's commits serialized by
+//!   its row, a NOTIFY (document, version) per commit, catch-up reads.
+//! - `fanout.rs` — several relays: brings a relay's hubs what the others
+//!   committed (on their notifications, and by anti-entropy every second).
 //! - `hub.rs` — per active document: the log in memory (`DocState`),
 //!   subscribers, fan-out.
 //! - `relay.rs` — one connection's decisions, pure: subscribe and
@@ -60,9 +67,12 @@ pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod fanout;
 pub mod held;
 pub mod hub;
+pub mod log_store;
 pub mod metrics;
+pub mod postgres;
 pub mod relay;
 pub mod server;
 pub mod sockets;

@@ -20,9 +20,10 @@ use tokio::sync::{Notify, watch};
 use crate::config::Config;
 use crate::error::RelayError;
 use crate::hub::Hubs;
+use crate::log_store::LogStore;
 use crate::metrics::Metrics;
 use crate::sockets::{HANDSHAKE_HEADROOM, Listener, SocketInfo, SocketLimits, Sockets};
-use crate::store::{Health, Store};
+use crate::store::Health;
 
 /// How long shutdown waits for connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,7 +43,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Arc<Store>, shutdown: watch::Receiver<bool>) -> Self {
+    pub fn new(config: Config, store: Arc<dyn LogStore>, shutdown: watch::Receiver<bool>) -> Self {
         let metrics = Arc::new(Metrics::default());
         AppState {
             config,

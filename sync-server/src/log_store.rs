@@ -1,0 +1,78 @@
+//! What the relay needs from its durable log, whatever holds it: the
+//! `LogStore` trait, and its implementation for the embedded SQLite store
+//! (`store.rs`, the default). `postgres.rs` implements it on PostgreSQL, so
+//! that several relays can share one database (`fanout.rs` then brings each
+//! relay what the others committed).
+//!
+//! The contract every implementation keeps:
+//! - `load` returns a document's stored changes in a causal order, without
+//!   duplicates; an unknown document is empty.
+//! - `submit` queues changes that the hub admitted (new to it and causally
+//!   ready on top of what it holds); `done` runs later, never inside
+//!   `submit`, once they are durable (`Ok`) or refused (`Err`), in
+//!   submission order. Nothing is reported `Ok` before the database
+//!   committed it.
+//! - After a refused job of a document, its queued jobs from the same or an
+//!   earlier epoch are refused too (they may depend on what was lost).
+//! - `health` says whether writes are taken (`/healthz`).
+
+use concord_wire::{DocId, EncodedChange};
+
+use crate::error::StoreError;
+use crate::store::{CommitStats, Health, OnCommit, Store};
+
+/// A relay's durable log of changes per document.
+pub trait LogStore: Send + Sync + std::fmt::Debug {
+    /// Every stored change of `doc`, in a causal order. Blocking: call from
+    /// a blocking thread (`tokio::task::spawn_blocking`).
+    fn load(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError>;
+
+    /// Queues `changes` of `doc` (admitted in `epoch`) for the next group
+    /// commit; `done` runs once they committed or failed. Never blocks and
+    /// never runs `done` itself: a closed store returns `Err(Closed)` and
+    /// drops `done` unrun.
+    fn submit(
+        &self,
+        doc: DocId,
+        epoch: u64,
+        changes: Vec<EncodedChange>,
+        done: OnCommit,
+    ) -> Result<(), StoreError>;
+
+    /// Whether writes are taken.
+    fn health(&self) -> Health;
+
+    /// Commits so far and the time they took.
+    fn stats(&self) -> &CommitStats;
+
+    /// Commits what is queued, then stops; later submits fail. Blocking.
+    fn close(&self);
+}
+
+impl LogStore for Store {
+    fn load(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError> {
+        Store::load(self, doc)
+    }
+
+    fn submit(
+        &self,
+        doc: DocId,
+        epoch: u64,
+        changes: Vec<EncodedChange>,
+        done: OnCommit,
+    ) -> Result<(), StoreError> {
+        Store::submit(self, doc, epoch, changes, done)
+    }
+
+    fn health(&self) -> Health {
+        Store::health(self)
+    }
+
+    fn stats(&self) -> &CommitStats {
+        Store::stats(self)
+    }
+
+    fn close(&self) {
+        Store::close(self);
+    }
+}
