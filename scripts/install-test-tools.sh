@@ -8,6 +8,8 @@
 #   wasm-bindgen wasm-bindgen-cli of exactly the version Cargo.toml pins  (cargo install, ~4 min once)
 #   node         Node 20 or newer and npm, for the browser tests          (apt: nodejs npm)
 #   chromium     the browser the web demo's tests drive                   (apt: chromium, ~1 min once)
+#   postgresql   PostgreSQL's programs; the relay's PostgreSQL tests start
+#                throwaway clusters with them (initdb, pg_ctl)             (apt: postgresql, ~30 s once)
 #   npm          playwright-core in web-demo/node_modules                 (npm ci, seconds)
 #
 #   scripts/install-test-tools.sh            # all of them, in this order
@@ -145,6 +147,29 @@ need_chromium() {
     || fail "the chromium package did not provide /usr/bin/chromium (on Ubuntu it is a snap): set CONCORD_CHROMIUM to a Chromium binary, then run this again"
 }
 
+need_postgresql() {
+  # The tests run initdb/pg_ctl from Debian's /usr/lib/postgresql/VERSION/bin
+  # (or CONCORD_PG_BIN) as an unprivileged user; no server is left running.
+  if [ -n "${CONCORD_PG_BIN:-}" ]; then
+    [ -x "$CONCORD_PG_BIN/initdb" ] \
+      || fail "CONCORD_PG_BIN=$CONCORD_PG_BIN has no initdb: point it at PostgreSQL's bin directory, or unset it"
+    say "ok: PostgreSQL ($CONCORD_PG_BIN)"
+    return
+  fi
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  if [ -n "$bin" ] && [ -x "$bin/initdb" ]; then
+    say "ok: PostgreSQL ($bin)"
+    return
+  fi
+  # Only the programs: Debian's postgresql package makes a cluster and
+  # starts it where services run; the tests never use that one.
+  apt_install "PostgreSQL (the relay's PostgreSQL tests start throwaway clusters)" postgresql
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  [ -n "$bin" ] && [ -x "$bin/initdb" ] \
+    || fail "the postgresql package did not provide /usr/lib/postgresql/*/bin/initdb: install PostgreSQL and set CONCORD_PG_BIN to its bin directory"
+}
+
 need_npm_packages() {
   # Up to date when every package of the lock file is installed at its
   # locked version; otherwise `npm ci` (never downloads a browser).
@@ -166,7 +191,7 @@ need_npm_packages() {
 
 # ------------------------------------------------------------------------------
 
-all=(cc kill wasm-target wasm-bindgen node chromium npm)
+all=(cc kill wasm-target wasm-bindgen node chromium postgresql npm)
 [ $# -gt 0 ] || set -- "${all[@]}"
 for tool in "$@"; do
   case "$tool" in
@@ -176,6 +201,7 @@ for tool in "$@"; do
     wasm-bindgen) need_wasm_bindgen ;;
     node) need_node ;;
     chromium) need_chromium ;;
+    postgresql) need_postgresql ;;
     npm)
       command -v node >/dev/null 2>&1 || need_node
       need_npm_packages

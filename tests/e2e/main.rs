@@ -15,6 +15,7 @@ mod faults;
 mod hostile;
 mod join_before_sync;
 mod offline;
+mod postgres;
 mod sync_once;
 // The web demo in headless Chromium with native clients.
 mod web;
