@@ -22,6 +22,7 @@ await run(
     await page.waitForFunction(() =>
       window.concord.documents().every((d) => window.concord.status(d.id).state === 'synced'),
     );
+    await page.evaluate(() => document.activeElement?.blur()); // no selected name in the picture
     await page.waitForTimeout(300);
     await page.screenshot({ path: out });
     if (!more) return;
