@@ -89,13 +89,15 @@ async fn a_repeating_event_is_edited_in_the_browser_per_occurrence_and_for_all_w
     );
 
     // Friday's dragged an hour later for all occurrences; then Wednesday's
-    // renamed alone, and Saturday's dragged to Sunday alone.
+    // renamed alone, Saturday's dragged to Sunday alone, and an all-day
+    // event made on Sunday.
     let want = [
         "Mon 10:00 Stand-up",
         "Tue 10:00 Stand-up",
         "Wed 10:00 Stand-up (demo)",
         "Thu 10:00 Stand-up",
         "Fri 10:00 Stand-up",
+        "Sun 00:00 Day off",
         "Sun 10:00 Stand-up",
         "Sun 10:00 Stand-up",
     ];

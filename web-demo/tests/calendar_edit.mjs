@@ -2,7 +2,8 @@
 // month view shows it (a chip a day); Friday's dragged an hour later moves
 // all occurrences; Wednesday's is renamed alone in the editor; notes are
 // typed and attendees added and removed; a chip dragged from Saturday to
-// Sunday in the month view moves that occurrence alone.
+// Sunday in the month view moves that occurrence alone; a double-click on
+// Sunday makes an all-day event.
 //
 // node calendar_edit.mjs SHARE_LINK MONDAY
 // Steps: month {standups} -> changed {attendees}
@@ -88,6 +89,15 @@ await run(
     await page.waitForSelector('#repeat-dialog[open]');
     await page.click('#repeat-one');
     await cell(week[6]).locator('.chip', { hasText: 'Stand-up' }).nth(1).waitFor();
+
+    // A double-click on the free part of a day makes an all-day event there.
+    const free = await cell(week[6]).boundingBox();
+    await page.mouse.dblclick(free.x + free.width / 2, free.y + free.height - 6);
+    await page.waitForSelector('#event-dialog[open]');
+    if (!(await page.isChecked('#ev-allday'))) throw new Error('a day of the month view makes a timed event');
+    await page.fill('#ev-title', 'Day off');
+    await page.click('#ev-save');
+    await cell(week[6]).locator('.chip.all-day', { hasText: 'Day off' }).waitFor();
 
     await page.evaluate(() => window.concord.flush());
     step('changed', { attendees: attendees.map((a) => a.replace('×', '').trim()) });
