@@ -69,11 +69,6 @@ export class MonthView {
     this.render();
   }
 
-  /** Shows the month of `date`. */
-  showMonthOf(date) {
-    this.first = monthStart(date);
-  }
-
   label() {
     const [y, m] = this.first.split('-').map(Number);
     const name = new Date(Date.UTC(y, m - 1, 15)).toLocaleDateString(undefined, {
