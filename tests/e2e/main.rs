@@ -19,3 +19,5 @@ mod postgres;
 mod sync_once;
 // The web demo in headless Chromium with native clients.
 mod web;
+mod web_calendar;
+mod web_ime;

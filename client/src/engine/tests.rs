@@ -11,8 +11,8 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::Engine;
+use crate::device_store::MemoryStore;
 use crate::event::DeviceEvent;
-use crate::store::MemoryStore;
 
 fn engine(store: &MemoryStore, events: broadcast::Sender<DeviceEvent>) -> Engine {
     let device = concord_sync::Device::new(ReplicaId(1), 7).with_max_batch_bytes(1024);

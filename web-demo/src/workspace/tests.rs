@@ -183,13 +183,16 @@ fn remote_edits_keep_the_selection_on_its_characters() {
     pump(&mut relay, &mut [&mut a, &mut b]);
 
     // A selects "hello" (UTF-16 3..8).
-    let sel = a.selection(&doc(), "body", 3, 8).unwrap();
+    let sel = a.selection(&doc(), TextAt::Root("body"), 3, 8).unwrap();
     b.splice_text(&doc(), "body", 0, 0, ">> ").unwrap();
     b.splice_text(&doc(), "body", 14, 0, "!").unwrap();
     pump(&mut relay, &mut [&mut a, &mut b]);
     let text = a.text(&doc(), "body").unwrap();
     assert_eq!(text, ">> 😀 hello wo!rld");
-    assert_eq!(a.resolve(&doc(), "body", sel).unwrap(), (6, 11));
+    assert_eq!(
+        a.resolve(&doc(), TextAt::Root("body"), sel).unwrap(),
+        (6, 11)
+    );
     let units: Vec<u16> = text.encode_utf16().collect();
     assert_eq!(String::from_utf16(&units[6..11]).unwrap(), "hello");
 }
