@@ -83,7 +83,8 @@ const MIGRATIONS: &[&str] = &[
 const MIGRATION_LOCK: i64 = 0x434E_4344;
 /// Most writers' jobs folded into one transaction.
 const MAX_JOBS_PER_COMMIT: usize = 4096;
-/// Connections per relay: the writer, loads and catch-up reads.
+/// Connections per relay for loads and catch-up reads; the writer has one
+/// of its own, so reads never hold up commits.
 const POOL_SIZE: usize = 8;
 /// How long getting or making a connection may take before it fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -207,21 +208,8 @@ impl PgStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("concord-relay");
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .recycle_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(pool_error)?;
+        let pool = make_pool(&config, POOL_SIZE)?;
+        let writer_pool = make_pool(&config, 1)?;
         migrate(&pool).await?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -230,7 +218,7 @@ impl PgStore {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(run_writer(
-            pool.clone(),
+            writer_pool,
             rx,
             Arc::clone(&shared),
             origin.clone(),
@@ -392,6 +380,24 @@ impl LogStore for PgStore {
             tracing::error!("the PostgreSQL writer task panicked");
         }
     }
+}
+
+fn make_pool(config: &tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(CONNECT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(pool_error)
 }
 
 fn decode_row(doc: &DocId, row: &Row) -> Result<EncodedChange, StoreError> {
