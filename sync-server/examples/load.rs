@@ -8,6 +8,9 @@
 //! # against a relay process (its RSS and CPU are then its own):
 //! cargo build --release -p concord-relay
 //! cargo run --release -p concord-relay --example load -- --relay-bin target/release/concord-relay ...
+//! # two relays on one PostgreSQL, each document's clients spread over them:
+//! cargo run --release -p concord-relay --example load -- --relay-bin target/release/concord-relay \
+//!     --relays 2 --store postgres://USER@HOST:PORT/DB ...
 //! # against a running relay (started with --dev):
 //! cargo run --release -p concord-relay --example load -- --relay ws://127.0.0.1:7070/v1/sync --relay-pid PID ...
 //! ```
@@ -64,6 +67,13 @@ struct Args {
     /// running the relay in this process.
     #[arg(long)]
     relay_bin: Option<PathBuf>,
+    /// How many relays to spawn (with --relay-bin); several need --store.
+    #[arg(long, default_value_t = 1)]
+    relays: usize,
+    /// The spawned relays' `--store` (a PostgreSQL URL) instead of SQLite
+    /// in a temporary directory. The database should be empty.
+    #[arg(long)]
+    store: Option<String>,
 }
 
 /// Latency samples in microseconds.
@@ -113,7 +123,10 @@ struct Totals {
 
 struct Shared {
     base: Instant,
-    url: String,
+    /// Client i (of document i mod D) connects to `urls[(i / D) % len]`,
+    /// so each document's clients are spread over the relays.
+    urls: Vec<String>,
+    docs: usize,
     totals: Totals,
     fanout: Samples,
     lag: Samples,
@@ -143,6 +156,22 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 /// The relay's counters from `/metrics` (name -> value).
+/// `f` of every relay process, added up.
+fn sum_over(pids: &[u32], f: fn(u32) -> Option<u64>) -> Option<u64> {
+    pids.iter().map(|&p| f(p)).sum()
+}
+
+/// Every relay's metrics, added up.
+async fn all_metrics(relays: &[Relay]) -> BTreeMap<String, f64> {
+    let mut all = BTreeMap::new();
+    for r in relays {
+        for (k, v) in relay_metrics(&r.url).await {
+            *all.entry(k).or_insert(0.0) += v;
+        }
+    }
+    all
+}
+
 async fn relay_metrics(ws_url: &str) -> BTreeMap<String, f64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Some(addr) = ws_url
@@ -221,7 +250,12 @@ async fn client(
     interval: Duration,
 ) -> anyhow::Result<()> {
     let replica = ReplicaId(rand::random::<u128>() | 1);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(&shared.url, None, true).await?;
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(
+        &shared.urls[(i / shared.docs) % shared.urls.len()],
+        None,
+        true,
+    )
+    .await?;
     let (mut sink, mut stream) = ws.split();
     let mut docs = BTreeMap::from([(doc.clone(), Document::new(replica))]);
     let mut session = ClientSession::new(replica);
@@ -344,6 +378,18 @@ impl Drop for Relay {
     }
 }
 
+async fn start_relays(args: &Args) -> anyhow::Result<Vec<Relay>> {
+    anyhow::ensure!(
+        args.relays == 1 || (args.relay_bin.is_some() && args.store.is_some()),
+        "several relays need --relay-bin and --store"
+    );
+    let mut relays = Vec::new();
+    for _ in 0..args.relays {
+        relays.push(start_relay(args).await?);
+    }
+    Ok(relays)
+}
+
 async fn start_relay(args: &Args) -> anyhow::Result<Relay> {
     if let Some(url) = &args.relay {
         return Ok(Relay {
@@ -355,9 +401,14 @@ async fn start_relay(args: &Args) -> anyhow::Result<Relay> {
     }
     let dir = tempfile::tempdir()?;
     if let Some(bin) = &args.relay_bin {
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .args(["--dev", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
+            .arg(dir.path());
+        if let Some(store) = &args.store {
+            command.args(["--store", store]);
+        }
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -417,11 +468,14 @@ async fn main() -> anyhow::Result<()> {
         args.clients > 0 && args.docs > 0 && args.rate > 0.0,
         "all must be positive"
     );
-    let relay = start_relay(&args).await?;
+    let relays = start_relays(&args).await?;
+    let relay = &relays[0];
+    let pids: Vec<u32> = relays.iter().map(|r| r.pid).collect();
     let in_process = relay.pid == std::process::id();
     let shared = Arc::new(Shared {
         base: Instant::now(),
-        url: relay.url.clone(),
+        urls: relays.iter().map(|r| r.url.clone()).collect(),
+        docs: args.docs,
         totals: Totals::default(),
         fanout: Samples::default(),
         lag: Samples::default(),
@@ -432,12 +486,17 @@ async fn main() -> anyhow::Result<()> {
     let per_client = args.rate / args.clients as f64;
     let interval = Duration::from_secs_f64(1.0 / per_client);
     println!(
-        "relay {} ({}), {} clients over {} documents, {} changes/s total ({:.2}/s per client), {} s",
+        "relay {} ({}{}), {} clients over {} documents, {} changes/s total ({:.2}/s per client), {} s",
         relay.url,
         if in_process {
             "in process"
         } else {
             "separate process"
+        },
+        if relays.len() > 1 {
+            format!(", and {} more on the same store", relays.len() - 1)
+        } else {
+            String::new()
         },
         args.clients,
         args.docs,
@@ -464,9 +523,9 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let rss_idle = rss_kib(relay.pid);
-    let cpu_before = cpu_ticks(relay.pid);
-    let metrics_before = relay_metrics(&relay.url).await;
+    let rss_idle = sum_over(&pids, rss_kib);
+    let cpu_before = sum_over(&pids, cpu_ticks);
+    let metrics_before = all_metrics(&relays).await;
     let self_cpu_before = cpu_ticks(std::process::id());
     println!(
         "all {} clients subscribed; relay RSS {:?} KiB; load starts",
@@ -482,7 +541,7 @@ async fn main() -> anyhow::Result<()> {
     let mut peak_rss = 0;
     for s in 0..args.secs {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss = rss_kib(relay.pid).unwrap_or(0);
+        let rss = sum_over(&pids, rss_kib).unwrap_or(0);
         peak_rss = peak_rss.max(rss);
         if s % 5 == 4 {
             println!(
@@ -496,8 +555,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let acked_in_window = shared.totals.acked.load(Ordering::Relaxed) - acked_at_start;
-    let cpu_after = cpu_ticks(relay.pid);
-    let metrics_after = relay_metrics(&relay.url).await;
+    let cpu_after = sum_over(&pids, cpu_ticks);
+    let metrics_after = all_metrics(&relays).await;
     let self_cpu_after = cpu_ticks(std::process::id());
     let mut errors = 0;
     while let Some(r) = tasks.join_next().await {
@@ -536,7 +595,7 @@ async fn main() -> anyhow::Result<()> {
     );
     if let (Some(a), Some(b)) = (cpu_before, cpu_after) {
         println!(
-            "relay CPU during the window: {:.0}% of one core{}",
+            "relay CPU during the window (all relays together): {:.0}% of one core{}",
             (b - a) as f64 / args.secs as f64,
             if in_process {
                 " (includes the clients: in process)"
@@ -554,7 +613,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!(
-        "relay RSS: {:?} KiB after subscribe, peak {} KiB during load{}",
+        "relay RSS (all relays together): {:?} KiB after subscribe, peak {} KiB during load{}",
         rss_idle,
         peak_rss,
         if in_process {
