@@ -8,8 +8,9 @@
 //! relay reads what its hub lacks (`PgStore::missing`, by version vector,
 //! among the rows after those it knows it holds) and puts it into the hub
 //! through the very path its own clients' changes take: admitted, then
-//! submitted to the store (which finds the rows already there, checks their
-//! bytes and adds nothing) and served once that "commit" returns. So the
+//! submitted to the store (told beforehand that they are stored, so the
+//! job only waits for the jobs before it) and served once that "commit"
+//! returns. So the
 //! hub's committed log stays a causal order and a roll-back after a failed
 //! commit drops those changes too; they are then read again.
 //!
@@ -192,7 +193,10 @@ impl Fanout {
                     }
                 }
             }
-            let reply = (!new.is_empty()).then(|| self.hubs.submit(&hub, &mut st, new));
+            let reply = (!new.is_empty()).then(|| {
+                self.store.expect_stored(doc, &new);
+                self.hubs.submit(&hub, &mut st, new)
+            });
             (reply, certain)
         };
         if let Some(reply) = reply {

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use concord_wire::{DocId, EncodedChange, VersionVector};
+use concord_wire::{ChangeId, DocId, EncodedChange, VersionVector};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
@@ -136,6 +136,32 @@ pub struct PgStore {
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     runtime: tokio::runtime::Handle,
     shared: Arc<Shared>,
+    known: Arc<KnownStored>,
+}
+
+/// Changes read from the database that a hub is about to submit again
+/// (`PgStore::expect_stored`): a job of exactly those is not written.
+#[derive(Debug, Default)]
+struct KnownStored(Mutex<BTreeMap<DocId, BTreeSet<ChangeId>>>);
+
+impl KnownStored {
+    /// Whether `job` holds only changes known to be stored (then forgets them).
+    fn take(&self, job: &Job) -> bool {
+        let mut known = lock(&self.0);
+        let Some(ids) = known.get_mut(&job.doc) else {
+            return false;
+        };
+        if job.changes.is_empty() || !job.changes.iter().all(|c| ids.contains(&c.id())) {
+            return false;
+        }
+        for c in &job.changes {
+            ids.remove(&c.id());
+        }
+        if ids.is_empty() {
+            known.remove(&job.doc);
+        }
+        true
+    }
 }
 
 #[derive(Debug, Default)]
@@ -216,11 +242,13 @@ impl PgStore {
             .map_or(0, |d| d.as_nanos());
         let origin = format!("{:x}.{:x}", nanos & 0xffff_ffff_ffff, std::process::id());
         let shared = Arc::new(Shared::default());
+        let known = Arc::new(KnownStored::default());
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(run_writer(
             writer_pool,
             rx,
             Arc::clone(&shared),
+            Arc::clone(&known),
             origin.clone(),
         ));
         Ok(PgStore {
@@ -231,7 +259,17 @@ impl PgStore {
             writer: Mutex::new(Some(writer)),
             runtime: tokio::runtime::Handle::current(),
             shared,
+            known,
         })
+    }
+
+    /// `changes` of `doc` were read from the database and are about to be
+    /// submitted by a hub (`fanout.rs`): that job completes in its turn
+    /// without writing them again.
+    pub fn expect_stored(&self, doc: &DocId, changes: &[EncodedChange]) {
+        let mut known = lock(&self.known.0);
+        let ids = known.entry(doc.clone()).or_default();
+        ids.extend(changes.iter().map(EncodedChange::id));
     }
 
     /// This relay's name in notifications.
@@ -496,6 +534,7 @@ async fn run_writer(
     pool: Pool,
     mut rx: mpsc::UnboundedReceiver<Job>,
     shared: Arc<Shared>,
+    known: Arc<KnownStored>,
     origin: String,
 ) {
     let mut fences = Fences::default();
@@ -516,11 +555,14 @@ async fn run_writer(
             }
         }
         let refused: Vec<bool> = batch.iter().map(|j| fences.refuses(j)).collect();
+        // Changes another relay committed need no writing: such a job only
+        // waits for the jobs before it and shares their result.
+        let stored: Vec<bool> = batch.iter().map(|j| known.take(j)).collect();
         // Only the jobs' data crosses the awaits (completions are not Sync).
         let live: Vec<(&DocId, &[EncodedChange])> = batch
             .iter()
-            .zip(&refused)
-            .filter(|(_, r)| !**r)
+            .zip(refused.iter().zip(&stored))
+            .filter(|(_, (r, s))| !**r && !**s)
             .map(|(j, _)| (&j.doc, j.changes.as_slice()))
             .collect();
         let result = if live.is_empty() {

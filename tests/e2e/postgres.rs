@@ -291,6 +291,13 @@ async fn two_stores_on_one_database_share_changes_notify_and_refuse_a_rival_copy
         [(doc.clone(), 2)]
     );
 
+    // Copies a relay read from the database are not even sent back to it.
+    let commits = |s: &PgStore| s.stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+    let before = commits(&a);
+    a.expect_stored(&doc, &cs);
+    submit(&a, &doc, 1, cs.clone()).await.expect("known copies");
+    assert_eq!(commits(&a), before, "no transaction for known copies");
+
     // Another change under an id already stored: refused, nothing written.
     let mut rival = concord_core::Document::new(concord_core::ReplicaId(1));
     let mut tx = rival.transaction();
