@@ -15,7 +15,7 @@ use concord_client::{Client, ClientError};
 use concord_wire::DocId;
 
 use crate::replicas::SharedStore;
-use crate::store::StoreError;
+use crate::store::{DocKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarFileError {
@@ -31,20 +31,6 @@ pub enum CalendarFileError {
     Demo(#[from] DemoError),
     #[error("document {0} is not a calendar")]
     NotACalendar(DocId),
-}
-
-/// The zone this computer is set to (its IANA name from the system), or
-/// UTC if the system does not say.
-pub fn local_zone() -> Tz {
-    iana_time_zone::get_timezone()
-        .ok()
-        .and_then(|name| name.parse().ok())
-        .unwrap_or(Tz::UTC)
-}
-
-/// Today in `zone`, by the system clock.
-pub fn today(zone: Tz) -> NaiveDate {
-    Utc::now().with_timezone(&zone).date_naive()
 }
 
 /// The name a calendar read from `path` gets when the file names none:
@@ -106,9 +92,11 @@ pub fn create_demo(
     store_new(client, list, &demo, "Demo calendar", random)
 }
 
-/// A new document holding `calendar`, named in the list; nothing is left
-/// behind if writing it fails.
-fn store_new(
+/// A new document holding `calendar` (a file's, or the demo week), named
+/// and marked a calendar in the list's cache; nothing is left behind if
+/// writing it fails. The window's import, `calendar import` and the first
+/// run all make calendars this way.
+pub fn store_new(
     client: &Client,
     list: &SharedStore,
     calendar: &ImportedCalendar,
@@ -132,6 +120,7 @@ fn store_new(
         }
     };
     list.set_title(&id, &name)?;
+    list.set_kind(&id, DocKind::Calendar)?;
     Ok(id)
 }
 

@@ -11,7 +11,7 @@ use crate::chaos_edit;
 use crate::note;
 use crate::replicas::{SharedStore, start_client, start_client_with};
 use crate::share::ShareLink;
-use crate::store::ReplicaStore;
+use crate::store::{DocKind, ReplicaStore};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use concord_client::{Client, ClientError, Compaction};
@@ -86,11 +86,15 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum DocCommand {
-    /// One line per document: id, a tab, the title.
+    /// One line per document, most recently edited first: its id, a tab,
+    /// what it is (`note`, `calendar`, or `unknown` for a shared document
+    /// that has not arrived yet), a tab, its title (tabs and line breaks
+    /// in it printed as spaces).
     List,
     /// Creates a document; prints its id.
     New { title: String },
-    /// Prints a document's text.
+    /// Prints a document's text, then a newline (the text's own last
+    /// newline, if it has one, stays: strip one for the exact text).
     Cat { id: String },
     /// Appends text to a document.
     Append { id: String, text: String },
@@ -106,7 +110,8 @@ enum CalendarCommand {
     /// Reads an iCalendar (.ics) file into a new calendar; prints its id.
     Import {
         file: PathBuf,
-        /// The IANA zone of times without one (default: this computer's).
+        /// The IANA zone of times without one (default: this computer's,
+        /// as the window uses: the TZ variable, else the system setting).
         #[arg(long)]
         zone: Option<String>,
     },
@@ -307,15 +312,29 @@ fn doc_command(device: &Offline, command: DocCommand, relay: Option<&str>) -> Re
     let mut out = std::io::stdout().lock();
     match command {
         DocCommand::List => {
+            // The store's list cache has titles and kinds: a document is
+            // loaded only if nobody looked at what it is yet (one from a
+            // link or an older Concord), and then its kind is cached.
             for info in list.list()? {
-                let calendar = client
-                    .peek(&info.id, concord_calendar::is_calendar)
-                    .unwrap_or(false);
-                if calendar {
-                    writeln!(out, "{}\t{}\tcalendar", info.id, info.title)?;
-                } else {
-                    writeln!(out, "{}\t{}", info.id, info.title)?;
-                }
+                let kind = match info.kind {
+                    Some(kind) => Some(kind),
+                    None => match client.peek(&info.id, DocKind::known) {
+                        Ok(Some(kind)) => {
+                            list.set_kind(&info.id, kind)?;
+                            Some(kind)
+                        }
+                        Ok(None) => None,
+                        // One unreadable document does not hide the others.
+                        Err(e) => {
+                            eprintln!("concord: {}: {e}", info.id);
+                            None
+                        }
+                    },
+                };
+                let kind = kind.map_or("unknown", DocKind::as_str);
+                // One line per document, whatever the title holds.
+                let title = info.title.replace(['\t', '\n', '\r'], " ");
+                writeln!(out, "{}\t{kind}\t{title}", info.id)?;
             }
         }
         DocCommand::New { title } => {
@@ -325,13 +344,14 @@ fn doc_command(device: &Offline, command: DocCommand, relay: Option<&str>) -> Re
                 .edit(&id, |tx| note::create(tx, &title))?
                 .value_if_saved()??;
             list.set_title(&id, &title)?;
+            list.set_kind(&id, DocKind::Note)?;
             writeln!(out, "{id}")?;
         }
         DocCommand::Cat { id } => {
             let (text, unreadable) = client.peek(&doc_id(&id)?, |doc| {
                 (note::body_text(doc), doc.unreadable_summary())
             })?;
-            write!(out, "{text}")?;
+            writeln!(out, "{text}")?;
             if let Some(summary) = unreadable {
                 eprintln!("concord: {id}: {summary}");
             }
@@ -371,7 +391,7 @@ fn calendar_command(device: &Offline, command: CalendarCommand) -> Result<()> {
                 Some(name) => name
                     .parse()
                     .map_err(|_| anyhow::anyhow!("{name:?} is not an IANA time zone"))?,
-                None => calendar_file::local_zone(),
+                None => crate::calendar::zone::device_zone(),
             };
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;

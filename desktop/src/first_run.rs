@@ -10,7 +10,6 @@ use concord_wire::DocId;
 
 use crate::calendar_file::{self, CalendarFileError};
 use crate::replicas::SharedStore;
-use crate::store::DocKind;
 
 /// On a first run, makes the demo calendar (through the client, which
 /// stores it) and returns its id; otherwise does nothing and returns
@@ -27,7 +26,6 @@ pub fn seed_demo_calendar(
         return Ok(None);
     }
     let id = calendar_file::create_demo(client, list, today, zone, random)?;
-    list.set_kind(&id, DocKind::Calendar)?;
     list.mark_first_run_done()?;
     Ok(Some(id))
 }
@@ -36,7 +34,7 @@ pub fn seed_demo_calendar(
 mod tests {
     use super::*;
     use crate::replicas::start_client;
-    use crate::store::ReplicaStore;
+    use crate::store::{DocKind, ReplicaStore};
     use concord_calendar::Calendar;
     use concord_core::ReplicaId;
 

@@ -94,7 +94,8 @@ impl DocKind {
         (doc.history_len() > 0).then(|| DocKind::of(doc))
     }
 
-    fn as_str(self) -> &'static str {
+    /// The word the list and `concord doc list` use for it.
+    pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Note => "note",
             DocKind::Calendar => "calendar",

@@ -90,6 +90,14 @@ pub struct Submission {
     epoch: u64,
 }
 
+impl Submission {
+    /// The epoch the batch was admitted in: the store refuses it once a
+    /// commit of that epoch (or a later one) of its document failed.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
 /// One document's log and subscribers.
 #[derive(Debug)]
 pub struct DocState {
@@ -120,7 +128,10 @@ pub struct DocState {
 }
 
 impl DocState {
-    fn new(epoch: u64) -> Self {
+    /// An empty document's state, its uncommitted changes in `epoch` (never
+    /// reused: `Hubs` draws them). A hub starts with this and `install`s
+    /// the stored log; so does a relay simulated without a database.
+    pub fn new(epoch: u64) -> Self {
         DocState {
             log: Vec::new(),
             tickets: Vec::new(),
@@ -238,13 +249,13 @@ impl DocState {
     }
 
     /// Adds a subscriber (presence changes).
-    pub(crate) fn join(&mut self, conn: ConnId, device: ReplicaId, signal: Arc<Signal>) {
+    pub fn join(&mut self, conn: ConnId, device: ReplicaId, signal: Arc<Signal>) {
         self.subscribers.insert(conn, Subscriber { device, signal });
         self.presence_gen += 1;
     }
 
     /// Removes a subscriber (presence changes).
-    pub(crate) fn leave(&mut self, conn: ConnId) {
+    pub fn leave(&mut self, conn: ConnId) {
         self.subscribers.remove(&conn);
         self.presence_gen += 1;
     }
@@ -260,7 +271,7 @@ impl DocState {
 
     /// The store committed `job`: the log up to its end is durable and
     /// served from now on. Returns whether that served anything new.
-    pub(crate) fn commit(&mut self, job: Submission) -> Result<bool, CommitFailed> {
+    pub fn commit(&mut self, job: Submission) -> Result<bool, CommitFailed> {
         if job.epoch != self.epoch {
             // The store refuses every job of a rolled-back epoch.
             return Err(CommitFailed("inconsistent relay state".into()));
@@ -280,11 +291,7 @@ impl DocState {
     /// every uncommitted change is dropped and `next_epoch` begins (the
     /// store refuses what is still queued of the old one). Returns how
     /// many changes were dropped, `None` if an earlier refusal did it.
-    pub(crate) fn refuse(
-        &mut self,
-        job: Submission,
-        next_epoch: impl FnOnce() -> u64,
-    ) -> Option<usize> {
+    pub fn refuse(&mut self, job: Submission, next_epoch: impl FnOnce() -> u64) -> Option<usize> {
         if job.epoch != self.epoch {
             return None;
         }
@@ -300,7 +307,8 @@ impl DocState {
     }
 
     /// Loads a stored log: it must be a causal order without duplicates.
-    fn install(&mut self, changes: Vec<EncodedChange>) -> Result<(), String> {
+    /// Into a new state (`DocState::new`) only.
+    pub fn install(&mut self, changes: Vec<EncodedChange>) -> Result<(), String> {
         for c in changes {
             match self.classify(&c) {
                 Verdict::New => self.admit(c),

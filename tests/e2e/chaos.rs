@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use concord_core::ReplicaId;
 use concord_desktop::store::ReplicaStore;
-use concord_e2e::device_process::Device;
+use concord_e2e::device_process::{Device, cat_text};
 use concord_e2e::proxy::{Direction, Faults, Proxy, Stall, Stats};
 use concord_e2e::relay_process::RelayProcess;
 use concord_wire::{Access, DocId};
@@ -876,7 +876,9 @@ impl Chaos {
                         String::from_utf8_lossy(&ran.stderr)
                     ));
                 }
-                String::from_utf8(ran.stdout).map_err(|e| format!("device {d}: {e}"))
+                String::from_utf8(ran.stdout)
+                    .map(cat_text)
+                    .map_err(|e| format!("device {d}: {e}"))
             })
             .collect()
     }

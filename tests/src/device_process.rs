@@ -68,7 +68,8 @@ impl Device {
         Ok(String::from_utf8(out.stdout)?.trim().to_owned())
     }
 
-    /// The text of document `id` (`concord doc cat`), as printed.
+    /// The text of document `id` (`concord doc cat`), without the newline
+    /// the command prints after it.
     pub fn cat(&self, id: &str) -> anyhow::Result<String> {
         let out = self.run(&["doc", "cat", id])?;
         if !out.status.success() {
@@ -77,6 +78,15 @@ impl Device {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        Ok(String::from_utf8(out.stdout)?)
+        Ok(cat_text(String::from_utf8(out.stdout)?))
     }
+}
+
+/// What `concord doc cat` printed, less the one newline it adds after the
+/// text.
+pub fn cat_text(mut printed: String) -> String {
+    if printed.ends_with('\n') {
+        printed.pop();
+    }
+    printed
 }

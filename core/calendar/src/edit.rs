@@ -85,7 +85,7 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
             tx.put(obj, schema::COLOUR, colour.as_str())?;
         }
         if let Some(rule) = &data.recurrence {
-            tx.put(obj, schema::RULE, rule.to_rrule())?;
+            tx.put(obj, schema::RULE, rule.encode())?;
         }
         let notes = tx.put_object(obj, schema::NOTES, ObjType::Text)?;
         if !data.notes.is_empty() {
@@ -319,7 +319,7 @@ impl<'t, 'd> CalendarTx<'t, 'd> {
         match rule {
             Some(rule) => {
                 rule.validate()?;
-                self.tx.put(obj, schema::RULE, rule.to_rrule())?;
+                self.tx.put(obj, schema::RULE, rule.encode())?;
             }
             None => self.tx.delete(obj, schema::RULE)?,
         }

@@ -31,6 +31,15 @@
 //! - **Title, location, colour, the repeat rule**: last writer wins.
 //!   **Notes** are collaborative text (concurrent typing interleaves by
 //!   word, not by character). **Attendees** are an add-wins set.
+//! - **The repeat rule and its extra dates are one value** (`Recurrence`,
+//!   RRULE and RDATE in one register): when one device changes the rule
+//!   and another adds an extra date meanwhile, one device's whole
+//!   `Recurrence` wins on every replica, never the rule of one with the
+//!   dates of the other (dates picked for a weekly rule are not kept with
+//!   a monthly one nobody paired them with). Cancelled occurrences
+//!   (EXDATE) stay an add-wins set keyed by original start, so cancelling
+//!   an extra date works like cancelling any occurrence; extra dates are
+//!   instants, so they stay where they were when the series moves.
 //! - **Delete against a concurrent edit: the delete wins.** A deleted
 //!   event stays deleted when an edit made concurrently on another device
 //!   arrives; the edit is not lost but kept inside the deleted event, and

@@ -9,7 +9,9 @@
 //! └─ events    map: UID → event map
 //!      ├─ title, location, colour       strings (LWW)
 //!      ├─ when      one string: start and end together (LWW, see `When`)
-//!      ├─ rule      RRULE text (absent: does not repeat)
+//!      ├─ rule      RRULE text, and if it has extra dates a second line
+//!      │            `RDATE:<key>,<key>…` (one value: the rule and its
+//!      │            dates merge as a whole; absent: does not repeat)
 //!      ├─ deleted   bool; any concurrent `true` wins
 //!      ├─ notes     text (collaborative)
 //!      ├─ attendees set (add-wins)

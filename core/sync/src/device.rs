@@ -353,6 +353,13 @@ impl Device {
         Ok(self.held(doc)?.durability.unsaved().len())
     }
 
+    /// The version of `doc` the store holds, as the saves reported written
+    /// say: what the device announces and acknowledges. A change in it is
+    /// saved (an edit may be reported done).
+    pub fn durable(&self, doc: &DocId) -> Result<&VersionVector, DeviceError> {
+        Ok(self.held(doc)?.durability.durable())
+    }
+
     // ---- the relay ----
 
     /// The driver is opening a connection.

@@ -100,6 +100,88 @@ fn a_refused_subscription_waits_for_a_new_token() {
     assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "good"));
 }
 
+/// Found by the whole-system simulation (`tests/sim`, seeds 47, 416 and
+/// 3339): a token set while a Subscribe with an expired one was in flight
+/// (or while the relay ended the old one's subscription); the refusal of
+/// the old token came first, and the document stayed refused although the
+/// relay accepted the new one, or (the connection lost before that answer)
+/// was never subscribed with the new token at all.
+#[test]
+fn a_refusal_of_an_older_token_does_not_outlive_the_newer_one() {
+    let docs = docs_with_one_change();
+    let local = docs[&doc_id()].version().clone();
+    let refusal = || Frame::Error {
+        doc: Some(doc_id()),
+        code: ErrorCode::TokenExpired,
+        detail: "token expired".into(),
+    };
+    let subscribed = || Frame::Subscribed {
+        doc: doc_id(),
+        access: Access::ReadWrite,
+    };
+    let mut s = ClientSession::new(ReplicaId(1));
+    s.subscribe(doc_id(), "expired".into());
+    s.connected();
+    assert!(matches!(s.poll_frame(&docs), Some(Frame::Subscribe { .. })));
+    s.subscribe(doc_id(), "fresh".into());
+    assert!(
+        matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh")
+    );
+    let events = s.receive(refusal());
+    assert!(
+        matches!(events[..], [SessionEvent::Error { .. }]),
+        "the old token's refusal: {events:?}"
+    );
+    assert_eq!(s.status(&doc_id(), &local), SyncStatus::Connecting);
+    let events = s.receive(subscribed());
+    assert!(matches!(events[..], [SessionEvent::Subscribed { .. }]));
+    assert_eq!(
+        s.status(&doc_id(), &local),
+        SyncStatus::Syncing { unacked: 1 }
+    );
+
+    // The connection is lost before the new token's answer: the next one
+    // subscribes with it.
+    s.subscribe(doc_id(), "expired again".into());
+    s.connected();
+    s.poll_frame(&docs);
+    s.subscribe(doc_id(), "fresh again".into());
+    s.poll_frame(&docs);
+    s.receive(refusal());
+    s.disconnected();
+    s.connected();
+    assert!(
+        matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh again")
+    );
+    // A refusal with nothing newer out is one.
+    let events = s.receive(refusal());
+    assert!(matches!(events[..], [SessionEvent::Refused { .. }]));
+    // And the relay's answer to a newer Subscribe, after a refusal, wins.
+    s.receive(subscribed());
+    assert_eq!(s.access(&doc_id()), Some(Access::ReadWrite));
+
+    // The relay ends the old token's live subscription (its expiry) while
+    // the new token's Subscribe is out, and the connection is lost before
+    // the answer (seed 3339): the next connection asks once more.
+    s.subscribe(doc_id(), "fresh at last".into());
+    s.poll_frame(&docs);
+    let events = s.receive(refusal());
+    assert!(matches!(events[..], [SessionEvent::Refused { .. }]));
+    s.disconnected();
+    s.connected();
+    assert!(
+        matches!(s.poll_frame(&docs), Some(Frame::Subscribe { token, .. }) if token == "fresh at last")
+    );
+    s.receive(refusal());
+    s.disconnected();
+    s.connected();
+    assert_eq!(
+        s.poll_frame(&docs),
+        None,
+        "refused with nothing else out: not retried with the same token"
+    );
+}
+
 #[test]
 fn read_only_never_sends_changes() {
     let docs = docs_with_one_change();

@@ -96,6 +96,10 @@ enum State {
     Refused {
         code: ErrorCode,
         detail: String,
+        /// The refusal may have been of a token since replaced (another
+        /// Subscribe went out on that connection): the next connection
+        /// subscribes once more, with the current token.
+        recheck: bool,
     },
 }
 
@@ -105,6 +109,12 @@ struct Subscription {
     state: State,
     peer: SyncPeer,
     presence: Vec<ReplicaId>,
+    /// Subscribes sent on this connection that the relay has not answered
+    /// yet (Subscribed or a refusal; it answers each in order): while a
+    /// newer one is out, a refusal is of an older token.
+    unanswered: u32,
+    /// Subscribes sent on this connection.
+    sent: u32,
 }
 
 /// The client side of a relay connection.
@@ -145,6 +155,10 @@ impl ClientSession {
     /// retries a refused subscription.
     pub fn subscribe(&mut self, doc: DocId, token: String) {
         let peer = SyncPeer::new().with_max_batch_bytes(self.max_batch_bytes);
+        let (unanswered, sent) = self
+            .subs
+            .get(&doc)
+            .map_or((0, 0), |s| (s.unanswered, s.sent));
         self.subs.insert(
             doc,
             Subscription {
@@ -152,6 +166,8 @@ impl ClientSession {
                 state: State::Wanted,
                 peer,
                 presence: Vec::new(),
+                unanswered,
+                sent,
             },
         );
     }
@@ -183,7 +199,9 @@ impl ClientSession {
             sub.peer.reset();
             sub.peer.set_read_only(false);
             sub.presence.clear();
-            if !matches!(sub.state, State::Refused { .. }) {
+            sub.unanswered = 0;
+            sub.sent = 0;
+            if !matches!(sub.state, State::Refused { recheck: false, .. }) {
                 sub.state = State::Wanted;
             }
         }
@@ -195,6 +213,8 @@ impl ClientSession {
         self.outbox.clear();
         for sub in self.subs.values_mut() {
             sub.presence.clear();
+            sub.unanswered = 0;
+            sub.sent = 0;
             if !matches!(sub.state, State::Refused { .. }) {
                 sub.state = State::Wanted;
             }
@@ -218,14 +238,21 @@ impl ClientSession {
     /// Takes in one frame from the relay.
     pub fn receive(&mut self, frame: Frame) -> Vec<SessionEvent> {
         match frame {
-            Frame::Subscribed { doc, access } => match self.subs.get_mut(&doc) {
-                Some(sub) if sub.state == State::Requested => {
-                    sub.state = State::Active(access);
-                    sub.peer.set_read_only(!access.can_write());
-                    vec![SessionEvent::Subscribed { doc, access }]
+            Frame::Subscribed { doc, access } => {
+                let Some(sub) = self.subs.get_mut(&doc) else {
+                    return Vec::new();
+                };
+                sub.unanswered = sub.unanswered.saturating_sub(1);
+                // The answer to our Subscribe. (After a refusal it answers
+                // a later one, a new token: the relay serves the document,
+                // so do we.)
+                if !matches!(sub.state, State::Requested | State::Refused { .. }) {
+                    return Vec::new();
                 }
-                _ => Vec::new(),
-            },
+                sub.state = State::Active(access);
+                sub.peer.set_read_only(!access.can_write());
+                vec![SessionEvent::Subscribed { doc, access }]
+            }
             Frame::Sync { doc, message } => {
                 let Some(sub) = self.subs.get_mut(&doc) else {
                     return Vec::new();
@@ -252,10 +279,24 @@ impl ClientSession {
                 code,
                 detail,
             } if code.ends_subscription() => match self.subs.get_mut(&doc) {
+                Some(sub) if answers_subscribe(code) && sub.unanswered > 1 => {
+                    // The refusal of a token we have since replaced: the
+                    // relay has yet to answer the newer one.
+                    sub.unanswered -= 1;
+                    vec![SessionEvent::Error {
+                        doc: Some(doc),
+                        code,
+                        detail,
+                    }]
+                }
                 Some(sub) => {
+                    if answers_subscribe(code) {
+                        sub.unanswered = sub.unanswered.saturating_sub(1);
+                    }
                     sub.state = State::Refused {
                         code,
                         detail: detail.clone(),
+                        recheck: sub.sent > 1,
                     };
                     sub.presence.clear();
                     vec![SessionEvent::Refused { doc, code, detail }]
@@ -312,6 +353,8 @@ impl ClientSession {
             match sub.state {
                 State::Wanted => {
                     sub.state = State::Requested;
+                    sub.unanswered = sub.unanswered.saturating_add(1);
+                    sub.sent = sub.sent.saturating_add(1);
                     return Some(Frame::Subscribe {
                         doc: doc.clone(),
                         token: sub.token.clone(),
@@ -339,7 +382,7 @@ impl ClientSession {
         let Some(sub) = self.subs.get(doc) else {
             return SyncStatus::Offline;
         };
-        if let State::Refused { code, detail } = &sub.state {
+        if let State::Refused { code, detail, .. } = &sub.state {
             return SyncStatus::Refused {
                 code: *code,
                 detail: detail.clone(),
@@ -388,4 +431,12 @@ impl ClientSession {
             _ => None,
         }
     }
+}
+
+/// Does the relay send this refusal in answer to a Subscribe?
+fn answers_subscribe(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::TooManyDocuments
+    )
 }

@@ -48,26 +48,16 @@ impl ConcordApp {
         let path = std::path::Path::new(path.trim());
         let imported = calendar_file::read_ics(path, self.zone)?;
         let fallback = calendar_file::fallback_name(path);
-        let id = DocId::from_random(rand::random());
-        self.client
-            .create(id.clone(), "")
-            .map_err(|e| format!("cannot create a calendar: {e}"))?;
-        let written = self
-            .client
-            .edit(&id, |tx| imported.write(tx, &fallback))
-            .map_err(|e| e.to_string())
-            .and_then(|edited| edited.value_if_saved().map_err(|e| e.to_string()))
-            .map_err(|e| format!("cannot save the calendar: {e}"));
-        if let Err(e) = written.and_then(|r| r.map_err(|e| format!("cannot import: {e}"))) {
-            // Leave nothing half-made in the list.
-            let _ = self.client.delete(&id);
-            return Err(e);
-        }
-        let name = imported.name.clone().unwrap_or(fallback);
-        self.save_title(&id, &name);
-        if let Err(e) = self.store.set_kind(&id, DocKind::Calendar) {
-            self.notice = Some(format!("cannot save the document list: {e}"));
-        }
+        // The command line's path: named and marked a calendar in the
+        // list, nothing half-made left behind.
+        let id = calendar_file::store_new(
+            &self.client,
+            &self.store,
+            &imported,
+            &fallback,
+            rand::random(),
+        )
+        .map_err(|e| format!("cannot import: {e}"))?;
         self.refresh_list();
         self.select(&id);
         Ok((

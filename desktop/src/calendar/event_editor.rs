@@ -22,10 +22,14 @@ use concord_wire::DocId;
 use egui::{Color32, Id, RichText, Role, Sense, Ui, WidgetInfo, vec2};
 
 use super::action::OccRef;
-use super::event_form::{Applies, EventEdit, EventForm, Field, notes_of};
+use super::date_picker;
+use super::event_form::{
+    Applies, EventEdit, EventForm, Field, caret_after, format_date, notes_of, parse_date,
+};
 use super::paint;
 use super::rule_form::{FREQUENCIES, RepeatEnd, WEEKDAYS, frequency_name};
 use super::zone::all_zones;
+use crate::editor::Anchor;
 
 /// What the editor asks the calendar view to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +53,12 @@ pub struct EventEditor {
     shown_scope: Option<Scope>,
     error: Option<String>,
     focus_title: bool,
+    /// The notes' caret and selection ends, riding on character ids (as
+    /// the note body's), so edits from elsewhere do not move them.
+    notes_anchors: Option<(Anchor, Anchor)>,
+    /// Where the notes' caret goes before the field next draws (after the
+    /// notes were reloaded).
+    notes_caret: Option<(usize, usize)>,
 }
 
 /// One drawing of the fields: the event they show, and what the person did.
@@ -60,10 +70,14 @@ struct Pass<'a> {
     editable: bool,
     /// In order: each edit asked for, or why what was typed makes none.
     changes: Vec<Result<EventEdit, String>>,
+    /// The notes field's caret (primary, secondary) after this frame's
+    /// typing, in chars.
+    notes_caret: Option<(usize, usize)>,
 }
 
-/// Ids of the text fields (so a reload leaves the one being typed in).
-fn field_id(field: Field) -> Id {
+/// Ids of the text fields (so a reload leaves the one being typed in, and
+/// tests find a field's caret).
+pub fn field_id(field: Field) -> Id {
     Id::unique(("event-editor-field", field.name()))
 }
 
@@ -76,6 +90,8 @@ impl EventEditor {
             shown_scope: None,
             error: None,
             focus_title: is_new,
+            notes_anchors: None,
+            notes_caret: None,
         }
     }
 
@@ -93,13 +109,24 @@ impl EventEditor {
         display: Tz,
         read_only: bool,
     ) -> Option<EditorRequest> {
+        let uid = &self.form.uid;
+        let (shown, anchors) = (&self.shown, self.notes_anchors);
         let read = client.with_document(doc, |d| {
+            let calendar = Calendar::open(d).ok();
+            // The notes' caret, where its characters now are.
+            let caret = (shown.as_ref() != Some(d.version()))
+                .then(|| {
+                    let text = calendar.as_ref()?.notes_text(uid)?;
+                    anchors.map(|(a, b)| (a.resolve(&text), b.resolve(&text)))
+                })
+                .flatten();
             (
-                Calendar::open(d).ok().and_then(|c| c.event(&self.form.uid)),
+                calendar.and_then(|c| c.event(uid)),
                 d.version().clone(),
+                caret,
             )
         });
-        let Ok((Some(event), version)) = read else {
+        let Ok((Some(event), version, caret)) = read else {
             return Some(EditorRequest::Close);
         };
         let mut open = true;
@@ -126,6 +153,9 @@ impl EventEditor {
                     self.form.load(&event, display, typing);
                     self.shown = Some(version.clone());
                     self.shown_scope = Some(self.form.scope());
+                    if caret.is_some() {
+                        self.notes_caret = caret;
+                    }
                 }
                 let mut pass = Pass {
                     event: &event,
@@ -133,13 +163,18 @@ impl EventEditor {
                     read_only,
                     editable: !read_only && !event.deleted,
                     changes: Vec::new(),
+                    notes_caret: None,
                 };
                 let max = (ui.ctx().content_rect().height() - 220.0).max(120.0);
                 egui::ScrollArea::vertical().max_height(max).show(ui, |ui| {
                     self.body(ui, &mut pass);
                 });
+                let typed = !pass.changes.is_empty();
                 for change in pass.changes {
-                    self.run(client, doc, change);
+                    self.run(client, doc, change, pass.notes_caret);
+                }
+                if !typed {
+                    self.anchor_notes_caret(client, doc, pass.notes_caret);
                 }
                 ui.separator();
                 request = self.footer(ui, &event, pass.editable);
@@ -150,9 +185,39 @@ impl EventEditor {
         request
     }
 
+    /// Puts the notes' caret on the characters it is between, while the
+    /// fields show the document as it is (if something arrived since they
+    /// were filled, the next frame reloads them and the anchors it had
+    /// place the caret).
+    fn anchor_notes_caret(&mut self, client: &Client, doc: &DocId, caret: Option<(usize, usize)>) {
+        let Some((a, b)) = caret else {
+            return;
+        };
+        let uid = &self.form.uid;
+        let shown = &self.shown;
+        let anchors = client.with_document(doc, |d| {
+            if shown.as_ref() != Some(d.version()) {
+                return None;
+            }
+            let calendar = Calendar::open(d).ok()?;
+            let text = calendar.notes_text(uid)?;
+            Some((Anchor::at(&text, a), Anchor::at(&text, b)))
+        });
+        if let Ok(Some(anchors)) = anchors {
+            self.notes_anchors = Some(anchors);
+        }
+    }
+
     /// Makes one edit through the client; a refused one, or a form that
-    /// makes none, shows its reason in the window.
-    fn run(&mut self, client: &Client, doc: &DocId, change: Result<EventEdit, String>) {
+    /// makes none, shows its reason in the window. `caret` is the notes
+    /// field's, for an edit of the notes.
+    fn run(
+        &mut self,
+        client: &Client,
+        doc: &DocId,
+        change: Result<EventEdit, String>,
+        caret: Option<(usize, usize)>,
+    ) {
         let edit = match change {
             Ok(edit) => edit,
             Err(problem) => {
@@ -163,19 +228,37 @@ impl EventEditor {
         let uid = self.form.uid.clone();
         let result = client.edit(doc, |tx| {
             let mut cal = CalendarTx::open(tx)?;
+            let before = notes_of(&cal, &uid);
             edit.apply(&mut cal, &uid)?;
-            let notes = matches!(edit, EventEdit::SpliceNotes { .. }).then(|| notes_of(&cal, &uid));
-            Ok::<_, CalendarError>(notes)
+            let EventEdit::SpliceNotes { splice, base } = &edit else {
+                return Ok(None);
+            };
+            // The caret in the notes as they now are (remote edits that
+            // landed during this frame included), and its anchors.
+            let calendar = cal.calendar();
+            let caret = caret.and_then(|(a, b)| {
+                let text = calendar.notes_text(&uid)?;
+                let (a, b) = (
+                    caret_after(splice, base, &before, a),
+                    caret_after(splice, base, &before, b),
+                );
+                Some(((a, b), (Anchor::at(&text, a), Anchor::at(&text, b))))
+            });
+            Ok::<_, CalendarError>(Some((notes_of(&cal, &uid), caret)))
         });
         match result {
             // The notes as they now stand, remote edits included; the
             // error line stays as it was unless saving failed.
             Ok(Edited {
-                value: Ok(Some(notes)),
+                value: Ok(Some((notes, caret))),
                 saved,
             }) => {
                 self.form.notes_base.clone_from(&notes);
                 self.form.notes = notes;
+                if let Some((at, anchors)) = caret {
+                    self.notes_caret = Some(at);
+                    self.notes_anchors = Some(anchors);
+                }
                 if let Err(e) = saved {
                     self.error = Some(format!("not saved yet: {e}"));
                 }
@@ -343,20 +426,39 @@ impl EventEditor {
     /// The notes (shared text) and the attendees (an add-wins set).
     fn notes_and_attendees(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
         let editable = pass.editable;
-        // Notes: collaborative text, typed as one splice per edit.
+        // Notes: collaborative text, typed as one splice per edit, the
+        // caret put back on its characters after a reload.
         let notes_label = ui.label("Notes");
+        let notes_id = field_id(Field::Notes);
+        if let Some((primary, secondary)) = self.notes_caret.take()
+            && let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), notes_id)
+        {
+            state
+                .cursor
+                .set_char_range(Some(egui::text::CCursorRange::two(
+                    egui::text::CCursor::new(secondary),
+                    egui::text::CCursor::new(primary),
+                )));
+            state.store(ui.ctx(), notes_id);
+        }
         let before = self.form.notes.clone();
-        let notes = ui
-            .add_enabled(
-                editable,
+        let output = ui
+            .add_enabled_ui(editable, |ui| {
                 egui::TextEdit::multiline(&mut self.form.notes)
-                    .id(field_id(Field::Notes))
+                    .id(notes_id)
                     .desired_rows(3)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(notes_label.id);
+                    .desired_width(f32::INFINITY)
+                    .show(ui)
+            })
+            .inner;
+        let notes = output.response.response.clone().labelled_by(notes_label.id);
+        pass.notes_caret = output
+            .cursor_range
+            .map(|r| (r.primary.index.0, r.secondary.index.0));
         if notes.changed()
-            && let Some(edit) = self.form.notes_typed(&before)
+            && let Some(edit) = self
+                .form
+                .notes_typed(&before, pass.notes_caret.map(|c| c.0))
         {
             pass.changes.push(Ok(edit));
         }
@@ -416,6 +518,9 @@ impl EventEditor {
     fn time_rows(&mut self, ui: &mut Ui, pass: &mut Pass<'_>) {
         let editable = pass.editable;
         let mut commit_time = false;
+        let mut picked = None;
+        // The day the picker opens on when a date field holds no date.
+        let fallback = pass.event.data.when.local_start(self.form.zone).date();
         for (row, date_field, time_field) in [
             ("Starts", Field::StartDate, Field::StartTime),
             ("Ends", Field::EndDate, Field::EndTime),
@@ -437,6 +542,15 @@ impl EventEditor {
                     WidgetInfo::labeled(Role::TextInput, true, format!("{row} (date)"))
                 });
                 commit_time |= d.lost_focus();
+                let what = if date_field == Field::StartDate {
+                    "start date"
+                } else {
+                    "end date"
+                };
+                let shown = parse_date(date).ok();
+                if let Some(day) = date_picker::button(ui, what, shown, fallback, editable) {
+                    picked = Some((date_field, day));
+                }
                 if !self.form.all_day {
                     let t = ui.add_enabled(
                         editable,
@@ -452,10 +566,13 @@ impl EventEditor {
             });
             ui.end_row();
         }
-        if commit_time
-            && editable
-            && let Some(change) = self.form.times_left(pass.event)
-        {
+        let change = match picked {
+            Some((Field::StartDate, day)) => self.form.start_date_picked(day, pass.event),
+            Some((_, day)) => self.form.end_date_picked(day, pass.event),
+            None if commit_time && editable => self.form.times_left(pass.event),
+            None => None,
+        };
+        if let Some(change) = change {
             pass.changes.push(change);
         }
 
@@ -571,8 +688,29 @@ impl EventEditor {
                         egui::TextEdit::singleline(&mut rule.until).desired_width(90.0),
                     )
                     .widget_info(|| WidgetInfo::labeled(Role::TextInput, true, "Last day"));
+                    let shown = parse_date(&rule.until).ok();
+                    let fallback = pass.event.data.when.local_start(self.form.zone).date();
+                    if let Some(day) =
+                        date_picker::button(ui, "last day", shown, fallback, editable)
+                    {
+                        rule.until = format_date(day);
+                    }
                 }
             });
+        }
+        // What the row cannot show of the stored rule: kept, or dropped
+        // by a change of frequency. The exact rule is in the tooltip.
+        let exact = rule.stored_text().unwrap_or_default();
+        if let Some(also) = rule.also() {
+            ui.label(RichText::new(format!("also: {also}")).weak())
+                .on_hover_text(&exact);
+        }
+        if let Some(dropped) = rule.dropped() {
+            ui.label(
+                RichText::new(format!("Apply repeat drops what the rule had: {dropped}"))
+                    .color(paint::CONFLICT),
+            )
+            .on_hover_text(&exact);
         }
         if ui
             .add_enabled(editable, egui::Button::new("Apply repeat"))

@@ -129,6 +129,8 @@ pub struct EventForm {
     /// The attendee being typed.
     pub attendee: String,
     pub rule: RuleForm,
+    /// `rule` was filled from the event.
+    rule_filled: bool,
 }
 
 impl EventForm {
@@ -153,7 +155,8 @@ impl EventForm {
             end_time: String::new(),
             zone: Tz::UTC,
             attendee: String::new(),
-            rule: RuleForm::of(None, NaiveDate::MIN),
+            rule: RuleForm::of(None, NaiveDate::MIN, Tz::UTC),
+            rule_filled: false,
         }
     }
 
@@ -203,7 +206,8 @@ impl EventForm {
     }
 
     /// Puts the event's values into the fields, except those `typing` says
-    /// are being typed in; times in the event's zone (`display` for an
+    /// are being typed in (the notes always: the editor keeps their caret
+    /// on its characters); times in the event's zone (`display` for an
     /// all-day event).
     pub fn load(&mut self, event: &Event, display: Tz, typing: impl Fn(Field) -> bool) {
         let when = self.scope_when(event);
@@ -214,12 +218,10 @@ impl EventForm {
         if !typing(Field::Location) {
             self.location = location;
         }
-        if !typing(Field::Notes) {
-            // While typing, remote edits wait for the next local one (which
-            // is rebased over them and then shows them).
-            self.notes.clone_from(&event.data.notes);
-            self.notes_base.clone_from(&event.data.notes);
-        }
+        // The notes always show the document's: the editor keeps their
+        // caret on its characters (`Anchor`s), as the note body does.
+        self.notes.clone_from(&event.data.notes);
+        self.notes_base.clone_from(&event.data.notes);
         self.all_day = when.is_all_day();
         self.zone = when.zone().unwrap_or(display);
         let start = when.local_start(self.zone);
@@ -246,10 +248,17 @@ impl EventForm {
                 *field = value.to_string();
             }
         }
-        self.rule = RuleForm::of(
-            event.data.recurrence.as_ref(),
-            event.data.when.local_start(self.zone).date(),
-        );
+        // The repeat row is applied with a button: it is filled again only
+        // when the stored rule changed, so other edits (which reload the
+        // form) leave a rule being put together alone.
+        if !self.rule_filled || self.rule.stored != event.data.recurrence {
+            self.rule = RuleForm::of(
+                event.data.recurrence.as_ref(),
+                event.data.when.local_start(self.zone).date(),
+                self.zone,
+            );
+            self.rule_filled = true;
+        }
     }
 
     /// The span the time fields say.
@@ -280,9 +289,10 @@ impl EventForm {
     }
 
     /// The notes field changed from `before`: one splice (none if the text
-    /// is the same).
-    pub fn notes_typed(&self, before: &str) -> Option<EventEdit> {
-        let splice = editor::diff(before, &self.notes, None)?;
+    /// is the same). `caret` is where the caret ended up (it tells which
+    /// "a" of "aa" was typed).
+    pub fn notes_typed(&self, before: &str, caret: Option<usize>) -> Option<EventEdit> {
+        let splice = editor::diff(before, &self.notes, caret)?;
         Some(EventEdit::SpliceNotes {
             splice,
             base: self.notes_base.clone(),
@@ -329,6 +339,32 @@ impl EventForm {
         }
     }
 
+    /// A day was picked for the start: the event moves there and keeps
+    /// its length (the end date moves by as many days); the edit, as when
+    /// a date field is left.
+    pub fn start_date_picked(
+        &mut self,
+        day: NaiveDate,
+        event: &Event,
+    ) -> Option<Result<EventEdit, String>> {
+        if let (Ok(start), Ok(end)) = (parse_date(&self.start_date), parse_date(&self.end_date)) {
+            self.end_date = format_date(end + (day - start));
+        }
+        self.start_date = format_date(day);
+        self.times_left(event)
+    }
+
+    /// A day was picked for the end; the edit, as when a date field is
+    /// left.
+    pub fn end_date_picked(
+        &mut self,
+        day: NaiveDate,
+        event: &Event,
+    ) -> Option<Result<EventEdit, String>> {
+        self.end_date = format_date(day);
+        self.times_left(event)
+    }
+
     /// Another zone was picked: the same wall-clock times, read in it.
     pub fn zone_picked(&mut self, zone: Tz) -> Result<EventEdit, String> {
         self.zone = zone;
@@ -351,6 +387,38 @@ impl EventForm {
     pub fn repeat_applied(&self) -> Result<EventEdit, String> {
         self.rule.rule().map(EventEdit::SetRecurrence)
     }
+}
+
+/// Where a caret of the notes field is once what was typed there is in
+/// the document. The field showed `base` with `typed` applied, the caret
+/// at `caret` (in chars); the document's notes were `now` (`base` plus
+/// remote edits), and `typed` was moved onto them (`editor::rebase`)
+/// before it was applied. The caret keeps its place among the characters
+/// it was between: in what was typed, or in the text around it.
+pub fn caret_after(typed: &Splice, base: &str, now: &str, caret: usize) -> usize {
+    let moved = editor::rebase(typed, base, now);
+    let inserted = typed.insert.chars().count();
+    // A place in `base`, moved onto `now`.
+    let shift = |pos: usize| {
+        let at = Splice {
+            pos,
+            del: 0,
+            insert: String::new(),
+        };
+        editor::rebase(&at, base, now).pos
+    };
+    if caret < typed.pos {
+        shift(caret)
+    } else if caret <= typed.pos + inserted {
+        moved.pos + (caret - typed.pos)
+    } else {
+        shift(caret - inserted + typed.del).saturating_sub(moved.del) + inserted
+    }
+}
+
+/// A date as the date fields show it: 2026-05-04.
+pub fn format_date(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
 }
 
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
@@ -485,6 +553,40 @@ mod tests {
     }
 
     #[test]
+    fn a_notes_caret_keeps_its_place_when_remote_edits_land_with_the_typing() {
+        // The field showed "Agenda" and "Agenda:" was typed (caret after
+        // the colon); meanwhile another device wrote "Team " in front.
+        let typed = Splice {
+            pos: 6,
+            del: 0,
+            insert: ":".into(),
+        };
+        let now = "Team Agenda";
+        // Applied: "Team Agenda:".
+        assert_eq!(caret_after(&typed, "Agenda", now, 7), 12, "after the colon");
+        assert_eq!(
+            caret_after(&typed, "Agenda", now, 3),
+            8,
+            "inside \"Agenda\""
+        );
+        assert_eq!(
+            caret_after(&typed, "Agenda", "Agenda", 7),
+            7,
+            "nothing arrived"
+        );
+        // "gen" replaced with "x": the field showed "Axda"; the notes
+        // become "Team Axda".
+        let replaced = Splice {
+            pos: 1,
+            del: 3,
+            insert: "x".into(),
+        };
+        assert_eq!(caret_after(&replaced, "Agenda", now, 2), 7, "after the x");
+        assert_eq!(caret_after(&replaced, "Agenda", now, 4), 9, "at the end");
+        assert_eq!(caret_after(&replaced, "Agenda", now, 1), 6, "before the x");
+    }
+
+    #[test]
     fn a_reload_leaves_the_field_being_typed_in() {
         let e = event(timed(Tz::UTC, 4, 9, 10));
         let key = OccurrenceKey::of(&e.data.when);
@@ -599,6 +701,51 @@ mod tests {
     }
 
     #[test]
+    fn a_picked_start_day_moves_the_event_and_a_picked_end_day_stretches_it() {
+        // Monday 09:00 to Tuesday 10:00.
+        let at = |d, h| {
+            Tz::UTC
+                .with_ymd_and_hms(2026, 5, d, h, 0, 0)
+                .unwrap()
+                .to_utc()
+        };
+        let e = event(When::timed(at(4, 9), at(5, 10), Tz::UTC).unwrap());
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.start_date_picked(day(7), &e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::timed(at(7, 9), at(8, 10), Tz::UTC).unwrap()
+            )))
+        );
+        assert_eq!(
+            (form.start_date.as_str(), form.end_date.as_str()),
+            ("2026-05-07", "2026-05-08")
+        );
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.end_date_picked(day(6), &e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::timed(at(4, 9), at(6, 10), Tz::UTC).unwrap()
+            )))
+        );
+        // The day it already has: nothing to do. Before the start: why not.
+        assert_eq!(form.end_date_picked(day(5), &e), None);
+        assert!(matches!(form.end_date_picked(day(3), &e), Some(Err(_))));
+        // All day, shown inclusive: Monday to Tuesday, moved to Friday.
+        let e = event(When::all_day(day(4), day(6)).unwrap());
+        let mut form = loaded(&e);
+        assert_eq!(
+            form.start_date_picked(day(8), &e),
+            Some(Ok(EventEdit::SetWhen(
+                Scope::Series,
+                When::all_day(day(8), day(10)).unwrap()
+            )))
+        );
+    }
+
+    #[test]
     fn picking_a_zone_keeps_the_wall_clock_times() {
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
         let e = event(timed(Tz::UTC, 4, 9, 10));
@@ -646,10 +793,10 @@ mod tests {
     fn typing_in_the_notes_is_one_splice_of_what_the_form_last_had() {
         let e = event(timed(Tz::UTC, 4, 9, 10));
         let mut form = loaded(&e);
-        assert_eq!(form.notes_typed("Agenda"), None);
+        assert_eq!(form.notes_typed("Agenda", None), None);
         form.notes = "Agenda:".into();
         assert_eq!(
-            form.notes_typed("Agenda"),
+            form.notes_typed("Agenda", Some(7)),
             Some(EventEdit::SpliceNotes {
                 splice: Splice {
                     pos: 6,
@@ -666,6 +813,27 @@ mod tests {
                 Frequency::Daily
             ))))
         );
+    }
+
+    #[test]
+    fn a_rule_being_put_together_survives_other_edits_until_the_stored_rule_changes() {
+        let (mut e, tuesday) = series();
+        let mut form = form_on(&e, &tuesday);
+        form.load(&e, Tz::UTC, |_| false);
+        form.rule.frequency = Some(Frequency::Weekly);
+        form.rule.weekdays[2] = true;
+        // Another edit (the location, here) reloads the form: the repeat
+        // row stays as typed.
+        e.data.location = "Room Grace".into();
+        form.load(&e, Tz::UTC, |_| false);
+        assert_eq!(form.location, "Room Grace");
+        assert_eq!(form.rule.frequency, Some(Frequency::Weekly));
+        // The stored rule changed (applied here or on another device): the
+        // row shows it.
+        e.data.recurrence = Some(Recurrence::new(Frequency::Monthly));
+        form.load(&e, Tz::UTC, |_| false);
+        assert_eq!(form.rule.frequency, Some(Frequency::Monthly));
+        assert_eq!(form.rule.weekdays, [false; 7]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! conflicts of concurrent moves marked and resolved by a pick.
 //!
 //! Pure geometry first (`week_grid`, `month_grid`, `overlap`, `drag`,
-//! `retime`), so the drawing and the hit testing agree and are tested
+//! `retime`; the date picker's `PickerMonth`), so the drawing and the hit testing agree and are tested
 //! without a window. `week` and `month` draw and return `Action`s;
 //! `view::CalendarView` carries them out through the sync client.
 
@@ -12,6 +12,7 @@
 #![allow(clippy::cast_precision_loss)]
 
 pub mod action;
+pub mod date_picker;
 pub mod drag;
 pub mod event_editor;
 pub mod event_form;

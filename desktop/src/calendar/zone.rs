@@ -1,5 +1,7 @@
 //! The zone the calendar shows times in: this computer's (the `TZ`
 //! variable, else the system setting), UTC if neither names an IANA zone.
+//! The one place the desktop asks: the window, the first run's demo week
+//! and `concord calendar import` all use `device_zone`.
 
 use chrono_tz::Tz;
 

@@ -19,15 +19,15 @@ use crate::support::{
 };
 
 /// The window at screen frame rate, so two clicks can be a double click.
-fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
+pub(crate) fn harness(app: ConcordApp) -> Harness<'static, ConcordApp> {
     harness_stepping(app, 1.0 / 60.0)
 }
 
-fn berlin() -> Tz {
+pub(crate) fn berlin() -> Tz {
     "Europe/Berlin".parse().unwrap()
 }
 
-fn grid(h: &Harness<'_, ConcordApp>) -> WeekGrid {
+pub(crate) fn grid(h: &Harness<'_, ConcordApp>) -> WeekGrid {
     h.state()
         .calendar()
         .and_then(concord_desktop::calendar::CalendarView::week_grid)
@@ -35,12 +35,12 @@ fn grid(h: &Harness<'_, ConcordApp>) -> WeekGrid {
 }
 
 /// Day `day` (0 = Monday) of the week shown, at `hour:minute`.
-fn at(h: &Harness<'_, ConcordApp>, day: u32, hour: u32, minute: u32) -> NaiveDateTime {
+pub(crate) fn at(h: &Harness<'_, ConcordApp>, day: u32, hour: u32, minute: u32) -> NaiveDateTime {
     grid(h).date(day).and_hms_opt(hour, minute, 0).unwrap()
 }
 
 /// Where time `t` is on the screen, a little right of the column's edge.
-fn point(h: &Harness<'_, ConcordApp>, t: NaiveDateTime) -> Pos2 {
+pub(crate) fn point(h: &Harness<'_, ConcordApp>, t: NaiveDateTime) -> Pos2 {
     let g = grid(h);
     let day = g.day_index(t.date()).expect("on the grid");
     let minutes =
@@ -49,7 +49,7 @@ fn point(h: &Harness<'_, ConcordApp>, t: NaiveDateTime) -> Pos2 {
 }
 
 /// Presses at `from`, moves to `to` in two steps, lets go.
-fn drag(h: &mut Harness<'_, ConcordApp>, from: Pos2, to: Pos2) {
+pub(crate) fn drag(h: &mut Harness<'_, ConcordApp>, from: Pos2, to: Pos2) {
     h.hover_at(from);
     h.run_steps(1);
     h.drag_at(from);
@@ -63,7 +63,7 @@ fn drag(h: &mut Harness<'_, ConcordApp>, from: Pos2, to: Pos2) {
 }
 
 /// Double-clicks time `t` of the week shown.
-fn double_click(h: &mut Harness<'_, ConcordApp>, t: NaiveDateTime) {
+pub(crate) fn double_click(h: &mut Harness<'_, ConcordApp>, t: NaiveDateTime) {
     // Half a second after any earlier click, or egui counts a triple click
     // (and the grid may still be settling its scroll).
     h.run_steps(30);
@@ -84,13 +84,19 @@ fn double_click(h: &mut Harness<'_, ConcordApp>, t: NaiveDateTime) {
     h.run_steps(2);
 }
 
-fn calendar_id(h: &Harness<'_, ConcordApp>) -> DocId {
+pub(crate) fn calendar_id(h: &Harness<'_, ConcordApp>) -> DocId {
     h.state().open_document().unwrap().clone()
 }
 
 /// Writes an event into calendar `id` through the app's client, as another
 /// device's edit would arrive.
-fn add_event(h: &Harness<'_, ConcordApp>, id: &DocId, uid: &str, title: &str, when: When) {
+pub(crate) fn add_event(
+    h: &Harness<'_, ConcordApp>,
+    id: &DocId,
+    uid: &str,
+    title: &str,
+    when: When,
+) {
     h.state()
         .client()
         .edit(id, |tx| {
@@ -104,7 +110,7 @@ fn add_event(h: &Harness<'_, ConcordApp>, id: &DocId, uid: &str, title: &str, wh
         .unwrap();
 }
 
-fn events(h: &Harness<'_, ConcordApp>) -> Vec<Event> {
+pub(crate) fn events(h: &Harness<'_, ConcordApp>) -> Vec<Event> {
     let id = calendar_id(h);
     h.state()
         .client()
@@ -112,18 +118,18 @@ fn events(h: &Harness<'_, ConcordApp>) -> Vec<Event> {
         .unwrap()
 }
 
-fn only_event(h: &Harness<'_, ConcordApp>) -> Event {
+pub(crate) fn only_event(h: &Harness<'_, ConcordApp>) -> Event {
     let all = events(h);
     assert_eq!(all.len(), 1, "{all:?}");
     all.into_iter().next().unwrap()
 }
 
 /// Start and end of `when` as wall-clock times in Berlin.
-fn local(when: &When) -> (NaiveDateTime, NaiveDateTime) {
+pub(crate) fn local(when: &When) -> (NaiveDateTime, NaiveDateTime) {
     (when.local_start(berlin()), when.local_end(berlin()))
 }
 
-fn new_calendar(h: &mut Harness<'_, ConcordApp>) {
+pub(crate) fn new_calendar(h: &mut Harness<'_, ConcordApp>) {
     h.state_mut().set_zone(berlin());
     h.get_by_label("New calendar").click();
     h.run_steps(3);
@@ -368,7 +374,7 @@ BEGIN:VEVENT\r\nUID:import-allday@example.com\r\nDTSTAMP:20260101T000000Z\r\nSUM
 DTSTART;VALUE=DATE:20260506\r\nDTEND;VALUE=DATE:20260508\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
 
 /// Types `text` into the field labelled `label`, replacing what it held.
-fn fill_field(h: &mut Harness<'_, ConcordApp>, label: &str, text: &str) {
+pub(crate) fn fill_field(h: &mut Harness<'_, ConcordApp>, label: &str, text: &str) {
     h.get_by_label(label).focus();
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -417,6 +423,11 @@ fn import_and_export_ics_from_the_window_and_bad_files_are_refused() {
         ["import-allday@example.com", "import-timed@example.com"]
     );
     assert_eq!(h.state().documents()[0].title, "Imported team");
+    assert_eq!(
+        h.state().documents()[0].kind,
+        Some(concord_desktop::store::DocKind::Calendar),
+        "marked a calendar in the list's cache"
+    );
 
     // Export it back: the UIDs survive.
     h.get_by_label("Export .ics…").click();

@@ -2,5 +2,6 @@
 //! module per area.
 
 mod calendar;
+mod event_editor;
 mod notes;
 mod support;

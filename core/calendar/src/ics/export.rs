@@ -1,6 +1,8 @@
 //! Writing a calendar as an iCalendar file.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveTime, Utc};
 use chrono_tz::Tz;
 use icalendar::{
     Calendar as IcsCalendar, CalendarDateTime, Component, DatePerhapsTime, Event as IcsEvent,
@@ -9,8 +11,10 @@ use icalendar::{
 
 use crate::calendar::{Calendar, original_when};
 use crate::event::EventData;
+use crate::ics::vtimezone::vtimezone;
 use crate::occurrence::OccurrenceKey;
-use crate::when::When;
+use crate::recurrence::RecurrenceEnd;
+use crate::when::{When, resolve_local};
 
 /// The PRODID of files Concord writes.
 pub const PRODID: &str = "-//Concord//Concord Calendar//EN";
@@ -62,7 +66,64 @@ pub fn write_ics(name: &str, events: &[EventData], now: DateTime<Utc>) -> String
             file.push(vevent.done());
         }
     }
-    file.to_string()
+    let text = file.to_string();
+    // VTIMEZONEs go before the first VEVENT, where readers that resolve
+    // a TZID as they go expect them. (The `icalendar` crate writes a UID
+    // and a DTSTAMP from the clock into any component, so they are
+    // written here.)
+    let zones: String = zone_years(events)
+        .into_values()
+        .map(|(zone, first, last)| vtimezone(zone, first, last))
+        .collect();
+    match text.find("BEGIN:VEVENT\r\n") {
+        Some(at) if !zones.is_empty() => format!("{}{zones}{}", &text[..at], &text[at..]),
+        _ => text,
+    }
+}
+
+/// Every zone written as a TZID (by name), and the first and last year
+/// of the wall-clock times written in it.
+fn zone_years(events: &[EventData]) -> BTreeMap<&'static str, (Tz, i32, i32)> {
+    let mut years: BTreeMap<&'static str, (Tz, i32, i32)> = BTreeMap::new();
+    let mut note = |zone: Tz, t: DateTime<Utc>| {
+        if zone == Tz::UTC {
+            return;
+        }
+        let year = t.with_timezone(&zone).year();
+        let entry = years.entry(zone.name()).or_insert((zone, year, year));
+        entry.1 = entry.1.min(year);
+        entry.2 = entry.2.max(year);
+    };
+    for event in events {
+        let mut whens = vec![event.when];
+        whens.extend(event.overrides.values().filter_map(|o| o.when));
+        for when in whens {
+            if let (Some((start, end)), Some(zone)) = (when.instants(), when.zone()) {
+                note(zone, start);
+                note(zone, end);
+            }
+        }
+        let Some(zone) = event.when.zone() else {
+            continue;
+        };
+        if let Some(rule) = &event.recurrence {
+            let keys = rule
+                .extra
+                .iter()
+                .chain(&event.cancelled)
+                .chain(event.overrides.keys());
+            for t in keys.filter_map(OccurrenceKey::instant) {
+                note(zone, t);
+            }
+            if let RecurrenceEnd::UntilInstant(t) = rule.end {
+                note(zone, t);
+            }
+            if let RecurrenceEnd::UntilDate(d) = rule.end {
+                note(zone, d.and_time(NaiveTime::MIN).and_utc());
+            }
+        }
+    }
+    years
 }
 
 fn master(event: &EventData, now: DateTime<Utc>) -> IcsEvent {
@@ -90,7 +151,17 @@ fn master(event: &EventData, now: DateTime<Utc>) -> IcsEvent {
         }
     }
     if let Some(rule) = &event.recurrence {
-        vevent.add_property("RRULE", rule.to_ics_rrule(&event.when));
+        // Only extra dates: RDATE alone says it (and reads back the same).
+        if !rule.is_dates_only() {
+            vevent.add_property("RRULE", rule.to_ics_rrule(&event.when));
+        }
+        for key in &rule.extra {
+            if let Some(original) = original_when(&event.when, key)
+                && OccurrenceKey::of(&original) == *key
+            {
+                vevent.append_multi_property(time_property("RDATE", &original, true));
+            }
+        }
         for key in &event.cancelled {
             if let Some(original) = original_when(&event.when, key)
                 && OccurrenceKey::of(&original) == *key
@@ -110,11 +181,16 @@ fn time_property(name: &str, when: &When, start: bool) -> Property {
         (Some((first, after)), _, _) => DatePerhapsTime::Date(if start { first } else { after }),
         (None, Some((s, e)), Some(zone)) => {
             let t = if start { s } else { e };
-            if zone == Tz::UTC {
+            let local = t.with_timezone(&zone).naive_local();
+            // A wall-clock time read back as another instant (the second
+            // 01:30 of a night the clocks go back) is written in UTC,
+            // except DTSTART, whose TZID carries the event's zone.
+            let exact = name == "DTSTART" || resolve_local(zone, local) == Some(t);
+            if zone == Tz::UTC || !exact {
                 CalendarDateTime::Utc(t).into()
             } else {
                 CalendarDateTime::WithTimezone {
-                    date_time: t.with_timezone(&zone).naive_local(),
+                    date_time: local,
                     tzid: zone.name().to_owned(),
                 }
                 .into()

@@ -5,7 +5,7 @@
 //! cannot be used is skipped (or adjusted) with an `ImportWarning`, and the
 //! rest is imported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -15,8 +15,9 @@ use icalendar::parser::{Component, Property, read_components, unfold};
 use crate::edit::CalendarTx;
 use crate::error::{CalendarError, EventProblem, IcsError, ImportWarning, RuleError};
 use crate::event::{EventData, OccurrenceOverride, valid_uid};
+use crate::ics::zones::zone_named;
 use crate::occurrence::OccurrenceKey;
-use crate::recurrence::{Recurrence, RecurrenceEnd};
+use crate::recurrence::{MAX_EXTRA_DATES, Recurrence, RecurrenceEnd};
 use crate::when::{When, resolve_local};
 
 /// The largest file `parse_ics` reads.
@@ -71,6 +72,11 @@ impl ImportedCalendar {
                     ),
                     other => other,
                 };
+                rule.extra = rule
+                    .extra
+                    .iter()
+                    .map(|k| k.shifted_days(days, zone).ok_or(CalendarError::OutOfRange))
+                    .collect::<Result<_, _>>()?;
             }
             let shift_key =
                 |k: &OccurrenceKey| k.shifted_days(days, zone).ok_or(CalendarError::OutOfRange);
@@ -119,8 +125,22 @@ pub fn parse_ics(text: &str, default_zone: Tz) -> Result<ImportedCalendar, IcsEr
     let zone = find(first, "X-WR-TIMEZONE")
         .and_then(|p| zone_named(p.val.as_str()))
         .unwrap_or(default_zone);
+    // Zones defined in the file under names that are no IANA names, with
+    // the IANA name beside them (X-LIC-LOCATION, as Google and Thunderbird
+    // write it).
+    let defined = calendars
+        .iter()
+        .flat_map(|c| c.components.iter())
+        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VTIMEZONE"))
+        .filter_map(|c| {
+            let tzid = find(c, "TZID")?.val.as_str().trim().to_owned();
+            let zone = zone_named(find(c, "X-LIC-LOCATION")?.val.as_str())?;
+            Some((tzid, zone))
+        })
+        .collect();
     let mut reader = Reader {
         zone,
+        defined,
         warnings: Vec::new(),
         events: Vec::new(),
         index: BTreeMap::new(),
@@ -201,23 +221,6 @@ fn param<'p>(property: &'p Property<'_>, name: &str) -> Option<&'p str> {
         .map(|v| v.as_str().trim_matches('"'))
 }
 
-/// An IANA zone by name; also finds it inside names some programs write
-/// (`/mozilla.org/20050126_1/Europe/Berlin`).
-fn zone_named(name: &str) -> Option<Tz> {
-    let name = name.trim();
-    if let Ok(zone) = name.parse::<Tz>() {
-        return Some(zone);
-    }
-    let mut rest = name;
-    while let Some((_, tail)) = rest.split_once('/') {
-        if let Ok(zone) = tail.parse::<Tz>() {
-            return Some(zone);
-        }
-        rest = tail;
-    }
-    None
-}
-
 /// RFC 5545 TEXT unescaping, for the properties the parser leaves alone.
 fn unescape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -236,6 +239,9 @@ fn unescape_text(s: &str) -> String {
     out
 }
 
+/// An RDATE value: a start, and the end of a PERIOD.
+type Period = (Time, Option<DateTime<Utc>>);
+
 /// A DTSTART-like value.
 #[derive(Clone, Copy, Debug)]
 enum Time {
@@ -247,6 +253,8 @@ enum Time {
 struct Reader {
     /// The zone of floating times.
     zone: Tz,
+    /// TZID → zone, for the file's VTIMEZONEs that name their IANA zone.
+    defined: BTreeMap<String, Tz>,
     warnings: Vec<ImportWarning>,
     events: Vec<EventData>,
     /// UID → index in `events`.
@@ -264,13 +272,12 @@ impl Reader {
         }
     }
 
-    /// A list of times (EXDATE can hold several); unreadable values are
-    /// reported as `Err` with the value.
-    fn times(&mut self, uid: &str, property: &Property<'_>) -> Vec<Result<Time, String>> {
-        let is_date = param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
-        let tzid = param(property, "TZID");
-        let zone = tzid.map(zone_named);
-        if let (Some(tzid), Some(None)) = (tzid, zone) {
+    /// The zone of a property's TZID: `None` without one; an unknown name
+    /// is read in the default zone, with a warning.
+    fn property_zone(&mut self, uid: &str, property: &Property<'_>) -> Option<Tz> {
+        let tzid = param(property, "TZID")?;
+        let zone = zone_named(tzid).or_else(|| self.defined.get(tzid.trim()).copied());
+        if zone.is_none() {
             self.warn(
                 Some(uid),
                 EventProblem::UnknownZone {
@@ -279,29 +286,67 @@ impl Reader {
                 },
             );
         }
-        let zone = zone.map(|z| z.unwrap_or(self.zone));
+        Some(zone.unwrap_or(self.zone))
+    }
+
+    /// One DATE or DATE-TIME value (UTC, in `zone`, or floating).
+    fn time_value(&self, v: &str, is_date: bool, zone: Option<Tz>) -> Result<Time, String> {
+        let v = v.trim();
+        let bad = || v.to_owned();
+        if is_date || (v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit())) {
+            return NaiveDate::parse_from_str(v, "%Y%m%d")
+                .map(Time::Date)
+                .map_err(|_| bad());
+        }
+        if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
+            let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
+            return Ok(Time::Instant(t.and_utc(), zone.unwrap_or(Tz::UTC)));
+        }
+        let local = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
+        let zone = zone.unwrap_or(self.zone);
+        resolve_local(zone, local)
+            .map(|t| Time::Instant(t, zone))
+            .ok_or_else(bad)
+    }
+
+    /// A list of times (EXDATE can hold several); unreadable values are
+    /// reported as `Err` with the value.
+    fn times(&mut self, uid: &str, property: &Property<'_>) -> Vec<Result<Time, String>> {
+        let is_date = param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+        let zone = self.property_zone(uid, property);
         property
             .val
             .as_str()
             .split(',')
-            .map(|raw| {
-                let v = raw.trim();
-                let bad = || v.to_owned();
-                if is_date || (v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit())) {
-                    return NaiveDate::parse_from_str(v, "%Y%m%d")
-                        .map(Time::Date)
-                        .map_err(|_| bad());
-                }
-                if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
-                    let t =
-                        NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
-                    return Ok(Time::Instant(t.and_utc(), zone.unwrap_or(Tz::UTC)));
-                }
-                let local = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").map_err(|_| bad())?;
-                let zone = zone.unwrap_or(self.zone);
-                resolve_local(zone, local)
-                    .map(|t| Time::Instant(t, zone))
-                    .ok_or_else(bad)
+            .map(|v| self.time_value(v, is_date, zone))
+            .collect()
+    }
+
+    /// The values of an RDATE: times, or periods (`start/end` or
+    /// `start/duration`) with the instant they end at.
+    fn periods(&mut self, uid: &str, property: &Property<'_>) -> Vec<Result<Period, String>> {
+        let is_date = param(property, "VALUE").is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+        let zone = self.property_zone(uid, property);
+        property
+            .val
+            .as_str()
+            .split(',')
+            .map(|v| {
+                let Some((start, end)) = v.split_once('/') else {
+                    return self.time_value(v, is_date, zone).map(|t| (t, None));
+                };
+                let start = self.time_value(start, false, zone)?;
+                let Time::Instant(at, _) = start else {
+                    return Err(v.to_owned());
+                };
+                let end = match parse_duration(end) {
+                    Some(d) => at.checked_add_signed(d),
+                    None => match self.time_value(end, false, zone)? {
+                        Time::Instant(t, _) => Some(t),
+                        Time::Date(_) => None,
+                    },
+                };
+                end.map(|e| (start, Some(e))).ok_or_else(|| v.to_owned())
             })
             .collect()
     }
@@ -424,19 +469,34 @@ impl Reader {
                 event.attendees.insert(who);
             }
         }
+        let mut rule_failed = false;
         if let Some(rrule) = find(vevent, "RRULE") {
             match Recurrence::parse_rrule(rrule.val.as_str(), when.zone().unwrap_or(Tz::UTC)) {
                 Ok(rule) => event.recurrence = Some(until_as_date(rule, &when)),
-                Err(e) => self.warn(Some(&uid), EventProblem::Rule(e)),
+                Err(e) => {
+                    rule_failed = true;
+                    self.warn(Some(&uid), EventProblem::Rule(e));
+                }
             }
         }
-        if find(vevent, "RDATE").is_some() {
+        let rdates: Vec<_> = find_all(vevent, "RDATE").collect();
+        if rule_failed && !rdates.is_empty() {
             self.warn(
                 Some(&uid),
                 EventProblem::Rule(RuleError::Unsupported(
-                    "RDATE (extra dates) left out".into(),
+                    "RDATE (extra dates) left out with the rule".into(),
                 )),
             );
+        } else if !rdates.is_empty() {
+            let (extra, moved) = self.extra_dates(&uid, &when, &rdates);
+            if !extra.is_empty() {
+                let rule = match event.recurrence.take() {
+                    Some(rule) => rule.with_extra(extra),
+                    None => Recurrence::dates_only(extra),
+                };
+                event.recurrence = Some(rule);
+                event.overrides.extend(moved);
+            }
         }
         if event.recurrence.is_some() {
             let exdates: Vec<_> = find_all(vevent, "EXDATE").collect();
@@ -459,6 +519,62 @@ impl Reader {
         }
         self.index.insert(uid, self.events.len());
         self.events.push(event);
+    }
+
+    /// The extra occurrences RDATE names, and (for an RDATE period whose
+    /// length is not the event's) the changed span of such an occurrence.
+    fn extra_dates(
+        &mut self,
+        uid: &str,
+        base: &When,
+        rdates: &[&Property<'_>],
+    ) -> (
+        BTreeSet<OccurrenceKey>,
+        BTreeMap<OccurrenceKey, OccurrenceOverride>,
+    ) {
+        let mut extra = BTreeSet::new();
+        let mut moved = BTreeMap::new();
+        for rdate in rdates {
+            for value in self.periods(uid, rdate) {
+                let Some((key, end)) = value
+                    .ok()
+                    .and_then(|(start, end)| Some((occurrence_key(base, start)?, end)))
+                else {
+                    self.warn(
+                        Some(uid),
+                        EventProblem::BadValue {
+                            property: "RDATE".into(),
+                            value: rdate.val.as_str().to_owned(),
+                        },
+                    );
+                    continue;
+                };
+                if key == OccurrenceKey::of(base) {
+                    continue;
+                }
+                if extra.len() == MAX_EXTRA_DATES {
+                    self.warn(
+                        Some(uid),
+                        EventProblem::Rule(RuleError::Invalid(format!(
+                            "more than {MAX_EXTRA_DATES} extra dates (RDATE); the rest left out"
+                        ))),
+                    );
+                    break;
+                }
+                if let (Some(start), Some(end), Some(zone)) = (key.instant(), end, base.zone())
+                    && let Ok(when) = When::timed(start, end, zone)
+                    && Some(when) != crate::calendar::original_when(base, &key)
+                {
+                    let over = OccurrenceOverride {
+                        when: Some(when),
+                        ..OccurrenceOverride::default()
+                    };
+                    moved.insert(key.clone(), over);
+                }
+                extra.insert(key);
+            }
+        }
+        (extra, moved)
     }
 
     /// A VEVENT with RECURRENCE-ID: one occurrence of a series, changed or
@@ -642,14 +758,5 @@ mod tests {
         ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn zones_inside_vendor_names() {
-        assert_eq!(
-            zone_named("/mozilla.org/20050126_1/Europe/Berlin"),
-            Some(chrono_tz::Europe::Berlin)
-        );
-        assert_eq!(zone_named("W. Europe Standard Time"), None);
     }
 }

@@ -85,7 +85,8 @@ fn repeating_events() -> Vec<EventData> {
     let mut standup = EventData::new("standup@test", "Stand-up", hours(monday(), 9, 10));
     standup.recurrence = Some(
         Recurrence::weekly_on(&[Weekday::Mon, Weekday::Wed, Weekday::Fri])
-            .with_end(RecurrenceEnd::Count(20)),
+            .with_end(RecurrenceEnd::Count(20))
+            .with_extra([OccurrenceKey::of(&hours(date(2026, 5, 5), 9, 10))]),
     );
     standup
         .cancelled
@@ -135,7 +136,40 @@ fn repeating_events() -> Vec<EventData> {
             .with_end(RecurrenceEnd::UntilDate(date(2026, 7, 31))),
     );
 
-    vec![standup, retro, birthday, sprint]
+    let mut dentist = EventData::new(
+        "dentist@test",
+        "Dentist",
+        When::timed_local(
+            at(date(2026, 6, 2), 14, 0),
+            at(date(2026, 6, 2), 14, 30),
+            new_york(),
+        )
+        .unwrap(),
+    );
+    dentist.recurrence = Some(Recurrence::dates_only(
+        [date(2026, 6, 16), date(2026, 11, 3)].map(|d| {
+            OccurrenceKey::of(&When::timed_local(at(d, 14, 0), at(d, 14, 30), new_york()).unwrap())
+        }),
+    ));
+
+    let mut payday = EventData::new(
+        "payday@test",
+        "Last working day",
+        When::all_day(date(2026, 5, 29), date(2026, 5, 30)).unwrap(),
+    );
+    payday.recurrence = Some(
+        Recurrence::new(Frequency::Monthly)
+            .with_weekdays(&[
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ])
+            .with_set_positions(&[-1]),
+    );
+
+    vec![standup, retro, birthday, sprint, dentist, payday]
 }
 
 fn calendar_with(events: &[EventData]) -> Document {
@@ -167,6 +201,18 @@ fn round_trip_keeps_every_event_and_uid() {
     assert!(ics.contains("DTEND;VALUE=DATE:20260509\r\n"));
     assert!(ics.contains("DTSTART:20260510T020000Z\r\n"));
     assert!(ics.contains("RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=20\r\n"));
+    assert!(ics.contains("RDATE;TZID=Europe/Berlin:20260505T090000\r\n"));
+    assert!(ics.contains("RDATE;TZID=America/New_York:20261103T140000\r\n"));
+    assert!(ics.contains("RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1\r\n"));
+    assert!(!ics.contains("COUNT=1"), "no RRULE for the dentist");
+    // A VTIMEZONE for each TZID, before the events; none for UTC.
+    let vtimezones: Vec<&str> = ics
+        .split("BEGIN:VTIMEZONE\r\nTZID:")
+        .skip(1)
+        .map(|rest| rest.split("\r\n").next().unwrap())
+        .collect();
+    assert_eq!(vtimezones, ["America/New_York", "Europe/Berlin"]);
+    assert!(ics.find("END:VTIMEZONE").unwrap() < ics.find("BEGIN:VEVENT").unwrap());
     assert!(ics.contains("EXDATE;TZID=Europe/Berlin:20260506T090000\r\n"));
     assert!(ics.contains("RECURRENCE-ID;TZID=Europe/Berlin:20260508T090000\r\n"));
     assert!(ics.contains("ATTENDEE;CN=Katherine Johnson:mailto:katherine@example.com\r\n"));
@@ -336,18 +382,24 @@ fn unusable_events_are_skipped_or_adjusted_with_a_warning() {
             1,
         ),
         (
-            "UID:a\r\nDTSTART;TZID=W. Europe Standard Time:20260504T100000\r\nDTEND;TZID=W. Europe Standard Time:20260504T110000\r\n",
+            "UID:a\r\nDTSTART;TZID=Customized Time Zone:20260504T100000\r\nDTEND;TZID=Customized Time Zone:20260504T110000\r\n",
             EventProblem::UnknownZone {
-                zone: "W. Europe Standard Time".into(),
+                zone: "Customized Time Zone".into(),
                 used: "Europe/Berlin".into(),
             },
             1,
         ),
         (
-            "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRRULE:FREQ=MONTHLY;BYDAY=2TU\r\n",
-            EventProblem::Rule(RuleError::Unsupported(
-                "BYDAY=2TU (a numbered weekday)".into(),
-            )),
+            "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRRULE:FREQ=DAILY;BYHOUR=9,17\r\n",
+            EventProblem::Rule(RuleError::Unsupported("BYHOUR=9,17".into())),
+            1,
+        ),
+        (
+            "UID:a\r\nDTSTART:20260504T100000Z\r\nDTEND:20260504T110000Z\r\nRDATE:20260505T100000Z,next tuesday\r\n",
+            EventProblem::BadValue {
+                property: "RDATE".into(),
+                value: "20260505T100000Z,next tuesday".into(),
+            },
             1,
         ),
         (
@@ -466,4 +518,102 @@ fn dates_at_the_edge_of_the_supported_range() {
     ));
     let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
     assert!(When::all_day(first, first.succ_opt().unwrap()).is_ok());
+}
+
+fn arb_weekday() -> impl Strategy<Value = Weekday> {
+    (0..7u8).prop_map(|i| Weekday::try_from(i).unwrap())
+}
+
+/// Rules of every shape the model has, most of them valid.
+fn arb_rule() -> impl Strategy<Value = Recurrence> {
+    let frequency = prop_oneof![
+        Just(Frequency::Daily),
+        Just(Frequency::Weekly),
+        Just(Frequency::Monthly),
+        Just(Frequency::Yearly)
+    ];
+    let end = prop_oneof![
+        Just(RecurrenceEnd::Never),
+        (1..60u32).prop_map(RecurrenceEnd::Count),
+        (0..900i64)
+            .prop_map(|d| RecurrenceEnd::UntilDate(date(2026, 1, 1) + chrono::Duration::days(d))),
+    ];
+    let nth = (prop_oneof![-5..=-1i8, 1..=5i8], arb_weekday());
+    (
+        frequency,
+        1..4u32,
+        end,
+        prop::collection::vec(arb_weekday(), 0..3),
+        prop::collection::vec(nth, 0..3),
+        prop::collection::vec(prop_oneof![-31..=-1i8, 1..=31i8], 0..3),
+        prop::collection::vec(1..=12u8, 0..3),
+        prop::collection::vec(prop_oneof![-4..=-1i16, 1..=4i16], 0..2),
+        arb_weekday(),
+        prop::collection::vec(0..700i64, 0..3),
+    )
+        .prop_map(
+            |(frequency, interval, end, weekdays, nth, days, months, positions, wkst, extra)| {
+                let mut rule = Recurrence::new(frequency)
+                    .with_interval(interval)
+                    .with_end(end)
+                    .with_extra(extra.into_iter().map(|d| {
+                        OccurrenceKey::of(&hours(
+                            date(2026, 1, 1) + chrono::Duration::days(d),
+                            9,
+                            10,
+                        ))
+                    }));
+                rule.weekdays = weekdays;
+                rule.nth_weekdays = nth
+                    .into_iter()
+                    .map(|(n, d)| concord_calendar::recurrence::NthWeekday::new(n, d))
+                    .collect();
+                rule.month_days = days;
+                rule.months = months;
+                rule.set_positions = positions;
+                rule.week_start = wkst;
+                // Keep most rules valid: each part only where RFC 5545
+                // defines it.
+                if matches!(frequency, Frequency::Daily | Frequency::Weekly) {
+                    rule.nth_weekdays.clear();
+                }
+                if frequency == Frequency::Weekly {
+                    rule.month_days.clear();
+                }
+                if rule.weekdays.is_empty()
+                    && rule.nth_weekdays.is_empty()
+                    && rule.month_days.is_empty()
+                    && rule.months.is_empty()
+                {
+                    rule.set_positions.clear();
+                }
+                rule
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 300, failure_persistence: None, ..Config::default() })]
+
+    /// Any valid rule is stored and read back as its normalized self, and
+    /// an iCalendar round trip keeps it and every occurrence of two years.
+    #[test]
+    fn any_valid_rule_survives_the_document_and_a_file(rule in arb_rule()) {
+        prop_assume!(rule.validate().is_ok());
+        let mut event = EventData::new("rule@test", "Rule", hours(date(2026, 1, 7), 9, 10));
+        event.recurrence = Some(rule.clone());
+        let doc = calendar_with(&[event]);
+        let stored = Calendar::open(&doc).unwrap().event("rule@test").unwrap().data;
+        prop_assert_eq!(stored.recurrence.as_ref(), Some(&rule.normalized()));
+
+        let ics = export_ics(&Calendar::open(&doc).unwrap(), now());
+        let back = parse_ics(&ics, Tz::UTC).unwrap();
+        prop_assert_eq!(&back.warnings, &[]);
+        let read = back.events[0].recurrence.clone().unwrap();
+        let (from, to) = (date(2026, 1, 1), date(2027, 12, 31));
+        prop_assert_eq!(
+            read.expand(&stored.when, from, to, 2000),
+            rule.expand(&stored.when, from, to, 2000)
+        );
+    }
 }

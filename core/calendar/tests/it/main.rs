@@ -4,6 +4,7 @@ mod support;
 
 mod demo;
 mod ics;
+mod interop;
 mod merge;
 mod props;
 mod purity;

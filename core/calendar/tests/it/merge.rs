@@ -515,3 +515,73 @@ fn a_calendar_made_on_two_devices_at_once_shows_both_devices_events() {
         );
     }
 }
+
+#[test]
+fn a_rule_and_its_extra_dates_merge_as_one_value() {
+    // The laptop makes the stand-up weekly on Mondays plus one extra
+    // Wednesday; the phone, meanwhile, makes it the second Tuesday of
+    // the month. Whichever wins, it wins whole: never the monthly rule
+    // with the weekly rule's extra Wednesday.
+    let mut docs = replicas(2, &[standup()]);
+    let uid = "standup@test";
+    let wednesday = key_on(date(2026, 5, 6));
+    let weekly = Recurrence::weekly_on(&[chrono::Weekday::Mon]).with_extra([wednesday.clone()]);
+    let monthly = Recurrence::monthly_on_nth(&[(2, chrono::Weekday::Tue)]);
+    edit(&mut docs[0], |c| c.set_recurrence(uid, Some(&weekly))).unwrap();
+    edit(&mut docs[1], |c| c.set_recurrence(uid, Some(&monthly))).unwrap();
+    sync_all(&mut docs);
+    let rule = calendar(&docs[0])
+        .event(uid)
+        .unwrap()
+        .data
+        .recurrence
+        .unwrap();
+    assert!(rule == weekly || rule == monthly, "{rule:?}");
+    let days: Vec<_> = calendar(&docs[1])
+        .occurrences(monday(), date(2026, 6, 1), berlin())
+        .iter()
+        .map(|o| o.start.format("%d").to_string())
+        .collect();
+    if rule == weekly {
+        assert_eq!(days, ["04", "06", "11", "18", "25"]);
+    } else {
+        assert_eq!(days, ["04", "12"], "the start, then the second Tuesday");
+    }
+    // Cancelling the extra date works like cancelling any occurrence.
+    if rule == weekly {
+        edit(&mut docs[1], |c| c.cancel_occurrence(uid, &wednesday)).unwrap();
+        sync_all(&mut docs);
+        let shown = calendar(&docs[0]).occurrences(monday(), date(2026, 5, 11), berlin());
+        assert_eq!(shown.len(), 1);
+    }
+}
+
+#[test]
+fn a_rule_stored_before_extra_dates_existed_reads_the_same() {
+    // The stored form of a rule without extra dates did not change, so a
+    // document written by an older Concord shows the same series.
+    let mut docs = replicas(1, &[standup()]);
+    let events = calendar(&docs[0])
+        .document()
+        .get(ObjId::Root, "events")
+        .unwrap();
+    let Some(Value::Object(events, ObjType::Map)) = events.cloned() else {
+        panic!("events map")
+    };
+    let Some(Value::Object(event, ObjType::Map)) =
+        docs[0].get(events, "standup@test").unwrap().cloned()
+    else {
+        panic!("event map")
+    };
+    {
+        let mut tx = docs[0].transaction();
+        tx.put(event, "rule", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=6")
+            .unwrap();
+    }
+    let shown = calendar(&docs[0]).occurrences(monday(), date(2026, 7, 1), berlin());
+    let days: Vec<_> = shown
+        .iter()
+        .map(|o| o.start.format("%d.%m").to_string())
+        .collect();
+    assert_eq!(days, ["04.05", "06.05", "18.05", "20.05", "01.06", "03.06"]);
+}

@@ -309,12 +309,14 @@ fn a_local_change_is_announced_and_sent_only_once_its_save_landed() {
     assert!(sent_changes(&sent).is_empty(), "still being written");
     assert!(announced(&sent).iter().all(VersionVector::is_empty));
     assert_eq!(rig.device.unsaved(&doc_id()).unwrap(), 1);
+    assert!(rig.device.durable(&doc_id()).unwrap().is_empty());
     // One save per document in flight: a second edit waits for the first.
     rig.edit("k", 2);
     assert_eq!(rig.writing.len(), 1);
 
     rig.land_all();
     assert_eq!(rig.writing.len(), 1, "then the second edit is written");
+    assert_eq!(rig.device.durable(&doc_id()).unwrap().get(ME), 1);
     let sent = rig.exchange();
     assert_eq!(sent_changes(&sent).len(), 1, "only the saved change");
     rig.land_all();
