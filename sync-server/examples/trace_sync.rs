@@ -44,7 +44,7 @@ struct Args {
     relay_bin: PathBuf,
     /// Another flag for the relay (repeatable).
     #[arg(long = "relay-arg", allow_hyphen_values = true)]
-    relay_args: Vec<String>,
+    relay_flags: Vec<String>,
     /// The traces, as files under assets/traces/ without `.json.gz`.
     #[arg(
         long,
@@ -181,7 +181,7 @@ async fn run(args: &Args, name: &str) -> anyhow::Result<Figures> {
         .join("assets/traces")
         .join(format!("{name}.json.gz"));
     let loaded = trace::load(&path).map_err(|e| anyhow::anyhow!("{}: {e:?}", path.display()))?;
-    let relay = Relay::start(&args.relay_bin, &args.relay_args)?;
+    let relay = Relay::start(&args.relay_bin, &args.relay_flags)?;
     let doc = DocId::new(name)?;
     let timeout = Duration::from_secs(args.timeout_secs);
     let runtime = tokio::runtime::Handle::current();
@@ -281,6 +281,15 @@ fn body_of(d: &concord_core::Document) -> String {
     d.key_text(ObjId::Root, KEY).to_string()
 }
 
+/// `a / b`, for a ratio printed with two decimals.
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "byte counts far below 2^52, printed with two decimals"
+)]
+fn ratio(a: u64, b: usize) -> f64 {
+    a as f64 / b as f64
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -292,7 +301,7 @@ async fn main() -> anyhow::Result<()> {
             f.upload.as_secs_f64(),
             f.download.as_secs_f64(),
             f.relay_bytes,
-            f.relay_bytes as f64 / f.saved as f64
+            ratio(f.relay_bytes, f.saved)
         );
         rows.push((name.clone(), f));
     }
@@ -309,7 +318,7 @@ async fn main() -> anyhow::Result<()> {
             f.download.as_secs_f64(),
             f.relay_bytes / 1024,
             f.saved / 1024,
-            f.relay_bytes as f64 / f.saved as f64
+            ratio(f.relay_bytes, f.saved)
         );
     }
     Ok(())
