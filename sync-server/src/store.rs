@@ -799,6 +799,7 @@ fn compact(
 mod tests {
     use super::*;
     use concord_core::{Document, ObjId, ObjType, ReplicaId, VersionVector};
+    use concord_wire::ChangeSource;
     use std::sync::atomic::AtomicBool;
 
     fn changes(n: i64) -> Vec<Record> {
@@ -950,7 +951,15 @@ mod tests {
             }
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.load(&DocId::new("old").unwrap()).unwrap(), cs);
+        let loaded = store.load(&DocId::new("old").unwrap()).unwrap();
+        assert_eq!(loaded, cs);
+        // And served as they are, to a peer that has none or some of them.
+        let mut st = crate::hub::DocState::new(1);
+        st.install(loaded).unwrap();
+        assert_eq!(st.records_since(&VersionVector::new(), usize::MAX), cs);
+        let mut some = VersionVector::new();
+        some.observe(ReplicaId(1), 1);
+        assert_eq!(st.records_since(&some, usize::MAX), cs[1..]);
     }
 
     #[test]
