@@ -166,28 +166,28 @@ impl Fanout {
         let have = hub.lock().admitted().clone();
         let after = lock(&self.state).covered.get(doc).map_or(0, |c| c.last_ord);
         let missing = self.store.missing(doc, &have, after).await?;
-        let read = missing.changes.len();
+        let read = missing.records.len();
         let (reply, certain) = {
             let mut st = hub.lock();
             let mut certain = true;
             let mut new = Vec::new();
-            for change in missing.changes {
+            for change in missing.records {
                 match st.classify(&change) {
-                    Verdict::New => {
-                        st.admit(change.clone());
-                        new.push(change);
+                    Verdict::New(record) => {
+                        st.admit(record.clone());
+                        new.push(record);
                     }
                     Verdict::Duplicate => {
                         // Held but not committed here yet: that commit may
                         // still fail and drop it.
-                        if !st.version().contains(change.id()) {
+                        if st.version().get(change.replica()) < change.last_seq() {
                             certain = false;
                         }
                     }
                     other => {
                         // Our uncommitted copy of this id differs: our
                         // commit will be refused, and then this is read again.
-                        tracing::debug!(%doc, id = ?change.id(), ?other, "stored change not taken yet");
+                        tracing::debug!(%doc, replica = ?change.replica(), seq = change.first_seq(), ?other, "stored record not taken yet");
                         certain = false;
                         break;
                     }

@@ -5,7 +5,7 @@
 //! relay what the others committed).
 //!
 //! The contract every implementation keeps:
-//! - `load` returns a document's stored changes in a causal order, without
+//! - `load` returns a document's stored records in a causal order, without
 //!   duplicates; an unknown document is empty.
 //! - `submit` queues changes that the hub admitted (new to it and causally
 //!   ready on top of what it holds); `done` runs later, never inside
@@ -16,18 +16,18 @@
 //!   earlier epoch are refused too (they may depend on what was lost).
 //! - `health` says whether writes are taken (`/healthz`).
 
-use concord_wire::{DocId, EncodedChange};
+use concord_wire::{DocId, Record, ReplicaId};
 
 use crate::error::StoreError;
 use crate::store::{CommitStats, Health, OnCommit, Store};
 
 /// A relay's durable log of changes per document.
 pub trait LogStore: Send + Sync + std::fmt::Debug {
-    /// Every stored change of `doc`, in a causal order. Blocking: call from
+    /// Every stored record of `doc`, in a causal order. Blocking: call from
     /// a blocking thread (`tokio::task::spawn_blocking`).
-    fn load(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError>;
+    fn load(&self, doc: &DocId) -> Result<Vec<Record>, StoreError>;
 
-    /// Queues `changes` of `doc` (admitted in `epoch`) for the next group
+    /// Queues `records` of `doc` (admitted in `epoch`) for the next group
     /// commit; `done` runs once they committed or failed. Never blocks and
     /// never runs `done` itself: a closed store returns `Err(Closed)` and
     /// drops `done` unrun.
@@ -35,9 +35,13 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
         &self,
         doc: DocId,
         epoch: u64,
-        changes: Vec<EncodedChange>,
+        records: Vec<Record>,
         done: OnCommit,
     ) -> Result<(), StoreError>;
+
+    /// Joins `doc`'s stored run records that continue one another, for
+    /// each replica from the seq given on. Best effort, never blocks.
+    fn compact(&self, doc: &DocId, from: Vec<(ReplicaId, u64)>);
 
     /// Whether writes are taken.
     fn health(&self) -> Health;
@@ -50,18 +54,22 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
 }
 
 impl LogStore for Store {
-    fn load(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError> {
+    fn load(&self, doc: &DocId) -> Result<Vec<Record>, StoreError> {
         Store::load(self, doc)
+    }
+
+    fn compact(&self, doc: &DocId, from: Vec<(ReplicaId, u64)>) {
+        Store::compact(self, doc, from);
     }
 
     fn submit(
         &self,
         doc: DocId,
         epoch: u64,
-        changes: Vec<EncodedChange>,
+        records: Vec<Record>,
         done: OnCommit,
     ) -> Result<(), StoreError> {
-        Store::submit(self, doc, epoch, changes, done)
+        Store::submit(self, doc, epoch, records, done)
     }
 
     fn health(&self) -> Health {

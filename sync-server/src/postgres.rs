@@ -5,12 +5,14 @@
 //! concord_relay_schema(version)              -- migrations run so far
 //! documents(id BIGSERIAL, name TEXT UNIQUE,
 //!           version BIGINT)                  -- +1 per commit that added changes
-//! changes(ord BIGSERIAL PRIMARY KEY,         -- per document: commit order, a causal order
-//!         doc, replica BYTEA(16), seq, lamport,
-//!         bytes BYTEA,                       -- the encoded change, opaque
-//!         UNIQUE (doc, replica, seq))
+//! records(ord BIGSERIAL PRIMARY KEY,         -- per document: commit order, a causal order
+//!         doc, replica BYTEA(16),
+//!         first_seq, last_seq, first_lamport, last_lamport,
+//!         bytes BYTEA,                       -- the record (a change or a run), opaque
+//!         UNIQUE (doc, replica, first_seq))
 //! ```
-//! The same rows as the SQLite store (`store.rs`). Writes go to one task
+//! The same rows as the SQLite store (`store.rs`, schema 2). Compaction
+//! (joining run records) is not done here yet: `compact` is a no-op. Writes go to one task
 //! that commits whatever is queued in one transaction (group commit) and
 //! then reports to each writer in submission order: an acknowledgement is
 //! only ever sent after PostgreSQL's COMMIT returned (synchronous_commit is
@@ -23,9 +25,10 @@
 //! them. Two relays may both admit the same change (a client that moved
 //! between them re-sends it): the insert skips a row already there
 //! (`ON CONFLICT DO NOTHING`) once it checked that the stored bytes are the
-//! same; different bytes under one id (an equivocation that reached two
-//! relays at once) refuse the commit with `Conflict`, and the hub asks its
-//! client again, which then meets the stored copy.
+//! same; a record that overlaps a stored one of its replica in any other
+//! way (other bytes, other boundaries: two relays took parts of one run)
+//! refuses the commit with `Conflict`, and the hub asks its client again,
+//! which then meets the stored copy. So no change is ever stored twice.
 //!
 //! Each commit that added changes to a document sends
 //! `NOTIFY concord_changes, 'ORIGIN VERSION DOC'` in the same transaction
@@ -47,7 +50,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use concord_wire::{ChangeId, DocId, EncodedChange, VersionVector};
+use concord_wire::{ChangeId, DocId, Record, ReplicaId, VersionVector};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
@@ -61,22 +64,24 @@ use crate::store::{CommitStats, Health, OnCommit};
 pub const CHANNEL: &str = "concord_changes";
 /// Schema migrations; `concord_relay_schema.version` = how many have run.
 const MIGRATIONS: &[&str] = &[
-    // 1: documents and their changes.
+    // 1: documents and their records.
     "CREATE TABLE documents (
         id BIGSERIAL PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         version BIGINT NOT NULL DEFAULT 0
     );
-    CREATE TABLE changes (
+    CREATE TABLE records (
         ord BIGSERIAL PRIMARY KEY,
         doc BIGINT NOT NULL REFERENCES documents(id),
         replica BYTEA NOT NULL,
-        seq BIGINT NOT NULL,
-        lamport BIGINT NOT NULL,
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        first_lamport BIGINT NOT NULL,
+        last_lamport BIGINT NOT NULL,
         bytes BYTEA NOT NULL,
-        UNIQUE (doc, replica, seq)
+        UNIQUE (doc, replica, first_seq)
     );
-    CREATE INDEX changes_by_doc ON changes(doc, ord);",
+    CREATE INDEX records_by_doc ON records(doc, ord);",
 ];
 /// Key of the advisory lock that serializes migrations of relays starting
 /// together ("CNCD").
@@ -96,7 +101,7 @@ const LISTEN_RETRY: Duration = Duration::from_millis(500);
 struct Job {
     doc: DocId,
     epoch: u64,
-    changes: Vec<EncodedChange>,
+    records: Vec<Record>,
     done: OnCommit,
 }
 
@@ -117,8 +122,9 @@ pub enum Notice {
 /// What a catch-up read found (`PgStore::missing`).
 #[derive(Debug, Default)]
 pub struct Missing {
-    /// The changes the given version lacks, in a causal order.
-    pub changes: Vec<EncodedChange>,
+    /// The records holding what the given version lacks, in a causal order
+    /// (a record may also hold changes the version has).
+    pub records: Vec<Record>,
     /// The document's version in the snapshot read.
     pub version: i64,
     /// The highest `ord` of the document in that snapshot: every row at or
@@ -151,11 +157,17 @@ impl KnownStored {
         let Some(ids) = known.get_mut(&job.doc) else {
             return false;
         };
-        if job.changes.is_empty() || !job.changes.iter().all(|c| ids.contains(&c.id())) {
+        if job.records.is_empty()
+            || !job
+                .records
+                .iter()
+                .flat_map(Record::ids)
+                .all(|id| ids.contains(&id))
+        {
             return false;
         }
-        for c in &job.changes {
-            ids.remove(&c.id());
+        for id in job.records.iter().flat_map(Record::ids) {
+            ids.remove(&id);
         }
         if ids.is_empty() {
             known.remove(&job.doc);
@@ -263,13 +275,13 @@ impl PgStore {
         })
     }
 
-    /// `changes` of `doc` were read from the database and are about to be
+    /// `records` of `doc` were read from the database and are about to be
     /// submitted by a hub (`fanout.rs`): that job completes in its turn
     /// without writing them again.
-    pub fn expect_stored(&self, doc: &DocId, changes: &[EncodedChange]) {
+    pub fn expect_stored(&self, doc: &DocId, records: &[Record]) {
         let mut known = lock(&self.known.0);
         let ids = known.entry(doc.clone()).or_default();
-        ids.extend(changes.iter().map(EncodedChange::id));
+        ids.extend(records.iter().flat_map(Record::ids));
     }
 
     /// This relay's name in notifications.
@@ -277,11 +289,11 @@ impl PgStore {
         &self.origin
     }
 
-    async fn load_async(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError> {
+    async fn load_async(&self, doc: &DocId) -> Result<Vec<Record>, StoreError> {
         let client = self.pool.get().await.map_err(pool_error)?;
         let stmt = client
             .prepare_cached(
-                "SELECT c.replica, c.seq, c.bytes FROM changes c
+                "SELECT c.replica, c.first_seq, c.last_seq, c.bytes FROM records c
                  JOIN documents d ON c.doc = d.id
                  WHERE d.name = $1 ORDER BY c.ord",
             )
@@ -307,7 +319,7 @@ impl PgStore {
             .await?;
         let head = tx
             .prepare_cached(
-                "SELECT id, version, (SELECT max(ord) FROM changes WHERE doc = documents.id)
+                "SELECT id, version, (SELECT max(ord) FROM records WHERE doc = documents.id)
                  FROM documents WHERE name = $1",
             )
             .await?;
@@ -325,22 +337,22 @@ impl PgStore {
         }
         let rows_stmt = tx
             .prepare_cached(
-                "SELECT c.replica, c.seq, c.bytes FROM changes c
+                "SELECT c.replica, c.first_seq, c.last_seq, c.bytes FROM records c
                  LEFT JOIN unnest($2::bytea[], $3::bigint[]) AS v(r, s) ON v.r = c.replica
-                 WHERE c.doc = $1 AND c.ord > $4 AND c.seq > COALESCE(v.s, 0)
+                 WHERE c.doc = $1 AND c.ord > $4 AND c.last_seq > COALESCE(v.s, 0)
                  ORDER BY c.ord",
             )
             .await?;
         let rows = tx
             .query(&rows_stmt, &[&id, &replicas, &seqs, &after_ord])
             .await?;
-        let changes = rows
+        let records = rows
             .iter()
             .map(|r| decode_row(doc, r))
             .collect::<Result<_, _>>()?;
         tx.commit().await?;
         Ok(Missing {
-            changes,
+            records,
             version,
             last_ord: last_ord.unwrap_or(0),
         })
@@ -375,21 +387,25 @@ impl PgStore {
 }
 
 impl LogStore for PgStore {
-    fn load(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError> {
+    fn load(&self, doc: &DocId) -> Result<Vec<Record>, StoreError> {
         self.runtime.block_on(self.load_async(doc))
+    }
+
+    fn compact(&self, _doc: &DocId, _from: Vec<(ReplicaId, u64)>) {
+        // Not yet on PostgreSQL: rows stay as they were sent.
     }
 
     fn submit(
         &self,
         doc: DocId,
         epoch: u64,
-        changes: Vec<EncodedChange>,
+        records: Vec<Record>,
         done: OnCommit,
     ) -> Result<(), StoreError> {
         let job = Job {
             doc,
             epoch,
-            changes,
+            records,
             done,
         };
         match lock(&self.jobs).as_ref() {
@@ -438,20 +454,27 @@ fn make_pool(config: &tokio_postgres::Config, size: usize) -> Result<Pool, Store
         .map_err(pool_error)
 }
 
-fn decode_row(doc: &DocId, row: &Row) -> Result<EncodedChange, StoreError> {
+fn decode_row(doc: &DocId, row: &Row) -> Result<Record, StoreError> {
     let replica: Vec<u8> = row.try_get(0)?;
-    let seq: i64 = row.try_get(1)?;
-    let bytes: Vec<u8> = row.try_get(2)?;
+    let first: i64 = row.try_get(1)?;
+    let last: i64 = row.try_get(2)?;
+    let bytes: Vec<u8> = row.try_get(3)?;
     let corrupt = |reason: String| StoreError::Corrupt {
         doc: doc.to_string(),
         reason,
     };
-    let change = EncodedChange::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
-    let id = change.id();
-    if replica != id.replica.to_bytes() || u64::try_from(seq).ok() != Some(id.seq) {
-        return Err(corrupt(format!("row ({seq}) does not match change {id:?}")));
+    let record = Record::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
+    if replica != record.replica().to_bytes()
+        || u64::try_from(first).ok() != Some(record.first_seq())
+        || u64::try_from(last).ok() != Some(record.last_seq())
+    {
+        return Err(corrupt(format!(
+            "row ({first}..={last}) does not match its record ({}..={})",
+            record.first_seq(),
+            record.last_seq()
+        )));
     }
-    Ok(change)
+    Ok(record)
 }
 
 async fn migrate(pool: &Pool) -> Result<(), StoreError> {
@@ -470,7 +493,7 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     if !ours {
         let taken: Option<String> = tx
             .query_one(
-                "SELECT coalesce(to_regclass('documents')::text, to_regclass('changes')::text)",
+                "SELECT coalesce(to_regclass('documents')::text, to_regclass('records')::text)",
                 &[],
             )
             .await?
@@ -559,11 +582,11 @@ async fn run_writer(
         // waits for the jobs before it and shares their result.
         let stored: Vec<bool> = batch.iter().map(|j| known.take(j)).collect();
         // Only the jobs' data crosses the awaits (completions are not Sync).
-        let live: Vec<(&DocId, &[EncodedChange])> = batch
+        let live: Vec<(&DocId, &[Record])> = batch
             .iter()
             .zip(refused.iter().zip(&stored))
             .filter(|(_, (r, s))| !**r && !**s)
-            .map(|(j, _)| (&j.doc, j.changes.as_slice()))
+            .map(|(j, _)| (&j.doc, j.records.as_slice()))
             .collect();
         let result = if live.is_empty() {
             Ok(())
@@ -620,75 +643,73 @@ async fn probe(pool: &Pool, shared: &Shared) {
     shared.set_health(if ok { Health::Ok } else { Health::Failing });
 }
 
-async fn commit(
-    pool: &Pool,
-    jobs: &[(&DocId, &[EncodedChange])],
-    origin: &str,
-) -> Result<(), StoreError> {
+async fn commit(pool: &Pool, jobs: &[(&DocId, &[Record])], origin: &str) -> Result<(), StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await?;
     let mut names: Vec<&str> = jobs.iter().map(|(doc, _)| doc.as_str()).collect();
     names.sort_unstable();
     names.dedup();
-    let add_docs = tx
-        .prepare_cached(
-            "INSERT INTO documents(name) SELECT n FROM unnest($1::text[]) AS n ORDER BY n
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .await?;
-    tx.execute(&add_docs, &[&names]).await?;
-    // Commits of one document are serialized from here to COMMIT.
-    let lock_docs = tx
-        .prepare_cached(
-            "SELECT name, id FROM documents WHERE name = ANY($1) ORDER BY name FOR UPDATE",
-        )
-        .await?;
-    let mut ids = BTreeMap::new();
-    for row in tx.query(&lock_docs, &[&names]).await? {
-        let name: String = row.try_get(0)?;
-        let id: i64 = row.try_get(1)?;
-        ids.insert(name, id);
-    }
+    let ids = lock_documents(&tx, &names).await?;
     let mut docs = Vec::new();
     let mut replicas: Vec<&[u8]> = Vec::new();
     let mut replica_bytes = Vec::new();
-    let mut seqs = Vec::new();
-    let mut lamports = Vec::new();
+    let mut firsts = Vec::new();
+    let mut lasts = Vec::new();
+    let mut first_lamports = Vec::new();
+    let mut last_lamports = Vec::new();
     let mut bytes: Vec<&[u8]> = Vec::new();
-    for (doc, changes) in jobs {
+    for (doc, records) in jobs {
         let Some(&id) = ids.get(doc.as_str()) else {
             return Err(StoreError::Corrupt {
                 doc: doc.to_string(),
                 reason: "its row vanished during the commit".into(),
             });
         };
-        for c in *changes {
-            let h = c.header();
+        for r in *records {
             docs.push(id);
-            replica_bytes.push(h.id.replica.to_bytes());
-            seqs.push(counter(doc, h.id.seq)?);
-            lamports.push(counter(doc, h.lamport)?);
-            bytes.push(c.bytes());
+            replica_bytes.push(r.replica().to_bytes());
+            firsts.push(counter(doc, r.first_seq())?);
+            lasts.push(counter(doc, r.last_seq())?);
+            first_lamports.push(counter(doc, r.first_lamport())?);
+            last_lamports.push(counter(doc, r.last_lamport())?);
+            bytes.push(r.bytes());
         }
     }
     replicas.extend(replica_bytes.iter().map(<[u8; 16]>::as_slice));
+    // A record overlapping anything stored of its replica is not inserted;
+    // `check_copies` then tells an exact copy from a conflict.
     let insert = tx
         .prepare_cached(
-            "INSERT INTO changes(doc, replica, seq, lamport, bytes)
-             SELECT d, r, s, l, b
-             FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bigint[], $5::bytea[])
-                  WITH ORDINALITY AS u(d, r, s, l, b, n)
+            "INSERT INTO records(doc, replica, first_seq, last_seq, first_lamport, last_lamport, bytes)
+             SELECT d, r, f, l, fl, ll, b
+             FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bigint[],
+                         $5::bigint[], $6::bigint[], $7::bytea[])
+                  WITH ORDINALITY AS u(d, r, f, l, fl, ll, b, n)
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM records x
+                 WHERE x.doc = u.d AND x.replica = u.r AND x.first_seq <= u.l AND x.last_seq >= u.f)
              ORDER BY n
-             ON CONFLICT (doc, replica, seq) DO NOTHING
+             ON CONFLICT (doc, replica, first_seq) DO NOTHING
              RETURNING doc",
         )
         .await?;
     let inserted = tx
-        .query(&insert, &[&docs, &replicas, &seqs, &lamports, &bytes])
+        .query(
+            &insert,
+            &[
+                &docs,
+                &replicas,
+                &firsts,
+                &lasts,
+                &first_lamports,
+                &last_lamports,
+                &bytes,
+            ],
+        )
         .await?;
     if inserted.len() < docs.len() {
-        // Some were stored already (by another relay): the same bytes?
-        check_copies(&tx, &ids, &docs, &replicas, &seqs, &bytes).await?;
+        // Some overlap what is stored (another relay took them): copies?
+        check_copies(&tx, &ids, &docs, &replicas, &firsts, &lasts, &bytes).await?;
     }
     let grown: BTreeSet<i64> = inserted
         .iter()
@@ -710,26 +731,58 @@ async fn commit(
     Ok(())
 }
 
-/// Fails with `Conflict` if a row already stored under one of these ids
-/// holds other bytes.
+/// Makes the documents' rows if missing and locks them, in name order (so
+/// two relays never deadlock): their commits are serialized from here to
+/// COMMIT. Returns their ids by name.
+async fn lock_documents(
+    tx: &deadpool_postgres::Transaction<'_>,
+    names: &[&str],
+) -> Result<BTreeMap<String, i64>, StoreError> {
+    let add_docs = tx
+        .prepare_cached(
+            "INSERT INTO documents(name) SELECT n FROM unnest($1::text[]) AS n ORDER BY n
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .await?;
+    tx.execute(&add_docs, &[&names]).await?;
+    // Commits of one document are serialized from here to COMMIT.
+    let lock_docs = tx
+        .prepare_cached(
+            "SELECT name, id FROM documents WHERE name = ANY($1) ORDER BY name FOR UPDATE",
+        )
+        .await?;
+    let mut ids = BTreeMap::new();
+    for row in tx.query(&lock_docs, &[&names]).await? {
+        let name: String = row.try_get(0)?;
+        let id: i64 = row.try_get(1)?;
+        ids.insert(name, id);
+    }
+    Ok(ids)
+}
+
+/// Fails with `Conflict` if one of these records overlaps a stored row of
+/// its replica that is not exactly it (same range, same bytes).
 async fn check_copies(
     tx: &deadpool_postgres::Transaction<'_>,
     ids: &BTreeMap<String, i64>,
     docs: &[i64],
     replicas: &[&[u8]],
-    seqs: &[i64],
+    firsts: &[i64],
+    lasts: &[i64],
     bytes: &[&[u8]],
 ) -> Result<(), StoreError> {
     let differ = tx
         .prepare_cached(
-            "SELECT d FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bytea[])
-                  AS u(d, r, s, b)
-             JOIN changes c ON c.doc = u.d AND c.replica = u.r AND c.seq = u.s
-             WHERE c.bytes <> u.b LIMIT 1",
+            "SELECT u.d FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bigint[], $5::bytea[])
+                  AS u(d, r, f, l, b)
+             JOIN records x ON x.doc = u.d AND x.replica = u.r
+                           AND x.first_seq <= u.l AND x.last_seq >= u.f
+             WHERE NOT (x.first_seq = u.f AND x.last_seq = u.l AND x.bytes = u.b)
+             LIMIT 1",
         )
         .await?;
     if let Some(row) = tx
-        .query_opt(&differ, &[&docs, &replicas, &seqs, &bytes])
+        .query_opt(&differ, &[&docs, &replicas, &firsts, &lasts, &bytes])
         .await?
     {
         let id: i64 = row.try_get(0)?;

@@ -205,13 +205,13 @@ async fn postgres_restarted_under_load_the_relays_recover_without_a_restart() {
 }
 
 /// Changes of `replica` (one map write each), continuing `doc`.
-fn changes_of(doc: &mut concord_core::Document, n: i64) -> Vec<concord_wire::EncodedChange> {
+fn changes_of(doc: &mut concord_core::Document, n: i64) -> Vec<concord_wire::Record> {
     (0..n)
         .map(|i| {
             let mut tx = doc.transaction();
             tx.put(concord_core::ObjId::Root, "k", i)
                 .expect("root is a map");
-            tx.commit().expect("a change")
+            tx.commit().expect("a change").into()
         })
         .collect()
 }
@@ -220,7 +220,7 @@ async fn submit(
     store: &concord_relay::postgres::PgStore,
     doc: &DocId,
     epoch: u64,
-    changes: Vec<concord_wire::EncodedChange>,
+    changes: Vec<concord_wire::Record>,
 ) -> Result<(), concord_relay::error::CommitFailed> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     store
@@ -266,7 +266,7 @@ async fn two_stores_on_one_database_share_changes_notify_and_refuse_a_rival_copy
         .missing(&doc, &concord_wire::VersionVector::new(), 0)
         .await
         .expect("B reads");
-    assert_eq!(missing.changes, cs[..2].to_vec());
+    assert_eq!(missing.records, cs[..2].to_vec());
     assert_eq!(missing.version, 1);
 
     // B stores what A stored (a client that moved re-sent it) and one more:
@@ -283,7 +283,7 @@ async fn two_stores_on_one_database_share_changes_notify_and_refuse_a_rival_copy
     let mut have = concord_wire::VersionVector::new();
     have.observe(concord_core::ReplicaId(1), 2);
     let rest = a.missing(&doc, &have, 0).await.expect("A reads");
-    assert_eq!(rest.changes, cs[2..].to_vec(), "only what A lacks");
+    assert_eq!(rest.records, cs[2..].to_vec(), "only what A lacks");
     // Only copies: nothing stored, no new version, no notification.
     submit(&a, &doc, 1, cs.clone()).await.expect("idempotent");
     assert_eq!(
@@ -303,8 +303,11 @@ async fn two_stores_on_one_database_share_changes_notify_and_refuse_a_rival_copy
     let mut tx = rival.transaction();
     tx.put(concord_core::ObjId::Root, "k", "rival")
         .expect("root is a map");
-    let forged = vec![tx.commit().expect("a change")];
-    assert_eq!(forged[0].id(), cs[0].id());
+    let forged: Vec<concord_wire::Record> = vec![tx.commit().expect("a change").into()];
+    assert_eq!(
+        (forged[0].replica(), forged[0].first_seq()),
+        (cs[0].replica(), cs[0].first_seq())
+    );
     assert_ne!(forged[0], cs[0]);
     assert!(submit(&a, &doc, 2, forged).await.is_err());
     let stored = tokio::task::spawn_blocking(move || (b.load(&doc), b))

@@ -33,8 +33,9 @@ impl MiniRelay {
                 ]
             }
             Frame::Sync { message, .. } => {
-                let changes = self.peers[i].receive(message);
-                self.doc.apply_all(changes).unwrap();
+                let records = self.peers[i].receive(message);
+                let outcome = self.doc.apply_records(records);
+                assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
                 self.peers[i].stored(self.doc.version());
                 Vec::new()
             }
@@ -135,7 +136,7 @@ fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
             !matches!(
                 Frame::decode(&f).unwrap(),
                 Frame::Sync {
-                    message: Message::Changes { .. },
+                    message: Message::Records { .. },
                     ..
                 }
             ),
@@ -469,7 +470,7 @@ fn sends_changes(frames: &[Vec<u8>]) -> bool {
         matches!(
             Frame::decode(f).unwrap(),
             Frame::Sync {
-                message: Message::Changes { .. },
+                message: Message::Records { .. },
                 ..
             }
         )
