@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use concord_client::{
-    Client, Config, ConnectionStatus, MemoryStore, ReplicaStore, SaveWhat, SyncStatus,
+    Client, Config, ConnectionStatus, DeviceStore, MemoryStore, SaveWhat, SyncStatus,
 };
 use concord_core::{ObjId, ObjType, ReplicaId};
 use concord_wire::DocId;
