@@ -97,6 +97,10 @@ pub struct BodyView {
     reveal: Option<usize>,
     /// The caret while it is outside the window (the field has none then).
     parked: Option<(usize, usize)>,
+    /// Select all (Ctrl+A) was pressed: the field holds the whole body
+    /// until the selection collapses, so that copying, cutting, typing
+    /// over or deleting it acts on all of it, not on the window.
+    whole: bool,
 }
 
 /// What one frame of the body did.
@@ -260,6 +264,9 @@ impl BodyView {
                 self.reveal = Some(body_chars);
                 set_caret = true;
             }
+            if ui.input(|i| i.modifiers.command && i.key_pressed(egui::Key::A)) {
+                self.whole = true;
+            }
             // Typing with the caret outside the window: show it first.
             let typing = ui.input(|i| {
                 i.events.iter().any(|e| {
@@ -317,6 +324,10 @@ impl BodyView {
                         && tops[last + 1] >= (viewport.max.y + half).min(total)
                 };
                 let window = match self.window {
+                    _ if self.whole => Window {
+                        first_char: 0,
+                        end_char: body_chars,
+                    },
                     Some(w) if covers(&w) && w.end_char <= body_chars => w,
                     _ => {
                         let lo = viewport.min.y - viewport.height();
@@ -425,6 +436,11 @@ impl BodyView {
             self.top_delta = y - tops[p];
         }
         let (response, caret) = output.inner;
+        // The whole body stays in the field while something is selected.
+        if self.whole && caret.is_none_or(|(a, b)| a == b) {
+            self.whole = false;
+            self.window = None;
+        }
         BodyOutput { response, caret }
     }
 

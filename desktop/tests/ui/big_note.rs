@@ -80,6 +80,31 @@ fn typing_at_the_end_of_a_100k_character_note_puts_the_characters_there() {
 }
 
 #[test]
+fn select_all_in_a_100k_character_note_selects_all_of_it() {
+    // The field holds only the paragraphs near the screen; Ctrl+A must
+    // still act on the whole body (regression: it selected the window).
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(crate::support::app(dir.path(), 1, None, &rt));
+    let text = big_text();
+    open_big_note(&mut h, &text);
+
+    h.get_by_label("Text").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(2);
+    h.get_by_label("Text").type_text("short");
+    h.run_steps(2);
+    assert_eq!(body(h.state()), "short");
+    assert_eq!(caret(&h), Some(5));
+
+    // Typing goes on in the usual way afterwards.
+    h.get_by_label("Text").type_text(" again");
+    h.run_steps(2);
+    assert_eq!(body(h.state()), "short again");
+}
+
+#[test]
 fn an_edit_above_the_screen_keeps_the_visible_text_and_the_caret_in_place() {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
