@@ -9,7 +9,13 @@
 //! trace transaction), stores it the way the app does (snapshot plus the
 //! changes after it), then measures, headless (egui_kittest, no GPU):
 //! - open: from opening the store to the document's text on screen;
-//! - frames: typing one character per frame in the middle of the text.
+//! - frames: typing one character per frame at the start of the text;
+//! - compaction: once typing has passed the threshold (1,000 change
+//!   records after the snapshot), the window's `Compactor` work run on its
+//!   own thread as in the app, with frames typed meanwhile. (Before it ran
+//!   on its own thread, the snapshot was made inside the frame that typed
+//!   past the threshold.) The window under measure has no compaction
+//!   thread of its own, so that every round opens the same store.
 
 #[path = "../../core/tests/it/support/trace.rs"]
 #[allow(dead_code, clippy::all, clippy::pedantic)]
@@ -21,6 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use concord_core::{Document, ReplicaId};
 use concord_desktop::app::ConcordApp;
+use concord_desktop::compactor;
 use concord_desktop::note;
 use concord_desktop::replicas::{SharedStore, start_client};
 use concord_desktop::store::SqliteStore;
@@ -114,11 +121,13 @@ fn measure(
 
     let mut opens = Vec::new();
     let mut frames = Vec::new();
+    let mut compactions = Vec::new();
+    let mut beside = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
         let store = SharedStore::new(SqliteStore::open(dir.path(), || device)?);
         let client = start_client(&store, None, runtime.handle())?;
-        let app = ConcordApp::new(client.clone(), store, None);
+        let app = ConcordApp::with_compactor(client.clone(), store.clone(), None, None);
         let mut h = Harness::builder()
             .with_size(egui::vec2(1000.0, 700.0))
             .build_ui_state(|ui, app: &mut ConcordApp| app.show(ui), app);
@@ -147,12 +156,18 @@ fn measure(
             h.step();
             frames.push(t.elapsed());
         }
+        let mut typed = TYPED;
+        if let Some((took, frames)) = compact_beside(&mut h, &store, id)? {
+            typed += frames.len();
+            compactions.push(took);
+            beside.extend(frames);
+        }
         let body = client.with_document(id, note::body_text)?;
-        if body.chars().count() != before + TYPED {
+        if body.chars().count() != before + typed {
             bail!(
                 "typing did not reach the document: {} chars, expected {}",
                 body.chars().count(),
-                before + TYPED
+                before + typed
             );
         }
         drop(h);
@@ -172,7 +187,59 @@ fn measure(
         ms(frames[frames.len() * 99 / 100]),
         ms(frames[frames.len() - 1])
     );
+    if !compactions.is_empty() {
+        compactions.sort();
+        beside.sort();
+        println!(
+            "  compaction on its own thread: median {}; {} frames typed meanwhile: median {}, max {}",
+            ms(compactions[compactions.len() / 2]),
+            beside.len(),
+            beside
+                .get(beside.len() / 2)
+                .map_or_else(|| "-".into(), |d| ms(*d)),
+            beside.last().map_or_else(|| "-".into(), |d| ms(*d)),
+        );
+    }
     Ok(())
+}
+
+/// Past the threshold, compacts the document on a thread of its own as
+/// the window's `Compactor` does, typing a character per frame meanwhile.
+/// Returns how long it took and the frames typed, or `None` when not due.
+fn compact_beside(
+    h: &mut Harness<'_, ConcordApp>,
+    store: &SharedStore,
+    id: &DocId,
+) -> Result<Option<(Duration, Vec<Duration>)>> {
+    let records = store
+        .records_after_snapshots()?
+        .into_iter()
+        .find(|(d, _)| d == id)
+        .map_or(0, |(_, n)| n);
+    if usize::try_from(records)? <= concord_client::Compaction::DEFAULT_MAX_RECORDS {
+        return Ok(None);
+    }
+    let t = Instant::now();
+    let worker = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            compactor::compact_due(&store, concord_client::Compaction::DEFAULT_MAX_RECORDS)
+        })
+    };
+    let mut frames = Vec::new();
+    while !worker.is_finished() {
+        h.event(egui::Event::Text("y".into()));
+        let f = Instant::now();
+        h.step();
+        frames.push(f.elapsed());
+    }
+    let done = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the compaction thread panicked"))??;
+    if done.len() != 1 {
+        bail!("the document was not compacted");
+    }
+    Ok(Some((t.elapsed(), frames)))
 }
 
 /// Bytes in MiB, for display only.

@@ -14,6 +14,7 @@ use egui::{Color32, RichText};
 
 use crate::calendar::CalendarView;
 use crate::calendar::zone::device_zone;
+use crate::compactor::Compactor;
 use crate::dialogs::{DialogAction, Dialogs};
 use crate::doc_list::{DocList, ListAction};
 use crate::note;
@@ -40,6 +41,9 @@ pub struct ConcordApp {
     calendar: Option<CalendarView>,
     /// The zone calendars show times in (this computer's to begin with).
     zone: chrono_tz::Tz,
+    /// Compaction, on a thread of its own (none in the bench, which
+    /// measures it apart).
+    compactor: Option<Compactor>,
 }
 
 impl std::fmt::Debug for ConcordApp {
@@ -55,7 +59,20 @@ impl std::fmt::Debug for ConcordApp {
 pub use crate::note_view::BODY_FIELD;
 
 impl ConcordApp {
+    /// The window over a client started with `replicas::start_client`
+    /// (which leaves compaction to the window's `Compactor`).
     pub fn new(client: Client, store: SharedStore, relay: Option<String>) -> Self {
+        let compactor = Compactor::spawn_default(store.clone());
+        Self::with_compactor(client, store, relay, Some(compactor))
+    }
+
+    /// The window with the compaction thread given, or none.
+    pub fn with_compactor(
+        client: Client,
+        store: SharedStore,
+        relay: Option<String>,
+        compactor: Option<Compactor>,
+    ) -> Self {
         let events = client.events();
         let mut app = ConcordApp {
             client,
@@ -68,6 +85,7 @@ impl ConcordApp {
             notice: None,
             calendar: None,
             zone: device_zone(),
+            compactor,
         };
         app.refresh_list();
         // Sync every document this device holds, not only the open one.
@@ -94,6 +112,19 @@ impl ConcordApp {
     /// The open document's id.
     pub fn open_document(&self) -> Option<&DocId> {
         self.open.as_ref().map(|o| &o.id)
+    }
+
+    /// The open note's caret (primary, secondary) in characters of its
+    /// body, as the last frame left it.
+    pub fn body_caret(&self) -> Option<(usize, usize)> {
+        self.open.as_ref().and_then(OpenDoc::caret)
+    }
+
+    /// Where the open note's body is scrolled to: the first character of
+    /// the paragraph at the top of the screen and how far below its top
+    /// the screen starts, as the last frame left it.
+    pub fn body_scroll(&self) -> Option<(usize, f32)> {
+        self.open.as_ref().map(OpenDoc::scroll_position)
     }
 
     /// The open calendar's view (when the open document is a calendar).
@@ -243,6 +274,11 @@ impl ConcordApp {
     }
 
     /// One frame of the whole window.
+    /// The compaction thread (tests look at it).
+    pub fn compactor(&self) -> Option<&Compactor> {
+        self.compactor.as_ref()
+    }
+
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
         if self.list.dirty {

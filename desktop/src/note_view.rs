@@ -14,6 +14,7 @@ use egui::{Color32, RichText};
 
 use crate::editor::{self, Anchor};
 use crate::note;
+use crate::note_body::BodyView;
 
 /// Id of the body text field (tests and the caret logic use it).
 pub const BODY_FIELD: &str = "body";
@@ -34,6 +35,13 @@ pub struct OpenDoc {
     anchors: Option<(Anchor, Anchor)>,
     /// Where the caret must go before the field next draws (after a reload).
     pending_caret: Option<(usize, usize)>,
+    /// The first character on screen, riding on its character id, so that
+    /// edits above the screen move nothing on it.
+    top: Option<Anchor>,
+    /// The body field, laid out only where it is on screen.
+    body: BodyView,
+    /// The caret as the last frame left it, in characters of the body.
+    caret: Option<(usize, usize)>,
 }
 
 /// What a frame of the note view did, for the window to carry on.
@@ -61,7 +69,21 @@ impl OpenDoc {
             shown: VersionVector::new(),
             anchors: None,
             pending_caret: None,
+            top: None,
+            body: BodyView::default(),
+            caret: None,
         }
+    }
+
+    /// The caret (primary, secondary) as the last frame left it.
+    pub fn caret(&self) -> Option<(usize, usize)> {
+        self.caret
+    }
+
+    /// The scroll position: the first character of the paragraph at the
+    /// top of the screen and how far below its top the screen starts.
+    pub fn scroll_position(&self) -> (usize, f32) {
+        self.body.scroll_position()
     }
 
     /// Reloads the text if the document changed (remote edits), keeping
@@ -75,18 +97,21 @@ impl OpenDoc {
             let caret = self
                 .anchors
                 .map(|(a, b)| (a.resolve(&text), b.resolve(&text)));
+            let top = self.top.map(|a| a.resolve(&text));
             Some((
                 note::body_text(doc),
                 note::title(doc),
                 doc.version().clone(),
                 caret,
+                top,
             ))
         })?;
-        if let Some((body, title, version, caret)) = loaded {
+        if let Some((body, title, version, caret, top)) = loaded {
             self.buffer = body;
             self.title = title;
             self.shown = version;
             self.pending_caret = caret;
+            self.body.reloaded(top.unwrap_or(0));
         }
         Ok(())
     }
@@ -107,6 +132,7 @@ pub fn show(open: &mut OpenDoc, client: &Client, ui: &mut egui::Ui) -> NoteOutco
     let (new_title, delete) = title_section(open, &titles, ui);
     outcome.delete = delete;
     let (before, caret) = body_section(open, ui);
+    open.caret = caret;
 
     // What the document's version must be after this frame if nothing
     // but our own edits happened: then the field already shows it.
@@ -172,14 +198,20 @@ pub fn show(open: &mut OpenDoc, client: &Client, ui: &mut egui::Ui) -> NoteOutco
     // the text as shown, not as it now is, so the anchors it had stay
     // (unless this frame typed, when the best guess is all there is).
     let typed = expected != open.shown;
+    let top_char = open.body.top_char();
     let anchors = client.with_document(&id, |doc| {
         let text = note::body(doc);
         let anchors = caret.map(|(a, b)| (Anchor::at(&text, a), Anchor::at(&text, b)));
-        (doc.version() == &expected, anchors)
+        (
+            doc.version() == &expected,
+            anchors,
+            Anchor::at(&text, top_char),
+        )
     });
-    if let Ok((clean, anchors)) = anchors {
+    if let Ok((clean, anchors, top)) = anchors {
         if clean || typed {
             open.anchors = anchors;
+            open.top = Some(top);
         }
         if clean {
             open.shown = expected;
@@ -242,32 +274,12 @@ fn title_section(
 /// text before this frame's typing and the caret (primary, secondary).
 fn body_section(open: &mut OpenDoc, ui: &mut egui::Ui) -> (String, Option<(usize, usize)>) {
     let body_id = egui::Id::unique(BODY_FIELD);
-    if let Some((primary, secondary)) = open.pending_caret.take()
-        && let Some(mut state) = egui::TextEdit::load_state(ui.ctx(), body_id)
-    {
-        state
-            .cursor
-            .set_char_range(Some(egui::text::CCursorRange::two(
-                egui::text::CCursor::new(secondary),
-                egui::text::CCursor::new(primary),
-            )));
-        state.store(ui.ctx(), body_id);
-    }
     let before = open.buffer.clone();
     let body_label = ui.label("Text");
-    let output = egui::ScrollArea::vertical()
-        .show(ui, |ui| {
-            egui::TextEdit::multiline(&mut open.buffer)
-                .id(body_id)
-                .interactive(!open.read_only)
-                .desired_width(f32::INFINITY)
-                .min_size(ui.available_size())
-                .show(ui)
-        })
-        .inner;
-    output.response.response.clone().labelled_by(body_label.id);
-    let caret = output
-        .cursor_range
-        .map(|r| (r.primary.index.0, r.secondary.index.0));
-    (before, caret)
+    let pending = open.pending_caret.take();
+    let output = open
+        .body
+        .show(ui, &mut open.buffer, body_id, !open.read_only, pending);
+    output.response.labelled_by(body_label.id);
+    (before, output.caret)
 }

@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use concord_client::{
     DeviceStore as ClientStore, SaveWhat, StoreError as ClientStoreError, StoredDocument,
 };
-use concord_core::ReplicaId;
+use concord_core::{ReplicaId, VersionVector};
 use concord_wire::DocId;
 
-use crate::store::{DocKind, DocumentInfo, SqliteStore, StoreError};
+use crate::store::{DocKind, DocumentInfo, SqliteStore, StoreError, StoredParts};
 
 /// Milliseconds since the Unix epoch (the desktop owns the clock).
 pub fn now_ms() -> i64 {
@@ -34,7 +34,7 @@ impl SharedStore {
 
     /// Held briefly; not for documents' contents (those go through the
     /// client).
-    fn lock(&self) -> MutexGuard<'_, SqliteStore> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SqliteStore> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -67,6 +67,36 @@ impl SharedStore {
 
     pub fn mark_first_run_done(&self) -> Result<(), StoreError> {
         self.lock().mark_first_run_done()
+    }
+
+    // ---- compaction, away from the window's thread (`compactor.rs`) ----
+
+    /// The documents stored, each with how many change records follow its
+    /// snapshot.
+    pub fn records_after_snapshots(&self) -> Result<Vec<(DocId, u64)>, StoreError> {
+        let store = self.lock();
+        let mut out = Vec::new();
+        for info in store.list()? {
+            let n = store.changes_after_snapshot(&info.id)?;
+            out.push((info.id, n));
+        }
+        Ok(out)
+    }
+
+    /// What the store holds of `id` (read under the lock, built outside).
+    pub fn parts(&self, id: &DocId) -> Result<Option<StoredParts>, StoreError> {
+        self.lock().load_parts(id)
+    }
+
+    /// `SqliteStore::compact_if_unchanged`.
+    pub fn compact_if_unchanged(
+        &self,
+        id: &DocId,
+        base: Option<&[u8]>,
+        snapshot: &[u8],
+        covers: &VersionVector,
+    ) -> Result<bool, StoreError> {
+        self.lock().compact_if_unchanged(id, base, snapshot, covers)
     }
 }
 
@@ -141,14 +171,21 @@ impl ClientStore for SharedStore {
     }
 }
 
-/// Starts the sync client on `runtime` over the store. Without a relay the
-/// client stays offline for good (local only).
+/// Starts the window's sync client on `runtime` over the store, with
+/// compaction left to `compactor::Compactor`. Without a relay the client
+/// stays offline for good (local only).
 pub fn start_client(
     store: &SharedStore,
     relay: Option<&str>,
     runtime: &tokio::runtime::Handle,
 ) -> Result<concord_client::Client, concord_client::ClientError> {
-    start_client_with(store, relay, runtime, |_| {})
+    start_client_with(store, relay, runtime, |config| {
+        // The window compacts on its own thread (`compactor.rs`), never
+        // inside an edit on the window's thread.
+        config.compaction = concord_client::Compaction {
+            max_records: usize::MAX,
+        };
+    })
 }
 
 /// `start_client`, with the settings changed by `adjust` first.

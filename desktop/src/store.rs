@@ -420,6 +420,44 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Compaction made away from the store's lock: `snapshot` (the
+    /// `Document::save` bytes of a document at `covers`, built from `base`
+    /// and change records read earlier) becomes the snapshot and the
+    /// records it covers go, in one transaction, but only if the stored
+    /// snapshot is still `base`: a snapshot written meanwhile (the client's
+    /// own, or a reissue's replacement) wins and nothing is written.
+    /// Records appended meanwhile are not covered and stay. Returns
+    /// whether it wrote.
+    pub fn compact_if_unchanged(
+        &mut self,
+        id: &DocId,
+        base: Option<&[u8]>,
+        snapshot: &[u8],
+        covers: &VersionVector,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let current: Option<Option<Vec<u8>>> = tx
+            .query_row(
+                "SELECT snapshot FROM documents WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(current) = current else {
+            return Err(StoreError::NoSuchDocument(id.clone()));
+        };
+        if current.as_deref() != base {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE documents SET snapshot = ?2 WHERE id = ?1",
+            params![id.as_str(), snapshot],
+        )?;
+        delete_covered(&tx, id, covers)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// Makes `snapshot` (`Document::save` bytes of everything stored and
     /// more) the whole stored state of the document, dropping its change
     /// records (the sync client's compaction).

@@ -91,9 +91,7 @@ pub fn body(app: &ConcordApp) -> String {
 
 /// The body field's caret (primary end), in chars.
 pub fn caret(harness: &Harness<'_, ConcordApp>) -> Option<usize> {
-    let id = egui::Id::unique(concord_desktop::app::BODY_FIELD);
-    let state = egui::TextEdit::load_state(&harness.ctx, id)?;
-    state.cursor.char_range().map(|r| r.primary.index.0)
+    harness.state().body_caret().map(|(primary, _)| primary)
 }
 
 /// Opens document `id` of the relay at `relay` (a `ws://` address) the way
