@@ -14,14 +14,16 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
 "$root/scripts/install-test-tools.sh" cc wasm-target wasm-bindgen
 
-# Release, without debug info (the workspace's release profile keeps line
-# tables for native profiling; a browser download should not carry them).
-CARGO_PROFILE_RELEASE_DEBUG=0 cargo build --manifest-path "$root/Cargo.toml" \
-  -p concord-web --lib --release --target wasm32-unknown-unknown
+# The `wasm` profile (Cargo.toml): release built for size, without debug
+# info; the function-name section is left out too (a browser download
+# should not carry what only a debugger reads).
+cargo build --manifest-path "$root/Cargo.toml" \
+  -p concord-web --lib --profile wasm --target wasm32-unknown-unknown
 
 rm -rf "$dist"
 mkdir -p "$dist"
-wasm-bindgen --target web --out-dir "$dist" --out-name concord_web \
-  "$target_dir/wasm32-unknown-unknown/release/concord_web.wasm"
+wasm-bindgen --target web --remove-name-section --remove-producers-section \
+  --out-dir "$dist" --out-name concord_web \
+  "$target_dir/wasm32-unknown-unknown/wasm/concord_web.wasm"
 cp "$here"/static/* "$dist/"
 echo "built $dist ($(du -sh "$dist" | cut -f1))"

@@ -10,11 +10,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::device_store::DeviceStore;
 use crate::edited::Edited;
 use crate::engine::Engine;
 use crate::error::ClientError;
 use crate::event::{ConnectionStatus, DeviceEvent};
-use crate::store::ReplicaStore;
 
 /// Events buffered per receiver before a slow one starts losing them.
 const EVENT_CAPACITY: usize = 1024;
@@ -57,7 +57,7 @@ impl Client {
     /// keeps every open document in sync until `shutdown`.
     pub fn start(
         config: Config,
-        mut store: impl ReplicaStore,
+        mut store: impl DeviceStore,
         runtime: &Handle,
     ) -> Result<Client, ClientError> {
         config.validate()?;

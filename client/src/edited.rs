@@ -1,6 +1,6 @@
 //! What a local edit did.
 
-use crate::store::StoreError;
+use crate::device_store::StoreError;
 
 /// A local edit, applied: what the edit returned, and whether its change
 /// reached the store. An `Err` in `saved` means the change is in the

@@ -14,14 +14,14 @@ use concord_wire::{Access, DocId, Frame, SyncStatus};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::device_store::{DeviceStore, StoreError};
 use crate::edited::Edited;
 use crate::error::ClientError;
 use crate::event::ConnectionStatus;
-use crate::store::{ReplicaStore, StoreError};
 
 pub(crate) struct Engine {
     device: Device,
-    store: Box<dyn ReplicaStore>,
+    store: Box<dyn DeviceStore>,
     events: broadcast::Sender<DeviceEvent>,
     /// Time for the device is measured from here.
     origin: Instant,
@@ -43,7 +43,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     pub(crate) fn new(
         device: Device,
-        store: Box<dyn ReplicaStore>,
+        store: Box<dyn DeviceStore>,
         events: broadcast::Sender<DeviceEvent>,
         origin: Instant,
     ) -> Self {

@@ -4,7 +4,7 @@ use concord_core::{ApplyError, EditError};
 use concord_sync::DeviceError;
 use concord_wire::DocId;
 
-use crate::store::StoreError;
+use crate::device_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -41,19 +41,19 @@ mod backoff;
 mod client;
 mod config;
 mod connection;
+mod device_store;
 mod edited;
 mod engine;
 mod error;
 mod event;
-mod store;
 
 pub use backoff::Backoff;
 pub use client::Client;
 pub use config::Config;
+pub use device_store::{DeviceStore, MemoryStore, StoreError, StoredDocument};
 pub use edited::Edited;
 pub use error::ClientError;
 pub use event::{ConnectionStatus, DeviceEvent};
-pub use store::{MemoryStore, ReplicaStore, StoreError, StoredDocument};
 
 pub use concord_sync::{Compaction, SaveWhat};
 pub use concord_wire::SyncStatus;

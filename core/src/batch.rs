@@ -1,33 +1,43 @@
-//! Applying a batch (`encoding/batch.rs`): many changes at once, typing as
-//! text runs.
+//! Applying records (`concord_wire::Record`): many changes at once, typing
+//! as run records whose segments are text runs (`encoding/record.rs`).
 //!
-//! A run that fits the document as it stands (its first change is causally
-//! ready and nothing of it is known or held) is integrated without building
-//! a change per keystroke: its ops are read straight from the run's bytes,
-//! characters typed one after another are joined into one insert and
-//! backspaces into one delete span, the joined ops are checked against the
-//! text as a whole, and only then applied; the run joins the history as it
-//! came. Anything else (single changes, runs that are early, partly known or
-//! fail the check) goes change by change through `Document::apply`, so a
-//! batch always ends in the state its changes delivered one by one give.
+//! A segment that fits the document as it stands (its first change is
+//! causally ready, nothing of it is known or held) is integrated without
+//! building a change per keystroke: its ops are read straight from its
+//! bytes, characters typed one after another are joined into one insert
+//! and backspaces into one delete span, the joined ops are checked against
+//! the text as a whole, and only then applied; the run joins the history
+//! as it came (extending the replica's last run when it continues it, so
+//! runs stay maximal). A segment wholly known is compared with the history
+//! at once when the history holds it as one run. Anything else (single
+//! changes, segments that are early, partly known, fail the check, or do
+//! not decode) goes change by change through `Document::apply`, so records
+//! always end in the state their changes delivered one by one give.
+
+use concord_wire::{Record, SegmentRef};
 
 use crate::change::{ChangeHeader, ChangeId};
-use crate::document::{ApplyOutcome, Document, Object, split_at_counter};
-use crate::encoding::batch::{BatchItem, read_batch};
+use crate::document::{ApplyOutcome, Document, MAX_LAMPORT, Object, split_at_counter};
+use crate::encoding::EncodedChange;
+use crate::encoding::record::{read_batch, read_segment, unreadable_changes};
 use crate::error::{ApplyError, EditError};
 use crate::id::{OpId, ReplicaId};
 use crate::log::{RunOp, TextRun};
 use crate::text::{IdSpan, Text, TextError, TextInsert};
 
-/// What `apply_batch` did.
+/// What `apply_records` (or `apply_batch`) did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
-    /// Changes applied, the batch's and held ones it released.
+    /// Changes applied: the records' and held ones they released.
     pub applied: u64,
-    /// Changes of the batch held until their dependencies arrive.
+    /// Changes of the records held until their dependencies arrive.
     pub pending: u64,
-    /// Changes of the batch already applied or held.
+    /// Changes of the records already applied or held.
     pub duplicates: u64,
+    /// Changes of the records refused (an equivocation, an invalid header,
+    /// a full buffer), the document unchanged by them; the rest of a
+    /// segment after a refused change is not applied (it depends on it).
+    pub refused: Vec<(ChangeId, ApplyError)>,
     /// Held changes that became ready but turned out invalid; dropped.
     pub rejected: Vec<(ChangeId, ApplyError)>,
     /// Applied changes whose operations could not be read or applied, each
@@ -57,72 +67,121 @@ pub(crate) enum Step {
 }
 
 impl Document {
-    /// Applies a batch from `export_since` (untrusted bytes). Bytes that do
-    /// not decode (every change's ops included) are an error before anything
-    /// changes. Otherwise the records apply in
-    /// order, as `apply_all` would apply their changes: it stops at the first
-    /// change that is invalid, and what came before it stays applied.
-    pub fn apply_batch(&mut self, bytes: &[u8]) -> Result<BatchOutcome, ApplyError> {
-        let items = read_batch(bytes)?;
+    /// Applies records from a peer (a relay, `records_since`). Never fails
+    /// as a whole: a change that cannot be applied is listed in `refused`
+    /// (the document unchanged by it) and the rest go on.
+    pub fn apply_records(&mut self, records: impl IntoIterator<Item = Record>) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
-        for item in items {
-            match item {
-                BatchItem::Change(change) => outcome.add(self.apply(change)?),
-                BatchItem::Run(run, steps) => self.apply_run(run, &steps, &mut outcome)?,
+        for record in records {
+            match record {
+                Record::Change(change) => {
+                    self.apply_counted(change, &mut outcome);
+                }
+                Record::Run(run) => {
+                    for seg in run.segments() {
+                        self.apply_segment(&seg, &mut outcome);
+                    }
+                }
             }
         }
-        Ok(outcome)
+        outcome
     }
 
-    /// Applies a run whose ops `Joiner` joined into `steps`.
-    fn apply_run(
-        &mut self,
-        run: TextRun,
-        steps: &[Step],
-        outcome: &mut BatchOutcome,
-    ) -> Result<(), ApplyError> {
-        if self.run_fits(&run) {
+    /// Applies a batch from `export_since` (untrusted bytes). Bytes that do
+    /// not decode are an error before anything changes; a change that is
+    /// refused is an error too, after the records were applied as
+    /// `apply_records` applies them (callers that need all or nothing work
+    /// on a copy, as `merge` does).
+    pub fn apply_batch(&mut self, bytes: &[u8]) -> Result<BatchOutcome, ApplyError> {
+        let records = read_batch(bytes)?;
+        let outcome = self.apply_records(records);
+        match outcome.refused.first() {
+            Some((_, e)) => Err(e.clone()),
+            None => Ok(outcome),
+        }
+    }
+
+    /// `apply`, counted in `outcome`; `false` if the change was refused.
+    fn apply_counted(&mut self, change: EncodedChange, outcome: &mut BatchOutcome) -> bool {
+        let id = change.id();
+        match self.apply(change) {
+            Ok(o) => {
+                outcome.add(o);
+                true
+            }
+            Err(e) => {
+                outcome.refused.push((id, e));
+                false
+            }
+        }
+    }
+
+    /// Applies one segment of a run record.
+    fn apply_segment(&mut self, seg: &SegmentRef<'_>, outcome: &mut BatchOutcome) {
+        let known = self.version.get(seg.replica);
+        if seg.last_seq() <= known && self.log.segment_matches(seg) {
+            outcome.duplicates += seg.count;
+            return;
+        }
+        let Ok((run, steps)) = read_segment(seg) else {
+            // Every replica takes these changes as empty, unreadable ones.
+            for change in unreadable_changes(seg) {
+                if !self.apply_counted(change, outcome) {
+                    return;
+                }
+            }
+            return;
+        };
+        if seg.first_seq > known && self.run_fits(&run) {
             let text = self.text(run.obj).expect("run_fits checked the object");
-            if check_steps(text, &run, steps).is_ok() {
-                let text = self.text_mut(run.obj).expect("checked above");
-                for step in steps {
-                    match step {
-                        Step::Insert { id, insert, .. } => {
-                            text.apply_checked_insert(*id, insert);
-                        }
-                        Step::Delete(span) => {
-                            text.apply_checked_deletes(std::slice::from_ref(span));
-                        }
-                    }
-                }
-                let (replica, first, last) = (run.replica, run.first_seq, run.last_seq());
-                self.record_run(run);
-                outcome.applied += last - first + 1;
-                if !self.pending.is_empty() {
-                    for id in self.pending.waited_on(replica, first..=last) {
-                        let mut released = ApplyOutcome::default();
-                        self.release(id, &mut released);
-                        outcome.add(released);
-                    }
-                }
-                return Ok(());
+            if check_steps(text, &run, &steps).is_ok() {
+                self.integrate(run, &steps, outcome);
+                return;
             }
         }
         // Change by change: the general path finds what is wrong, if
-        // anything, and which change it is.
+        // anything, and which change it is; what follows a refused change
+        // depends on it.
         let mut at = run.cursor(0);
         for index in 0..run.len {
             let (change, next) = run.change(index, at);
             at = next;
-            outcome.add(self.apply(change.encode())?);
+            if !self.apply_counted(change.encode(), outcome) {
+                return;
+            }
         }
-        Ok(())
+    }
+
+    /// Applies a run that `run_fits` and whose joined ops `check_steps`
+    /// accepted.
+    fn integrate(&mut self, run: TextRun, steps: &[Step], outcome: &mut BatchOutcome) {
+        let text = self.text_mut(run.obj).expect("checked by run_fits");
+        for step in steps {
+            match step {
+                Step::Insert { id, insert, .. } => {
+                    text.apply_checked_insert(*id, insert);
+                }
+                Step::Delete(span) => {
+                    text.apply_checked_deletes(std::slice::from_ref(span));
+                }
+            }
+        }
+        let (replica, first, last) = (run.replica, run.first_seq, run.last_seq());
+        self.record_run(run);
+        outcome.applied += last - first + 1;
+        if !self.pending.is_empty() {
+            for id in self.pending.waited_on(replica, first..=last) {
+                let mut released = ApplyOutcome::default();
+                self.release(id, &mut released);
+                outcome.add(released);
+            }
+        }
     }
 
     /// Can `run` be integrated as a whole: its first change is ready, its
-    /// Lamport counter follows its dependencies, its op counters follow the
-    /// replica's, its object is a text, none of it is held, and it does not
-    /// continue the replica's last run (runs stay maximal)?
+    /// Lamport counters follow its dependencies and stay in range, its op
+    /// counters follow the replica's, its object is a text, and none of it
+    /// is held?
     fn run_fits(&self, run: &TextRun) -> bool {
         let header = ChangeHeader {
             id: ChangeId::new(run.replica, run.first_seq),
@@ -131,15 +190,12 @@ impl Document {
         };
         header.is_ready(&self.version)
             && self.lamport_follows_deps(&header)
+            && run.last_lamport() <= MAX_LAMPORT
             && run.first_op == self.log.next_op(run.replica)
             && matches!(self.objects.get(&run.obj), Some(Object::Text(_)))
             && !self
                 .pending
                 .holds_any(run.replica, run.first_seq..=run.last_seq())
-            && !self
-                .log
-                .last_run(run.replica)
-                .is_some_and(|prev| prev.continued_by(run.first_lamport, run.obj, &run.deps))
     }
 }
 

@@ -347,11 +347,14 @@ impl Document {
 
     /// State merge: takes every change of `other` this document lacks. Ends in
     /// the same state as delivering those changes one by one. All or nothing.
-    /// The changes travel as one batch (`export_since` / `apply_batch`), so
-    /// typing is integrated run by run.
+    /// The changes travel as records (`records_since` / `apply_records`),
+    /// so typing is integrated run by run.
     pub fn merge(&mut self, other: &Document) -> Result<ApplyOutcome, ApplyError> {
         let mut merged = self.clone();
-        let batch = merged.apply_batch(&other.export_since(&self.version))?;
+        let batch = merged.apply_records(other.records_since(&self.version, usize::MAX));
+        if let Some((_, e)) = batch.refused.into_iter().next() {
+            return Err(e);
+        }
         let mut applied: Vec<(u64, ChangeId)> = Vec::new();
         for (replica, seq) in merged.version.iter() {
             for seq in self.version.get(replica) + 1..=seq {
@@ -661,7 +664,15 @@ impl Document {
         self.insert_head(ChangeId::new(run.replica, run.last_seq()));
         self.version.observe(run.replica, run.last_seq());
         self.max_lamport = self.max_lamport.max(run.last_lamport());
-        self.log.push_run(run);
+        // Runs stay maximal: one that continues the replica's last run
+        // (a record cut in pieces, typing sent as it is typed) joins it.
+        if self.log.last_run(run.replica).is_some_and(|last| {
+            last.continued_by(run.first_lamport, run.obj, &run.deps) && last.end_op == run.first_op
+        }) {
+            self.log.extend_run(&run);
+        } else {
+            self.log.push_run(run);
+        }
     }
 
     fn remove_head(&mut self, id: ChangeId) {

@@ -44,6 +44,9 @@ pub use change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 pub use clock::Lamport;
 pub use concord_wire::MAX_LAMPORT;
 pub use concord_wire::VersionVector;
+/// Records (one change, or a run record) are the wire's: a relay stores
+/// and joins them.
+pub use concord_wire::{Record, RunRecord};
 pub use document::{ApplyOutcome, DEFAULT_PENDING_CAPACITY, Document};
 pub use encoding::{DecodeOps, EncodedChange};
 pub use error::{ApplyError, DecodeError, EditError};

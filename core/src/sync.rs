@@ -2,7 +2,7 @@
 //! changes a peer lacks come from its history, and it makes changes as its
 //! replica.
 
-use concord_wire::{ChangeSource, EncodedChange, ReplicaId, VersionVector};
+use concord_wire::{ChangeSource, Record, ReplicaId, VersionVector};
 
 use crate::document::Document;
 
@@ -11,8 +11,8 @@ impl ChangeSource for Document {
         Document::version(self).clone()
     }
 
-    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
-        self.changes_since_limited(since, max_bytes)
+    fn records_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<Record> {
+        Document::records_since(self, since, max_bytes)
     }
 
     fn own_replica(&self) -> Option<ReplicaId> {

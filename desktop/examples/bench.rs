@@ -23,7 +23,7 @@ use concord_core::{Document, ReplicaId};
 use concord_desktop::app::ConcordApp;
 use concord_desktop::note;
 use concord_desktop::replicas::{SharedStore, start_client};
-use concord_desktop::store::ReplicaStore;
+use concord_desktop::store::SqliteStore;
 use concord_wire::DocId;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -97,7 +97,7 @@ fn measure(
 ) -> Result<()> {
     let dir = tempfile::tempdir()?;
     {
-        let mut store = ReplicaStore::open(dir.path(), || device)?;
+        let mut store = SqliteStore::open(dir.path(), || device)?;
         store.create(id, "automerge paper", 0, None)?;
         let split = changes.len() - after_snapshot;
         if split > 0 {
@@ -116,7 +116,7 @@ fn measure(
     let mut frames = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        let store = SharedStore::new(ReplicaStore::open(dir.path(), || device)?);
+        let store = SharedStore::new(SqliteStore::open(dir.path(), || device)?);
         let client = start_client(&store, None, runtime.handle())?;
         let app = ConcordApp::new(client.clone(), store, None);
         let mut h = Harness::builder()

@@ -36,7 +36,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::note;
 use crate::replicas::{SharedStore, start_client};
-use crate::store::{ReplicaStore, StoreError};
+use crate::store::{SqliteStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChaosEditError {
@@ -103,7 +103,7 @@ pub fn run(client: &Client, plan: &ChaosEdit, out: &mut impl Write) -> Result<()
 /// syncs all along; then waits up to `settle` for the relay to confirm
 /// everything.
 pub fn run_live(
-    store: ReplicaStore,
+    store: SqliteStore,
     relay: &str,
     plan: &ChaosEdit,
     settle: Duration,
@@ -238,7 +238,7 @@ mod tests {
     /// The offline device a `chaos-edit` run uses, over a new store in `dir`
     /// holding the empty document `id`.
     fn offline(dir: &std::path::Path, id: &DocId) -> (tokio::runtime::Runtime, Client) {
-        let store = ReplicaStore::open(dir, || ReplicaId(7)).unwrap();
+        let store = SqliteStore::open(dir, || ReplicaId(7)).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -281,7 +281,7 @@ mod tests {
         runtime.block_on(client.shutdown());
         drop(client);
         // What the store holds, read back from the disk.
-        let store = ReplicaStore::open(dir.path(), || ReplicaId(8)).unwrap();
+        let store = SqliteStore::open(dir.path(), || ReplicaId(8)).unwrap();
         let text = note::body_text(&store.load(&id).unwrap());
         let found: std::collections::BTreeSet<String> = token_spans(&text)
             .into_iter()

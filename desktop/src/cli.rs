@@ -11,7 +11,7 @@ use crate::chaos_edit;
 use crate::note;
 use crate::replicas::{SharedStore, start_client, start_client_with};
 use crate::share::ShareLink;
-use crate::store::{DocKind, ReplicaStore};
+use crate::store::{DocKind, SqliteStore};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use concord_client::{Client, ClientError, Compaction};
@@ -138,7 +138,7 @@ fn run(cli: Cli) -> Result<()> {
             .data_dir()
             .to_owned(),
     };
-    let store = ReplicaStore::open(&data, || ReplicaId(rand::random()))?;
+    let store = SqliteStore::open(&data, || ReplicaId(rand::random()))?;
     let Some(command) = cli.command else {
         return window(store, cli.relay);
     };
@@ -220,10 +220,7 @@ struct Offline {
 }
 
 impl Offline {
-    fn start(
-        store: ReplicaStore,
-        adjust: impl FnOnce(&mut concord_client::Config),
-    ) -> Result<Self> {
+    fn start(store: SqliteStore, adjust: impl FnOnce(&mut concord_client::Config)) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -262,7 +259,7 @@ fn first_run(client: &Client, list: &SharedStore) {
 }
 
 /// Opens the window; sync runs on a background tokio runtime.
-fn window(store: ReplicaStore, relay: Option<String>) -> Result<()> {
+fn window(store: SqliteStore, relay: Option<String>) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -34,7 +34,7 @@ pub fn seed_demo_calendar(
 mod tests {
     use super::*;
     use crate::replicas::start_client;
-    use crate::store::{DocKind, ReplicaStore};
+    use crate::store::{DocKind, SqliteStore};
     use concord_calendar::Calendar;
     use concord_core::ReplicaId;
 
@@ -45,7 +45,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let list = SharedStore::new(ReplicaStore::open(dir.path(), || ReplicaId(3)).unwrap());
+        let list = SharedStore::new(SqliteStore::open(dir.path(), || ReplicaId(3)).unwrap());
         let client = start_client(&list, None, runtime.handle()).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 9, 16).unwrap(); // a Wednesday
         let zone: Tz = "Europe/Berlin".parse().unwrap();

@@ -10,12 +10,12 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use concord_client::{
-    ReplicaStore as ClientStore, SaveWhat, StoreError as ClientStoreError, StoredDocument,
+    DeviceStore as ClientStore, SaveWhat, StoreError as ClientStoreError, StoredDocument,
 };
 use concord_core::ReplicaId;
 use concord_wire::DocId;
 
-use crate::store::{DocKind, DocumentInfo, ReplicaStore, StoreError};
+use crate::store::{DocKind, DocumentInfo, SqliteStore, StoreError};
 
 /// Milliseconds since the Unix epoch (the desktop owns the clock).
 pub fn now_ms() -> i64 {
@@ -25,16 +25,16 @@ pub fn now_ms() -> i64 {
 }
 
 #[derive(Clone, Debug)]
-pub struct SharedStore(Arc<Mutex<ReplicaStore>>);
+pub struct SharedStore(Arc<Mutex<SqliteStore>>);
 
 impl SharedStore {
-    pub fn new(store: ReplicaStore) -> Self {
+    pub fn new(store: SqliteStore) -> Self {
         SharedStore(Arc::new(Mutex::new(store)))
     }
 
     /// Held briefly; not for documents' contents (those go through the
     /// client).
-    fn lock(&self) -> MutexGuard<'_, ReplicaStore> {
+    fn lock(&self) -> MutexGuard<'_, SqliteStore> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

@@ -111,7 +111,7 @@ impl DocKind {
     }
 }
 
-/// A document as stored (`ReplicaStore::load_parts`).
+/// A document as stored (`SqliteStore::load_parts`).
 #[derive(Clone, Debug)]
 pub struct StoredParts {
     /// `Document::save` bytes, if it was compacted.
@@ -125,7 +125,7 @@ pub struct StoredParts {
 
 /// This device's replicas, in SQLite.
 #[derive(Debug)]
-pub struct ReplicaStore {
+pub struct SqliteStore {
     conn: Connection,
     device: ReplicaId,
     path: PathBuf,
@@ -133,7 +133,7 @@ pub struct ReplicaStore {
     _lock: File,
 }
 
-impl ReplicaStore {
+impl SqliteStore {
     /// Opens (or creates) the store in `dir`. `new_device` is called once,
     /// when the store is created, to draw this device's replica id.
     pub fn open(dir: &Path, new_device: impl FnOnce() -> ReplicaId) -> Result<Self, StoreError> {
@@ -191,7 +191,7 @@ impl ReplicaStore {
             )?;
             device
         };
-        Ok(ReplicaStore {
+        Ok(SqliteStore {
             conn,
             device,
             path,
@@ -687,7 +687,7 @@ mod tests {
         let id = doc_id("notes");
         let device;
         {
-            let mut store = ReplicaStore::open(dir.path(), || ReplicaId(42)).unwrap();
+            let mut store = SqliteStore::open(dir.path(), || ReplicaId(42)).unwrap();
             device = store.device();
             let mut doc = Document::new(device);
             store.create(&id, "Notes", 1, None).unwrap();
@@ -695,7 +695,7 @@ mod tests {
             store.append(&id, &changes, Some("Notes"), 2).unwrap();
             assert_eq!(store.changes_after_snapshot(&id).unwrap(), 6);
         }
-        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(7)).unwrap();
+        let mut store = SqliteStore::open(dir.path(), || ReplicaId(7)).unwrap();
         assert_eq!(store.device(), device, "the device id is kept");
         let mut doc = store.load(&id).unwrap();
         assert_eq!(body_text(&doc), "hello");
@@ -704,7 +704,7 @@ mod tests {
         let more = typed(&mut doc, "!");
         store.append(&id, &more, None, 3).unwrap();
         drop(store);
-        let store = ReplicaStore::open(dir.path(), || ReplicaId(7)).unwrap();
+        let store = SqliteStore::open(dir.path(), || ReplicaId(7)).unwrap();
         assert_eq!(body_text(&store.load(&id).unwrap()), "hello!");
         assert_eq!(store.list().unwrap()[0].title, "Notes");
         assert_eq!(store.integrity_check().unwrap(), "ok");
@@ -713,9 +713,9 @@ mod tests {
     #[test]
     fn a_second_process_is_locked_out() {
         let dir = tempfile::tempdir().unwrap();
-        let _first = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        let _first = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap();
         assert!(matches!(
-            ReplicaStore::open(dir.path(), || ReplicaId(2)),
+            SqliteStore::open(dir.path(), || ReplicaId(2)),
             Err(StoreError::Locked(_))
         ));
     }
@@ -726,7 +726,7 @@ mod tests {
         let db = dir.path().join(DB_FILE);
         std::fs::write(&db, b"this is not a database, it is a shopping list").unwrap();
         let before = std::fs::read(&db).unwrap();
-        let err = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap_err();
+        let err = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap_err();
         assert!(matches!(err, StoreError::Foreign(_)), "{err}");
         assert_eq!(std::fs::read(&db).unwrap(), before);
 
@@ -738,7 +738,7 @@ mod tests {
                 .unwrap();
         }
         let before = std::fs::read(&db).unwrap();
-        let err = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap_err();
+        let err = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap_err();
         assert!(matches!(err, StoreError::Foreign(_)), "{err}");
         assert_eq!(std::fs::read(&db).unwrap(), before);
     }
@@ -764,7 +764,7 @@ mod tests {
             ))
             .unwrap();
         }
-        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        let mut store = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap();
         assert_eq!(store.device(), ReplicaId(7));
         let info = store.info(&id).unwrap();
         assert_eq!((info.title.as_str(), info.kind), ("Old notes", None));
@@ -777,11 +777,11 @@ mod tests {
     #[test]
     fn the_first_run_happens_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        let mut store = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap();
         assert!(!store.first_run_done().unwrap());
         store.mark_first_run_done().unwrap();
         drop(store);
-        let store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        let store = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap();
         assert!(store.list().unwrap().is_empty());
         assert!(store.first_run_done().unwrap());
     }
@@ -789,13 +789,13 @@ mod tests {
     #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        drop(ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap());
+        drop(SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap());
         {
             let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
             c.pragma_update(None, "user_version", 99).unwrap();
         }
         assert!(matches!(
-            ReplicaStore::open(dir.path(), || ReplicaId(1)),
+            SqliteStore::open(dir.path(), || ReplicaId(1)),
             Err(StoreError::TooNew { found: 99, .. })
         ));
     }
@@ -804,7 +804,7 @@ mod tests {
     fn compaction_keeps_changes_the_snapshot_does_not_cover() {
         let dir = tempfile::tempdir().unwrap();
         let id = doc_id("d");
-        let mut store = ReplicaStore::open(dir.path(), || ReplicaId(1)).unwrap();
+        let mut store = SqliteStore::open(dir.path(), || ReplicaId(1)).unwrap();
         let mut doc = Document::new(store.device());
         store.create(&id, "", 0, None).unwrap();
         let first = typed(&mut doc, "ab");

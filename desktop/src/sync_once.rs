@@ -19,7 +19,7 @@ use concord_wire::{Access, DocId};
 
 use crate::note;
 use crate::replicas::{SharedStore, start_client};
-use crate::store::ReplicaStore;
+use crate::store::SqliteStore;
 
 /// How one document ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl fmt::Display for Outcome {
 
 /// Syncs every document of `store` with `relay`, prints a line per
 /// document and a summary; an error (non-zero exit) unless all synced.
-pub fn run(store: ReplicaStore, relay: &str, timeout: Duration) -> Result<()> {
+pub fn run(store: SqliteStore, relay: &str, timeout: Duration) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use concord_core::ReplicaId;
-use concord_desktop::store::{DocKind, ReplicaStore};
+use concord_desktop::store::{DocKind, SqliteStore};
 use concord_wire::DocId;
 
 fn concord(data: &Path, args: &[&str]) -> Output {
@@ -173,7 +173,7 @@ fn calendar_import_marks_the_calendar_in_the_list_cache() {
     let id = DocId::new(stdout(&out).trim()).unwrap();
     // What the list will show, straight from the store's cache: nothing
     // has to load the calendar to know it is one.
-    let store = ReplicaStore::open(data.path(), || ReplicaId(9)).unwrap();
+    let store = SqliteStore::open(data.path(), || ReplicaId(9)).unwrap();
     let info = store.info(&id).unwrap();
     assert_eq!(info.kind, Some(DocKind::Calendar));
     assert_eq!(info.title, "Team week");
@@ -261,7 +261,7 @@ fn doc_list_reads_kinds_from_the_cache_and_loads_only_documents_of_unknown_kind(
         list.contains(&format!("{other}\tcalendar\tTeam week\n")),
         "{list}"
     );
-    let store = ReplicaStore::open(data.path(), || ReplicaId(9)).unwrap();
+    let store = SqliteStore::open(data.path(), || ReplicaId(9)).unwrap();
     let id = DocId::new(other).unwrap();
     assert_eq!(store.info(&id).unwrap().kind, Some(DocKind::Calendar));
 }

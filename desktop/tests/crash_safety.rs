@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use concord_core::ReplicaId;
-use concord_desktop::{note, store::ReplicaStore};
+use concord_desktop::{note, store::SqliteStore};
 use concord_wire::DocId;
 
 const ROUNDS: u64 = 25;
@@ -59,7 +59,7 @@ fn no_committed_change_is_lost_when_the_writer_is_killed() {
             committed = committed.max(n);
         }
 
-        let store = ReplicaStore::open(dir.path(), || ReplicaId(0)).unwrap();
+        let store = SqliteStore::open(dir.path(), || ReplicaId(0)).unwrap();
         assert_eq!(
             store.integrity_check().unwrap(),
             "ok",

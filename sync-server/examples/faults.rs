@@ -233,7 +233,9 @@ impl Client {
     ) -> anyhow::Result<()> {
         self.send(&Frame::Sync {
             doc: doc.clone(),
-            message: Message::Changes { changes },
+            message: Message::Records {
+                records: changes.into_iter().map(Into::into).collect(),
+            },
         })
         .await
     }

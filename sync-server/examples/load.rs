@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use concord_core::{DecodeOps, Document, NewValue, ObjId, Op, ReplicaId, ScalarValue};
+use concord_core::{DecodeOps, Document, NewValue, ObjId, Op, Record, ReplicaId, ScalarValue};
 use concord_relay::config::{Auth, Config, Limits};
 use concord_wire::{ClientSession, DocId, Frame, SessionEvent};
 use futures_util::{SinkExt, StreamExt};
@@ -263,17 +263,24 @@ async fn client(
                 let frame = Frame::decode(&bytes)?;
                 for event in session.receive(frame) {
                     match event {
-                        SessionEvent::Changes { doc, changes } => {
+                        SessionEvent::Records { doc, records } => {
                             let now = shared.now_us();
                             let start = shared.start_us.load(Ordering::Relaxed);
-                            for c in &changes {
-                                if let Some(t) = sent_at(c) && t >= start {
+                            for r in &records {
+                                if let Record::Change(c) = r
+                                    && let Some(t) = sent_at(c)
+                                    && t >= start
+                                {
                                     fanout.push(now.saturating_sub(t));
                                 }
                             }
-                            shared.totals.delivered.fetch_add(changes.len() as u64, Ordering::Relaxed);
+                            let n: u64 = records.iter().map(Record::count).sum();
+                            shared.totals.delivered.fetch_add(n, Ordering::Relaxed);
                             if let Some(d) = docs.get_mut(&doc) {
-                                d.apply_all(changes)?;
+                                let outcome = d.apply_records(records);
+                                if let Some((id, e)) = outcome.refused.first() {
+                                    bail!("client {i}: {id:?} refused: {e}");
+                                }
                                 let v = d.version().clone();
                                 session.stored(&doc, &v);
                             }

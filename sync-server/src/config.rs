@@ -22,13 +22,16 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Documents subscribed at once on one connection (Error TooManyDocuments).
     pub max_docs_per_connection: usize,
-    /// Causally-unready changes held for one connection (Error TooManyPending).
+    /// Causally-unready records held for one connection (Error TooManyPending).
     pub max_pending_per_connection: usize,
     /// Their bytes, in total (Error TooManyPending).
     pub max_pending_bytes_per_connection: usize,
-    /// Sustained changes per second on one connection (Error RateLimited).
+    /// Sustained records per second on one connection (Error RateLimited);
+    /// a record counts one plus one per full KiB of its bytes, so a run of
+    /// typing costs about what its bytes cost, not a unit per keystroke.
     pub max_changes_per_sec: f64,
-    /// Changes a connection may send at once before the rate applies.
+    /// Records (counted so) a connection may send at once before the rate
+    /// applies.
     pub changes_burst: f64,
     /// Rate-limited batches within `abuse_window` that close the connection (1008).
     pub max_rate_violations: u32,
@@ -114,6 +117,11 @@ impl TokenBucket {
         #[allow(clippy::cast_sign_loss)]
         let granted = granted as u32;
         granted as usize
+    }
+
+    /// Returns `n` tokens taken and not used (capped at the burst).
+    pub fn give_back(&mut self, n: usize) {
+        self.tokens = (self.tokens + as_f64(n)).min(self.burst);
     }
 
     /// Seconds until at least `n` tokens (capped at the burst) are available.

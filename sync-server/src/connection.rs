@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use concord_wire::{DocId, EncodedChange, Frame, Message, VersionVector, close};
+use concord_wire::{DocId, Frame, Message, Record, VersionVector, close, frame};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 
@@ -42,8 +42,9 @@ enum Event {
 /// Why the loop ended.
 #[derive(Debug)]
 enum End {
-    /// Send these frames (best effort), then close the socket with this code.
-    Close(u16, &'static str, Vec<Frame>),
+    /// Send these frames, encoded (best effort), then close the socket with
+    /// this code.
+    Close(u16, &'static str, Vec<Vec<u8>>),
     /// The peer is gone (closed, reset): nothing more to send.
     Gone,
 }
@@ -75,7 +76,7 @@ impl Documents for Joined {
     fn admit<R>(
         &mut self,
         doc: &DocId,
-        f: impl FnOnce(&mut DocState) -> (R, Vec<EncodedChange>),
+        f: impl FnOnce(&mut DocState) -> (R, Vec<Record>),
     ) -> Option<R> {
         let hub = self.docs.get(doc)?;
         let mut st = hub.lock();
@@ -136,8 +137,7 @@ pub async fn run(socket: WebSocket, app: Arc<AppState>) {
     tracing::debug!(conn = conn.id, ?end, "disconnected");
     if let End::Close(code, reason, frames) = end {
         // Best effort: the frames that explain the close, then the close.
-        for f in frames {
-            let bytes = f.encode();
+        for bytes in frames {
             let fed =
                 tokio::time::timeout(CLOSE_TIMEOUT, sink.feed(WsMessage::Binary(bytes.into())))
                     .await;
@@ -241,7 +241,10 @@ impl Connection {
                             Metrics::add(&self.app.metrics.bytes_in, bytes.len() as u64);
                             match Frame::decode(&bytes) {
                                 Ok(frame) => Input::Frame(frame),
-                                Err(e) => Input::Malformed(e),
+                                Err(e) => match frame::foreign_version(&bytes) {
+                                    Some(v) => Input::Unusable(Unusable::Version(v)),
+                                    None => Input::Malformed(e),
+                                },
                             }
                         }
                         Some(Ok(WsMessage::Text(_))) => Input::Unusable(Unusable::Text),
@@ -315,7 +318,16 @@ impl Connection {
                         code,
                         reason,
                         frames,
-                    } => return Err(End::Close(code, reason, frames)),
+                    } => {
+                        let frames = frames.iter().map(Frame::encode).collect();
+                        return Err(End::Close(code, reason, frames));
+                    }
+                    Effect::CloseForeign {
+                        version,
+                        frame,
+                        code,
+                        reason,
+                    } => return Err(End::Close(code, reason, vec![frame.encode_as(version)])),
                     Effect::Reject(reason) => self.app.metrics.reject(reason),
                     Effect::Log(Log::CommitFailed { doc, error }) => {
                         tracing::warn!(conn = self.id, doc = %doc, error = %error, "commit failed");
@@ -353,7 +365,7 @@ impl Connection {
     async fn send(&self, sink: &mut Sink, frame: &Frame) -> Result<(), SendFailed> {
         if let Frame::Sync {
             doc,
-            message: Message::Changes { .. },
+            message: Message::Records { .. },
         } = frame
             && let Some(hub) = self.joined.docs.get(doc)
             && let Some(at) = hub.lock().last_commit()

@@ -28,14 +28,15 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use concord_wire::{ChangeId, EncodedChange, ReplicaId, VersionVector};
+use concord_wire::{ChangeId, MAX_RECORD_BYTES, Record, ReplicaId, VersionVector};
 use concord_wire::{ChangeSource, DocId};
 use tokio::sync::{Notify, OnceCell, oneshot};
 
-use crate::admission::{self, Known, Verdict};
+use crate::admission::{self, Held, Holdings, Verdict};
 use crate::error::CommitFailed;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -98,11 +99,15 @@ impl Submission {
     }
 }
 
+/// Joinable records committed since the last compaction of a document's
+/// rows that make it worth compacting them again (see `store.rs`).
+const COMPACT_AFTER: usize = 256;
+
 /// One document's log and subscribers.
 #[derive(Debug)]
 pub struct DocState {
-    /// Admission order; `log[..committed]` is durable.
-    log: Vec<EncodedChange>,
+    /// Records in admission order; `log[..committed]` is durable.
+    log: Vec<Record>,
     /// Each log entry's admission ticket: increasing, never reused (also
     /// across a roll-back), so a connection can ask what was admitted since
     /// it last looked (`admitted_after`).
@@ -111,16 +116,21 @@ pub struct DocState {
     committed: usize,
     /// Version of the committed prefix (what is served and acknowledged).
     version: VersionVector,
-    /// Version of the whole log, in-flight changes included.
+    /// Version of the whole log, in-flight records included.
     admitted: VersionVector,
-    /// Per replica, the log positions of its seq 1, 2, 3, ...
+    /// Per replica, the log positions of its records, in seq order.
     index: BTreeMap<ReplicaId, Vec<usize>>,
+    /// Per replica, the first seq of a committed record that continues the
+    /// record before it and may be joined to it in the store; and how many
+    /// such records there are since the last compaction.
+    joinable: BTreeMap<ReplicaId, u64>,
+    joinable_count: usize,
     subscribers: BTreeMap<ConnId, Subscriber>,
     /// Bumped whenever the subscribers change (presence is resent).
     presence_gen: u64,
     /// Commits submitted and not yet reported.
     inflight: usize,
-    /// The run of uncommitted changes being built; a new one (from
+    /// The run of uncommitted records being built; a new one (from
     /// `Hubs::next_epoch`, so never reused) after each failed commit.
     epoch: u64,
     /// When the last commit completed (for the fan-out delay metric).
@@ -140,6 +150,8 @@ impl DocState {
             version: VersionVector::new(),
             admitted: VersionVector::new(),
             index: BTreeMap::new(),
+            joinable: BTreeMap::new(),
+            joinable_count: 0,
             subscribers: BTreeMap::new(),
             presence_gen: 0,
             inflight: 0,
@@ -148,10 +160,15 @@ impl DocState {
         }
     }
 
-    fn get(&self, id: ChangeId) -> Option<&EncodedChange> {
-        let i = usize::try_from(id.seq).ok()?.checked_sub(1)?;
-        let pos = *self.index.get(&id.replica)?.get(i)?;
-        self.log.get(pos)
+    /// The position in its replica's list of the record holding `(replica,
+    /// seq)`, and that record's log position.
+    fn locate(&self, replica: ReplicaId, seq: u64) -> Option<(usize, usize)> {
+        let list = self.index.get(&replica)?;
+        let i = list
+            .partition_point(|&p| self.log[p].first_seq() <= seq)
+            .checked_sub(1)?;
+        let pos = list[i];
+        (seq <= self.log[pos].last_seq()).then_some((i, pos))
     }
 
     /// Everything held, committed or in flight.
@@ -159,27 +176,19 @@ impl DocState {
         &self.admitted
     }
 
-    /// What to do with `change` (see `admission`).
-    pub fn classify(&self, change: &EncodedChange) -> Verdict {
-        admission::classify(change.header(), change.bytes(), &self.admitted, |id| {
-            self.get(id).map(|c| Known {
-                bytes: c.bytes(),
-                lamport: c.header().lamport,
-            })
-        })
+    /// What to do with `record` (see `admission`).
+    pub fn classify(&self, record: &Record) -> Verdict {
+        admission::classify(record, self)
     }
 
-    /// Appends a change `classify` called `New`. It is served only once
+    /// Appends a record `classify` called `New`. It is served only once
     /// committed (`Hubs::submit`).
-    pub fn admit(&mut self, change: EncodedChange) {
-        debug_assert_eq!(self.classify(&change), Verdict::New);
-        let id = change.id();
-        self.index
-            .entry(id.replica)
-            .or_default()
-            .push(self.log.len());
-        self.admitted.observe(id.replica, id.seq);
-        self.log.push(change);
+    pub fn admit(&mut self, record: Record) {
+        debug_assert_eq!(self.classify(&record), Verdict::New(record.clone()));
+        let replica = record.replica();
+        self.index.entry(replica).or_default().push(self.log.len());
+        self.admitted.observe(replica, record.last_seq());
+        self.log.push(record);
         self.tickets.push(self.next_ticket);
         self.next_ticket += 1;
     }
@@ -189,11 +198,16 @@ impl DocState {
         self.next_ticket
     }
 
-    /// Ids of the changes in the log admitted at or after `mark` (a value
-    /// of `admission_mark`): O(log n + those).
-    pub fn admitted_after(&self, mark: u64) -> impl Iterator<Item = ChangeId> + '_ {
+    /// The changes of the records admitted at or after `mark` (a value of
+    /// `admission_mark`), by replica: O(log n + those).
+    pub fn admitted_after(
+        &self,
+        mark: u64,
+    ) -> impl Iterator<Item = (ReplicaId, RangeInclusive<u64>)> + '_ {
         let start = self.tickets.partition_point(|&t| t < mark);
-        self.log[start..].iter().map(EncodedChange::id)
+        self.log[start..]
+            .iter()
+            .map(|r| (r.replica(), r.first_seq()..=r.last_seq()))
     }
 
     #[cfg(test)]
@@ -201,7 +215,7 @@ impl DocState {
         DocState::new(1)
     }
 
-    /// Drops every change not yet committed (a commit failed) and starts
+    /// Drops every record not yet committed (a commit failed) and starts
     /// epoch `epoch`. What remains is exactly what the store holds.
     fn roll_back(&mut self, epoch: u64) {
         let committed = self.committed;
@@ -217,7 +231,7 @@ impl DocState {
         self.epoch = epoch;
     }
 
-    /// Changes admitted and not yet committed.
+    /// Records admitted and not yet committed.
     pub fn uncommitted(&self) -> usize {
         self.log.len() - self.committed
     }
@@ -240,6 +254,7 @@ impl DocState {
         d
     }
 
+    /// Records committed.
     pub fn len(&self) -> usize {
         self.committed
     }
@@ -279,18 +294,54 @@ impl DocState {
         if job.end <= self.committed {
             return Ok(false);
         }
-        for i in self.committed..job.end {
-            let id = self.log[i].id();
-            self.version.observe(id.replica, id.seq);
+        for pos in self.committed..job.end {
+            let record = &self.log[pos];
+            self.version.observe(record.replica(), record.last_seq());
+            if self.continues_previous(pos) {
+                let first = self.joinable.entry(record.replica()).or_insert(u64::MAX);
+                *first = (*first).min(record.first_seq());
+                self.joinable_count += 1;
+            }
         }
         self.committed = job.end;
         Ok(true)
     }
 
+    /// Is the record at `pos` a run record that continues its replica's
+    /// record before it, so the store may join the two?
+    fn continues_previous(&self, pos: usize) -> bool {
+        let Record::Run(run) = &self.log[pos] else {
+            return false;
+        };
+        let Some((i, _)) = self.locate(run.replica(), run.first_seq()) else {
+            return false;
+        };
+        let list = &self.index[&run.replica()];
+        i.checked_sub(1)
+            .and_then(|prev| match &self.log[list[prev]] {
+                Record::Run(prev) => Some(prev),
+                Record::Change(_) => None,
+            })
+            .is_some_and(|prev| {
+                prev.continued_by(run) && prev.bytes().len() + run.bytes().len() <= MAX_RECORD_BYTES
+            })
+    }
+
+    /// If enough joinable records were committed (or `all`, with any),
+    /// where the store should join rows again: per replica, the first seq
+    /// of a joinable record. Taken: the next ones count from zero.
+    pub fn take_compaction(&mut self, all: bool) -> Option<Vec<(ReplicaId, u64)>> {
+        if self.joinable_count == 0 || (!all && self.joinable_count < COMPACT_AFTER) {
+            return None;
+        }
+        self.joinable_count = 0;
+        Some(std::mem::take(&mut self.joinable).into_iter().collect())
+    }
+
     /// The store refused `job`: if its epoch is still the current one,
-    /// every uncommitted change is dropped and `next_epoch` begins (the
+    /// every uncommitted record is dropped and `next_epoch` begins (the
     /// store refuses what is still queued of the old one). Returns how
-    /// many changes were dropped, `None` if an earlier refusal did it.
+    /// many records were dropped, `None` if an earlier refusal did it.
     pub fn refuse(&mut self, job: Submission, next_epoch: impl FnOnce() -> u64) -> Option<usize> {
         if job.epoch != self.epoch {
             return None;
@@ -306,18 +357,54 @@ impl DocState {
         }
     }
 
-    /// Loads a stored log: it must be a causal order without duplicates.
+    /// Loads a stored log: it must be a causal order without overlaps.
     /// Into a new state (`DocState::new`) only.
-    pub fn install(&mut self, changes: Vec<EncodedChange>) -> Result<(), String> {
-        for c in changes {
-            match self.classify(&c) {
-                Verdict::New => self.admit(c),
-                other => return Err(format!("stored change {:?} is {other:?}", c.id())),
+    pub fn install(&mut self, records: Vec<Record>) -> Result<(), String> {
+        for r in records {
+            match self.classify(&r) {
+                Verdict::New(new) if new == r => self.admit(r),
+                other => {
+                    return Err(format!(
+                        "stored record {:?} {}..={} is {other:?}",
+                        r.replica(),
+                        r.first_seq(),
+                        r.last_seq()
+                    ));
+                }
             }
         }
-        self.committed = self.log.len();
-        self.version = self.admitted.clone();
+        let job = self.submission();
+        self.commit(job).map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+impl Holdings for DocState {
+    fn admitted(&self) -> &VersionVector {
+        &self.admitted
+    }
+
+    fn held(&self, replica: ReplicaId, seq: u64) -> Option<Held<'_>> {
+        let (_, pos) = self.locate(replica, seq)?;
+        Some(match &self.log[pos] {
+            Record::Change(c) => Held::Change { bytes: c.bytes() },
+            Record::Run(run) => {
+                let s = run.segment(run.segment_of(seq)?);
+                Held::Segment {
+                    first_seq: s.first_seq,
+                    count: s.count,
+                    first_lamport: s.first_lamport,
+                    deps: s.deps,
+                    body: s.body,
+                }
+            }
+        })
+    }
+
+    fn lamport(&self, id: ChangeId) -> Option<u64> {
+        let (_, pos) = self.locate(id.replica, id.seq)?;
+        let r = &self.log[pos];
+        Some(r.first_lamport() + (id.seq - r.first_seq()))
     }
 }
 
@@ -326,34 +413,52 @@ impl ChangeSource for DocState {
         self.version.clone()
     }
 
-    /// Merges the per-replica runs `since` lacks by log position: causal
-    /// order, O(missing · log replicas).
-    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
+    /// Merges the per-replica lists of records `since` lacks by log
+    /// position: causal order, O(records sent · log replicas). A record
+    /// the peer has the start of is sent from the segment holding the
+    /// first change it lacks; a replica's records that continue one
+    /// another are sent joined (up to `MAX_RECORD_BYTES`), which keeps
+    /// causal order: a continuing record depends on its predecessor alone.
+    fn records_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<Record> {
         let mut heap = BinaryHeap::new();
         for (replica, range) in self.version.diff(since) {
-            let Some(list) = self.index.get(&replica) else {
-                continue;
-            };
-            // Seqs are 1-based; `range` lies within the committed version.
-            let start = (*range.start() - 1) as usize;
-            let end = (*range.end() as usize).min(list.len());
-            if start < end {
-                heap.push(Reverse((list[start], start, end, replica)));
+            if let Some((i, pos)) = self.locate(replica, *range.start()) {
+                heap.push(Reverse((pos, i, replica)));
             }
         }
         let mut out = Vec::new();
         let mut bytes = 0;
-        while let Some(Reverse((pos, i, end, replica))) = heap.pop() {
-            let c = &self.log[pos];
-            bytes += c.bytes().len();
-            out.push(c.clone());
+        while let Some(Reverse((pos, mut i, replica))) = heap.pop() {
+            let list = &self.index[&replica];
+            let mut record = match &self.log[pos] {
+                Record::Run(run) if run.first_seq() <= since.get(replica) => {
+                    let from = run
+                        .segment_of(since.get(replica) + 1)
+                        .expect("the record holds the first change missing");
+                    Record::Run(run.tail(from))
+                }
+                other => other.clone(),
+            };
+            // Join what continues it, committed and small enough.
+            while let Record::Run(run) = &record
+                && let Some(&next) = list.get(i + 1)
+                && next < self.committed
+                && let Record::Run(following) = &self.log[next]
+                && run.continued_by(following)
+                && run.bytes().len() + following.bytes().len() <= MAX_RECORD_BYTES
+            {
+                record = Record::Run(run.join(following));
+                i += 1;
+            }
+            bytes += record.bytes().len();
+            out.push(record);
             if bytes >= max_bytes {
                 break;
             }
-            if i + 1 < end
-                && let Some(list) = self.index.get(&replica)
+            if let Some(&next) = list.get(i + 1)
+                && next < self.committed
             {
-                heap.push(Reverse((list[i + 1], i + 1, end, replica)));
+                heap.push(Reverse((next, i + 1, replica)));
             }
         }
         out
@@ -453,11 +558,17 @@ impl Hubs {
             .get_or_init(|| async {
                 let store = Arc::clone(&self.store);
                 let doc = doc.clone();
-                let changes = tokio::task::spawn_blocking(move || store.load(&doc))
+                let records = tokio::task::spawn_blocking(move || store.load(&doc))
                     .await
                     .map_err(|e| e.to_string())?
                     .map_err(|e| e.to_string())?;
-                hub.lock().install(changes)
+                let mut st = hub.lock();
+                st.install(records)?;
+                // Rows a crash or a restart left unjoined.
+                if let Some(from) = st.take_compaction(false) {
+                    self.store.compact(&hub.doc, from);
+                }
+                Ok(())
             })
             .await;
         if let Err(e) = loaded {
@@ -496,8 +607,12 @@ impl Hubs {
         if let Some(h) = docs.get(&hub.doc)
             && Arc::ptr_eq(h, hub)
         {
-            let st = h.lock();
+            let mut st = h.lock();
             if st.subscribers.is_empty() && st.inflight == 0 {
+                // Leaving memory: join what is left to join in the store.
+                if let Some(from) = st.take_compaction(true) {
+                    self.store.compact(&hub.doc, from);
+                }
                 drop(st);
                 docs.remove(&hub.doc);
                 self.metrics
@@ -507,27 +622,30 @@ impl Hubs {
         }
     }
 
-    /// Sends the changes just admitted into `st` (all of `hub`, under its
+    /// Sends the records just admitted into `st` (all of `hub`, under its
     /// lock) to the store. Once they are committed every subscriber is marked
     /// dirty and the receiver gets the committed version (for the Ack). If
-    /// the commit fails, every uncommitted change of the document is dropped
+    /// the commit fails, every uncommitted record of the document is dropped
     /// (their writers send them again) and the receiver gets the failure.
+    /// Once enough committed records could be joined to the ones before
+    /// them, the store is asked to compact the document's rows.
     pub fn submit(
         self: &Arc<Self>,
         hub: &Arc<DocHub>,
         st: &mut DocState,
-        changes: Vec<EncodedChange>,
+        records: Vec<Record>,
     ) -> oneshot::Receiver<Result<VersionVector, CommitFailed>> {
         let (tx, rx) = oneshot::channel();
         let job = st.submission();
-        let n = changes.len() as u64;
+        let n: u64 = records.iter().map(Record::count).sum();
+        let rows = records.len() as u64;
         st.inflight += 1;
         let hubs = Arc::clone(self);
         let hub2 = Arc::clone(hub);
         let submitted = self.store.submit(
             hub.doc.clone(),
             job.epoch,
-            changes,
+            records,
             Box::new(move |result| {
                 // On the writer thread: never while `submit`'s caller holds the lock.
                 let mut st = hub2.lock();
@@ -540,6 +658,10 @@ impl Hubs {
                                 st.mark_all(&hub2.doc);
                             }
                             Metrics::add(&hubs.metrics.changes_stored, n);
+                            Metrics::add(&hubs.metrics.records_stored, rows);
+                            if let Some(from) = st.take_compaction(false) {
+                                hubs.store.compact(&hub2.doc, from);
+                            }
                             Ok(st.version.clone())
                         }
                         Err(e) => {
@@ -549,7 +671,7 @@ impl Hubs {
                     },
                     Err(e) => {
                         if let Some(dropped) = st.refuse(job, || hubs.next_epoch()) {
-                            tracing::warn!(doc = %hub2.doc, dropped, "commit failed; uncommitted changes dropped");
+                            tracing::warn!(doc = %hub2.doc, dropped, "commit failed; uncommitted records dropped");
                         }
                         Err(e)
                     }
@@ -577,10 +699,10 @@ impl Hubs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use concord_core::{Document, ObjId};
+    use concord_core::{Document, ObjId, ObjType};
     use tokio::sync::oneshot;
 
-    fn edits(replica: u128, n: i64, base: Option<&Document>) -> (Document, Vec<EncodedChange>) {
+    fn edits(replica: u128, n: i64, base: Option<&Document>) -> (Document, Vec<Record>) {
         let mut d = base.map_or_else(
             || Document::new(ReplicaId(replica)),
             |b| b.fork(ReplicaId(replica)),
@@ -589,10 +711,28 @@ mod tests {
             .map(|i| {
                 let mut tx = d.transaction();
                 tx.put(ObjId::Root, "k", i).unwrap();
-                tx.commit().unwrap()
+                Record::Change(tx.commit().unwrap())
             })
             .collect();
         (d, cs)
+    }
+
+    /// `n` keystrokes of `replica`, each a run record of one (as a device
+    /// sends typing as it is typed), after a change that makes the text.
+    fn keystrokes(replica: u128, n: usize) -> Vec<Record> {
+        let mut d = Document::new(ReplicaId(replica));
+        let mut tx = d.transaction();
+        let text = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+        tx.commit();
+        let mut out = d.records_since(&VersionVector::new(), usize::MAX);
+        for i in 0..n {
+            let before = d.version().clone();
+            let mut tx = d.transaction();
+            tx.insert_text(text, i, "k").unwrap();
+            tx.commit();
+            out.extend(d.records_since(&before, usize::MAX));
+        }
+        out
     }
 
     #[test]
@@ -602,17 +742,17 @@ mod tests {
         let mut st = DocState::new(1);
         st.install(a_changes.iter().chain(&b_changes).cloned().collect())
             .unwrap();
-        let all = st.changes_since(&VersionVector::new(), usize::MAX);
+        let all = st.records_since(&VersionVector::new(), usize::MAX);
         assert_eq!(all.len(), 5);
         let mut doc = Document::new(ReplicaId(9));
         for c in &all {
-            assert!(c.header().is_ready(doc.version()), "causal order");
-            doc.apply(c.clone()).unwrap();
+            assert!(c.first_header().is_ready(doc.version()), "causal order");
+            assert!(doc.apply_records([c.clone()]).refused.is_empty());
         }
         let mut since = VersionVector::new();
         since.observe(ReplicaId(1), 2);
-        let missing = st.changes_since(&since, usize::MAX);
-        let ids: Vec<_> = missing.iter().map(EncodedChange::id).collect();
+        let missing = st.records_since(&since, usize::MAX);
+        let ids: Vec<_> = missing.iter().flat_map(Record::ids).collect();
         assert_eq!(
             ids,
             vec![
@@ -621,8 +761,114 @@ mod tests {
                 ChangeId::new(ReplicaId(2), 2)
             ]
         );
-        assert_eq!(st.changes_since(&since, 1).len(), 1, "bounded batches");
-        assert!(st.changes_since(st.admitted(), usize::MAX).is_empty());
+        assert_eq!(st.records_since(&since, 1).len(), 1, "bounded batches");
+        assert!(st.records_since(st.admitted(), usize::MAX).is_empty());
+    }
+
+    /// A peer that holds part of one stored segment (a device's typing
+    /// uploaded as one record) is sent that segment whole: it keeps the
+    /// changes it has, adds the rest, and loses and doubles nothing.
+    #[test]
+    fn a_peer_with_part_of_a_stored_segment_gets_the_rest_without_loss_or_doubles() {
+        let mut typed = Document::new(ReplicaId(3));
+        let mut tx = typed.transaction();
+        let text = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+        tx.commit();
+        for i in 0..100 {
+            let mut tx = typed.transaction();
+            tx.insert_text(text, i, if i % 7 == 0 { "é" } else { "k" })
+                .unwrap();
+            tx.commit();
+        }
+        let uploaded = typed.records_since(&VersionVector::new(), usize::MAX);
+        assert_eq!(
+            uploaded.len(),
+            2,
+            "the text's creation, one record of typing"
+        );
+        let mut st = DocState::new(1);
+        st.install(uploaded.clone()).unwrap();
+
+        // The peer has the creation and the first 50 keystrokes.
+        let mut peer = Document::new(ReplicaId(9));
+        let mut half = VersionVector::new();
+        half.observe(ReplicaId(3), 51);
+        peer.apply_records(typed.records_between(&VersionVector::new(), &half, usize::MAX));
+        assert_eq!(peer.version().get(ReplicaId(3)), 51);
+
+        let served = st.records_since(peer.version(), usize::MAX);
+        let ids: Vec<ChangeId> = served.iter().flat_map(Record::ids).collect();
+        assert!(
+            ids.contains(&ChangeId::new(ReplicaId(3), 52))
+                && ids.contains(&ChangeId::new(ReplicaId(3), 101)),
+            "everything the peer lacks"
+        );
+        let first = served[0].first_seq();
+        assert!(
+            first <= 51,
+            "the cut lies inside a segment, so known changes come along"
+        );
+        let outcome = peer.apply_records(served);
+        assert!(outcome.refused.is_empty(), "{outcome:?}");
+        assert_eq!(outcome.applied, 50, "each change it lacked, once");
+        assert_eq!(
+            outcome.duplicates,
+            52 - first,
+            "what it had, not applied again"
+        );
+        assert!(peer.save() == typed.save(), "nothing lost, nothing doubled");
+        assert_eq!(peer.version(), typed.version());
+        assert_eq!(
+            peer.key_text(ObjId::Root, "t").to_string(),
+            typed.key_text(ObjId::Root, "t").to_string()
+        );
+    }
+
+    #[test]
+    fn typing_stored_a_keystroke_a_record_is_served_joined_and_from_where_the_peer_is() {
+        let records = keystrokes(3, 500);
+        let mut st = DocState::new(1);
+        st.install(records.clone()).unwrap();
+        assert_eq!(st.len(), 501, "a record per keystroke, as received");
+        let served = st.records_since(&VersionVector::new(), usize::MAX);
+        assert_eq!(served.len(), 2, "the text's creation, then one joined run");
+        let mut doc = Document::new(ReplicaId(9));
+        assert!(doc.apply_records(served).refused.is_empty());
+        let mut one_by_one = Document::new(ReplicaId(9));
+        one_by_one.apply_records(records);
+        assert!(doc == one_by_one);
+        assert!(doc.save() == one_by_one.save());
+        // A peer with the first 200 keystrokes is sent the rest, from the
+        // segment it lacks.
+        let mut since = VersionVector::new();
+        since.observe(ReplicaId(3), 201);
+        let rest = st.records_since(&since, usize::MAX);
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].first_seq(), rest[0].last_seq()), (202, 501));
+        // Uncommitted records are never joined in.
+        let more = keystrokes(3, 501).pop().unwrap();
+        st.admit(more);
+        assert_eq!(st.records_since(&since, usize::MAX)[0].last_seq(), 501);
+    }
+
+    #[test]
+    fn committed_records_that_continue_the_one_before_ask_for_a_compaction() {
+        let records = keystrokes(3, COMPACT_AFTER + 1);
+        let mut st = DocState::new(1);
+        st.install(records[..2].to_vec()).unwrap();
+        assert_eq!(st.take_compaction(true), None, "the first run starts a row");
+        for r in &records[2..] {
+            st.admit(r.clone());
+        }
+        assert_eq!(st.take_compaction(false), None, "nothing committed yet");
+        let job = st.submission();
+        st.commit(job).unwrap();
+        assert_eq!(
+            st.take_compaction(false),
+            Some(vec![(ReplicaId(3), 3)]),
+            "from the second keystroke on"
+        );
+        assert_eq!(st.take_compaction(true), None, "taken");
     }
 
     #[test]
@@ -630,10 +876,10 @@ mod tests {
         let (_, cs) = edits(1, 2, None);
         let mut st = DocState::new(1);
         st.install(cs[..1].to_vec()).unwrap();
-        assert_eq!(st.classify(&cs[1]), Verdict::New);
+        assert_eq!(st.classify(&cs[1]), Verdict::New(cs[1].clone()));
         st.admit(cs[1].clone());
         assert_eq!(st.classify(&cs[1]), Verdict::Duplicate);
-        assert_eq!(st.changes_since(&VersionVector::new(), usize::MAX).len(), 1);
+        assert_eq!(st.records_since(&VersionVector::new(), usize::MAX).len(), 1);
         assert_eq!(st.version().total(), 1);
     }
 
@@ -658,7 +904,7 @@ mod tests {
     fn write(
         hubs: &Arc<Hubs>,
         hub: &Arc<DocHub>,
-        cs: &[EncodedChange],
+        cs: &[Record],
     ) -> oneshot::Receiver<Result<VersionVector, CommitFailed>> {
         let mut st = hub.lock();
         for c in cs {
@@ -707,7 +953,7 @@ mod tests {
         let refused = loop {
             let mut tx = d.transaction();
             tx.put(ObjId::Root, "k", big.as_str()).unwrap();
-            let c = tx.commit().unwrap();
+            let c = Record::Change(tx.commit().unwrap());
             match write(&hubs, &hub, std::slice::from_ref(&c)).blocking_recv() {
                 Ok(Ok(_)) => stored += 1,
                 _ => break c,
@@ -719,13 +965,17 @@ mod tests {
             assert_eq!(st.uncommitted(), 0, "the refused change is dropped");
             assert_eq!(st.admitted().total(), stored);
             assert_eq!(st.version().total(), stored, "and never served");
-            assert_eq!(st.classify(&refused), Verdict::New, "it may come again");
+            assert_eq!(
+                st.classify(&refused),
+                Verdict::New(refused.clone()),
+                "it may come again"
+            );
         }
         assert_eq!(store.health(), crate::store::Health::Failing);
         // Space is freed: the same change is stored, no restart.
         let other = rusqlite::Connection::open(dir.path().join(crate::store::DB_FILE)).unwrap();
         other
-            .execute("DELETE FROM changes WHERE seq = 1", [])
+            .execute("DELETE FROM records WHERE first_seq = 1", [])
             .unwrap();
         let version = write(&hubs, &hub, &[refused])
             .blocking_recv()

@@ -15,7 +15,9 @@ pub struct Metrics {
     /// Accepted sockets, websockets or not (`sockets.rs`).
     pub sockets: AtomicI64,
     pub active_documents: AtomicI64,
+    /// Changes committed, and the records (rows) that held them.
     pub changes_stored: AtomicU64,
+    pub records_stored: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     /// From a Changes frame read to its commit reported to the connection.
@@ -127,6 +129,12 @@ impl Metrics {
             "counter",
             "Changes committed to the store.",
             c(&self.changes_stored),
+        );
+        one(
+            "concord_relay_records_stored_total",
+            "counter",
+            "Records (one change, or a run of typing) committed to the store.",
+            c(&self.records_stored),
         );
         one(
             "concord_relay_commits_total",

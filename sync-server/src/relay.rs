@@ -23,15 +23,15 @@
 //! order its changes were admitted in. A Sync stream is pulled one message
 //! at a time (`poll`), so a catch-up is never built whole in memory.
 //!
-//! Changes arrive as a list and leave for the store as opaque records; the
-//! relay reads only their headers.
+//! Changes arrive as records (one change, or a run of typing) and leave
+//! for the store as records; the relay reads only their headers.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use concord_wire::{Access, ChangeSource, DecodeError, DocId, ErrorCode, Frame, Message};
-use concord_wire::{EncodedChange, ReplicaId, VersionVector};
-use concord_wire::{SyncPeer, close};
+use concord_wire::{Record, ReplicaId, VersionVector};
+use concord_wire::{SyncPeer, close, frame};
 
 use crate::config::{Auth, Config, Limits, TokenBucket};
 use crate::error::CommitFailed;
@@ -88,6 +88,8 @@ pub enum Input {
 /// A websocket message that cannot be a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unusable {
+    /// A frame of another protocol version (`frame::foreign_version`).
+    Version(u8),
     Text,
     /// Over the message size limit.
     TooBig,
@@ -115,6 +117,15 @@ pub enum Effect {
         reason: &'static str,
         frames: Vec<Frame>,
     },
+    /// The client speaks protocol `version`, not ours: send it `frame` (an
+    /// Error frame) in that version's framing (`Frame::encode_as`), so that
+    /// it can tell its user, then close with `code`. Nothing follows.
+    CloseForeign {
+        version: u8,
+        frame: Frame,
+        code: u16,
+        reason: &'static str,
+    },
     /// Count a refusal: an error code's name or a close reason.
     Reject(&'static str),
     /// Something for the relay's log.
@@ -135,7 +146,7 @@ pub trait Documents {
     /// Calls `f` with `doc`'s state; `None` if `doc` is not joined.
     fn read<R>(&self, doc: &DocId, f: impl FnOnce(&DocState) -> R) -> Option<R>;
 
-    /// Calls `f` with `doc`'s state to admit changes; the changes `f`
+    /// Calls `f` with `doc`'s state to admit records; the records `f`
     /// returns (the batch it admitted, maybe none) go to the store before
     /// anyone else sees the state, so that commits keep admission order.
     /// Their commit is reported later as `Input::Committed`. `None` if `doc`
@@ -143,7 +154,7 @@ pub trait Documents {
     fn admit<R>(
         &mut self,
         doc: &DocId,
-        f: impl FnOnce(&mut DocState) -> (R, Vec<EncodedChange>),
+        f: impl FnOnce(&mut DocState) -> (R, Vec<Record>),
     ) -> Option<R>;
 }
 
@@ -268,6 +279,32 @@ impl Session {
             Input::Malformed(e) => {
                 self.error(None, ErrorCode::Malformed, e.to_string());
                 self.close(close::PROTOCOL_ERROR, "malformed frame");
+            }
+            Input::Unusable(Unusable::Version(version)) => {
+                // Frames in our framing would mean nothing to this client.
+                self.effects.retain(|e| !matches!(e, Effect::Send(_)));
+                self.reject("unsupported_version");
+                let framing = if (frame::OLDEST_VERSION..=frame::VERSION).contains(&version) {
+                    version
+                } else {
+                    frame::VERSION
+                };
+                self.effects.push_back(Effect::CloseForeign {
+                    version: framing,
+                    frame: Frame::Error {
+                        doc: None,
+                        code: ErrorCode::UnsupportedVersion,
+                        detail: format!(
+                            "this relay speaks Concord sync protocol version {}, this client \
+                             version {version}: update the client",
+                            frame::VERSION
+                        ),
+                    },
+                    code: close::UNSUPPORTED_VERSION,
+                    reason: "unsupported protocol version: update the client",
+                });
+                self.closed = true;
+                self.sending = None;
             }
             Input::Unusable(Unusable::Text) => {
                 self.reject("text_frame");
@@ -491,27 +528,40 @@ impl Session {
         let Some(sub) = self.subs.get_mut(doc) else {
             return;
         };
-        let is_write = matches!(&message, Message::Changes { changes } if !changes.is_empty());
+        let is_write = matches!(&message, Message::Records { records } if !records.is_empty());
         if is_write && !sub.grant.access.can_write() {
             self.error(Some(doc), ErrorCode::ReadOnly, "read-only token");
             return;
         }
-        let mut changes = sub.peer.receive(message);
+        let mut records = sub.peer.receive(message);
         self.dirty.insert(doc.clone());
-        if changes.is_empty() {
+        if records.is_empty() {
             return;
         }
+        // The rate counts what the relay does: a row and a header per
+        // record, and its bytes.
+        let costs: Vec<usize> = records.iter().map(record_cost).collect();
+        let total: usize = costs.iter().sum();
         let secs = now.elapsed.as_secs_f64();
-        let granted = self.bucket.take_up_to(changes.len(), secs);
-        if granted < changes.len() {
-            let wanted = changes.len() - granted;
-            changes.truncate(granted);
-            self.rate_limited(doc, wanted, now);
+        let granted = self.bucket.take_up_to(total, secs);
+        if granted < total {
+            let mut used = 0;
+            let fit = costs
+                .iter()
+                .take_while(|&&c| {
+                    used += c;
+                    used <= granted
+                })
+                .count();
+            let kept: usize = costs[..fit].iter().sum();
+            self.bucket.give_back(granted - kept);
+            records.truncate(fit);
+            self.rate_limited(doc, total - kept, now);
             if self.closed {
                 return;
             }
         }
-        self.store_changes(doc, changes, docs);
+        self.store_records(doc, records, docs);
     }
 
     /// Drops a batch over the rate; the relay asks for it again (Hello) once
@@ -520,7 +570,7 @@ impl Session {
         self.error(
             Some(doc),
             ErrorCode::RateLimited,
-            format!("{wanted} changes dropped: over the rate limit"),
+            format!("records worth {wanted} dropped: over the rate limit"),
         );
         let t = now.elapsed;
         self.violations.push_back(t);
@@ -549,16 +599,11 @@ impl Session {
         self.resync_docs.insert(doc.clone());
     }
 
-    /// Admits `incoming` (and whatever held changes became ready), sends
+    /// Admits `incoming` (and whatever held records became ready), sends
     /// what is new to the store, and acknowledges it once committed.
-    fn store_changes(
-        &mut self,
-        doc: &DocId,
-        incoming: Vec<EncodedChange>,
-        docs: &mut impl Documents,
-    ) {
+    fn store_records(&mut self, doc: &DocId, incoming: Vec<Record>, docs: &mut impl Documents) {
         let limits = HeldLimits {
-            max_changes: self.limits.max_pending_per_connection,
+            max_records: self.limits.max_pending_per_connection,
             max_bytes: self.limits.max_pending_bytes_per_connection,
         };
         let Some(sub) = self.subs.get_mut(doc) else {
@@ -568,8 +613,13 @@ impl Session {
         let admitted = docs.admit(doc, |st| {
             let mut outcome = admit_all(st, &mut sub.held, totals, limits, incoming);
             // A re-send of what is already stored: acknowledge it again (the
-            // first Ack may have been lost).
-            let ack = (outcome.batch.is_empty() && outcome.duplicates > 0).then(|| st.version());
+            // first Ack may have been lost). Not if part of it could not be
+            // compared with what is stored: the client is sent the relay's
+            // copy to compare instead.
+            let ack = (outcome.batch.is_empty()
+                && outcome.duplicates > 0
+                && outcome.unconfirmed.is_empty())
+            .then(|| st.version());
             let batch = std::mem::take(&mut outcome.batch);
             let submitted = !batch.is_empty();
             ((outcome, ack, submitted), batch)
@@ -593,8 +643,8 @@ impl Session {
                 Some(doc),
                 ErrorCode::TooManyPending,
                 format!(
-                    "more than {} changes or {} bytes waiting for their dependencies",
-                    limits.max_changes, limits.max_bytes
+                    "more than {} records or {} bytes waiting for their dependencies",
+                    limits.max_records, limits.max_bytes
                 ),
             );
         }
@@ -610,6 +660,18 @@ impl Session {
         }
         if let Some(why) = outcome.invalid {
             self.error(Some(doc), ErrorCode::InvalidChange, why);
+        }
+        if !outcome.unconfirmed.is_empty()
+            && let Some(sub) = self.subs.get_mut(doc)
+        {
+            // Changes sent that overlap what is stored where the relay
+            // cannot compare them: send the client the stored copy from
+            // there (it compares), and say Hello so that it sends what the
+            // relay lacks.
+            for &(replica, seq) in &outcome.unconfirmed {
+                sub.peer.rewind(replica, seq);
+            }
+            self.dirty.insert(doc.clone());
         }
         if submitted {
             self.in_flight.push_back(doc.clone());
@@ -700,8 +762,8 @@ impl Session {
     /// say who is here if that changed.
     fn refresh(&mut self, doc: &DocId, docs: &mut impl Documents) {
         if self.subs.get(doc).is_some_and(|s| !s.held.is_empty()) {
-            // Another connection may have stored what the held changes wait for.
-            self.store_changes(doc, Vec::new(), docs);
+            // Another connection may have stored what the held records wait for.
+            self.store_records(doc, Vec::new(), docs);
         }
         let Some(sub) = self.subs.get_mut(doc) else {
             return;
@@ -779,6 +841,12 @@ impl Session {
         self.closed = true;
         self.sending = None;
     }
+}
+
+/// What a record costs against the rate limit: one for its row and header,
+/// one more per full KiB of its bytes.
+fn record_cost(record: &Record) -> usize {
+    1 + record.bytes().len() / 1024
 }
 
 #[cfg(test)]

@@ -3,21 +3,45 @@
 //!
 //! ```text
 //! documents(id INTEGER PRIMARY KEY, name TEXT UNIQUE)
-//! changes(ord INTEGER PRIMARY KEY,          -- insertion order = a causal order
-//!         doc, replica BLOB(16), seq, lamport,
-//!         bytes BLOB,                        -- the encoded change, opaque
-//!         UNIQUE (doc, replica, seq))
+//! records(ord INTEGER PRIMARY KEY,          -- insertion order = a causal order
+//!         doc, replica BLOB(16),
+//!         first_seq, last_seq,               -- the changes it holds
+//!         first_lamport, last_lamport,
+//!         bytes BLOB,                        -- the record: a change or a run
+//!                                               record ("CC" / "CR"), opaque
+//!                                               but for its header
+//!         UNIQUE (doc, replica, first_seq))
 //! ```
+//! A row is a record as a client sent it, or several joined (below). The
+//! first change's dependencies are in the record's header, read when the
+//! row is loaded, so they have no column. Schema 2; schema 1 kept one row
+//! per change in `changes`, and its rows move to `records` as they are
+//! (every change is a record).
+//!
 //! Writes go to one dedicated thread that commits whatever is queued in a
 //! single transaction (group commit), so many connections share one fsync,
 //! and then reports to each writer, in submission order. Reads (loading a
 //! document) use a separate connection.
 //!
 //! The API is small and free of SQLite types (`open`, `load`, `submit`,
-//! `close`), so the store can move to another database (PostgreSQL) behind it.
-//! The caller (the hub) guarantees that what it submits is new and causally
-//! ready; the UNIQUE constraint is a safety net, and a violation fails the
-//! commit.
+//! `compact`, `close`), so the store can move to another database
+//! (PostgreSQL) behind it. The caller (the hub) guarantees that what it
+//! submits is new and causally ready; the UNIQUE constraint is a safety
+//! net, and a violation fails the commit.
+//!
+//! **Compaction** joins a replica's consecutive run records into one row
+//! (`RunRecord::join`: the second continues the first, next seq and next
+//! Lamport counter, no dependencies of its own; at most
+//! `MAX_RECORD_BYTES`), so typing sent as it is typed does not stay a row
+//! per keystroke. It reads only headers and concatenates segments, so no
+//! change is altered; the joined row keeps the first row's place, which
+//! keeps the order causal (the second depends on the first alone, so
+//! nothing between them can depend on it). The hub asks for it
+//! (`compact`) once enough joinable records were committed, when a
+//! document leaves memory, and after loading one with rows left unjoined;
+//! the writer runs it after the commit at hand, in a transaction of its
+//! own (a crash leaves the rows joined or not, never half), and a failure
+//! only leaves the rows as they were.
 //!
 //! A transaction starts with `BEGIN IMMEDIATE`, so a write lock held by
 //! another process is waited for (up to the busy timeout) instead of failing
@@ -46,8 +70,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
-use concord_wire::DocId;
-use concord_wire::EncodedChange;
+use concord_wire::{DocId, MAX_RECORD_BYTES, Record, ReplicaId};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use crate::error::{CommitFailed, StoreError};
@@ -73,6 +96,22 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (doc, replica, seq)
     );
     CREATE INDEX changes_by_doc ON changes(doc, ord);",
+    // 2: records (a change or a run of changes) instead of changes.
+    "CREATE TABLE records (
+        ord INTEGER PRIMARY KEY,
+        doc INTEGER NOT NULL REFERENCES documents(id),
+        replica BLOB NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        first_lamport INTEGER NOT NULL,
+        last_lamport INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        UNIQUE (doc, replica, first_seq)
+    );
+    INSERT INTO records(ord, doc, replica, first_seq, last_seq, first_lamport, last_lamport, bytes)
+        SELECT ord, doc, replica, seq, seq, lamport, lamport, bytes FROM changes ORDER BY ord;
+    DROP TABLE changes;
+    CREATE INDEX records_by_doc ON records(doc, ord);",
 ];
 /// Most writers' jobs folded into one transaction.
 const MAX_JOBS_PER_COMMIT: usize = 4096;
@@ -88,8 +127,19 @@ pub type OnCommit = Box<dyn FnOnce(Result<(), CommitFailed>) + Send>;
 struct Job {
     doc: DocId,
     epoch: u64,
-    changes: Vec<EncodedChange>,
+    records: Vec<Record>,
     done: OnCommit,
+}
+
+/// What the writer thread is asked to do.
+enum Task {
+    Write(Job),
+    /// Join `doc`'s rows of each replica from the row holding the seq
+    /// before the one given on.
+    Compact {
+        doc: DocId,
+        from: Vec<(ReplicaId, u64)>,
+    },
 }
 
 /// Whether the store takes writes (`Store::health`).
@@ -126,7 +176,7 @@ pub struct StoreOptions {
 pub struct Store {
     path: PathBuf,
     reader: Mutex<Connection>,
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: Mutex<Option<mpsc::Sender<Task>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     health: Arc<AtomicU8>,
     stats: Arc<CommitStats>,
@@ -139,6 +189,8 @@ pub struct CommitStats {
     pub commits: AtomicU64,
     /// Microseconds spent in them (writes and fsync).
     pub micros: AtomicU64,
+    /// Rows joined into the row before them by compaction.
+    pub rows_joined: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -282,57 +334,58 @@ impl Store {
         Health::from_u8(self.health.load(Ordering::Acquire))
     }
 
-    /// Every stored change of `doc`, in insertion order (a causal order).
+    /// Every stored record of `doc`, in insertion order (a causal order).
     /// Blocking: call from a blocking thread.
-    pub fn load(&self, doc: &DocId) -> Result<Vec<EncodedChange>, StoreError> {
+    pub fn load(&self, doc: &DocId) -> Result<Vec<Record>, StoreError> {
         let conn = lock(&self.reader);
         let mut stmt = conn.prepare_cached(
-            "SELECT c.replica, c.seq, c.bytes FROM changes c
-             JOIN documents d ON c.doc = d.id
-             WHERE d.name = ?1 ORDER BY c.ord",
+            "SELECT r.replica, r.first_seq, r.last_seq, r.bytes FROM records r
+             JOIN documents d ON r.doc = d.id
+             WHERE d.name = ?1 ORDER BY r.ord",
         )?;
         let mut rows = stmt.query(params![doc.as_str()])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let replica: Vec<u8> = row.get(0)?;
-            let seq: i64 = row.get(1)?;
-            let bytes: Vec<u8> = row.get(2)?;
-            let corrupt = |reason: String| StoreError::Corrupt {
-                doc: doc.to_string(),
-                reason,
-            };
-            let change = EncodedChange::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
-            let id = change.id();
-            if replica != id.replica.to_bytes() || u64::try_from(seq).ok() != Some(id.seq) {
-                return Err(corrupt(format!("row ({seq}) does not match change {id:?}")));
-            }
-            out.push(change);
+            let record = read_row(doc.as_str(), row)?;
+            out.push(record);
         }
         Ok(out)
     }
 
-    /// Queues `changes` of `doc` for the next group commit; `done` runs on the
-    /// writer thread once they committed or failed. `epoch` is the run of
-    /// uncommitted changes of `doc` they extend: after a failed commit, jobs
-    /// of `doc` from that epoch or earlier are refused. Never blocks, and
-    /// never runs `done` itself: a closed store returns `Err(Closed)` and
+    /// Queues `records` of `doc` for the next group commit; `done` runs on
+    /// the writer thread once they committed or failed. `epoch` is the run
+    /// of uncommitted records of `doc` they extend: after a failed commit,
+    /// jobs of `doc` from that epoch or earlier are refused. Never blocks,
+    /// and never runs `done` itself: a closed store returns `Err(Closed)` and
     /// drops `done` unrun.
     pub fn submit(
         &self,
         doc: DocId,
         epoch: u64,
-        changes: Vec<EncodedChange>,
+        records: Vec<Record>,
         done: OnCommit,
     ) -> Result<(), StoreError> {
         let job = Job {
             doc,
             epoch,
-            changes,
+            records,
             done,
         };
         match lock(&self.jobs).as_ref() {
-            Some(tx) => tx.send(job).map_err(|_| StoreError::Closed),
+            Some(tx) => tx.send(Task::Write(job)).map_err(|_| StoreError::Closed),
             None => Err(StoreError::Closed),
+        }
+    }
+
+    /// Asks the writer to join `doc`'s rows that continue one another, for
+    /// each replica from the row before the seq given on (see the module
+    /// docs). Best effort: a closed store ignores it.
+    pub fn compact(&self, doc: &DocId, from: Vec<(ReplicaId, u64)>) {
+        if let Some(tx) = lock(&self.jobs).as_ref() {
+            let _ = tx.send(Task::Compact {
+                doc: doc.clone(),
+                from,
+            });
         }
     }
 
@@ -478,72 +531,41 @@ fn set_health(health: &AtomicU8, to: Health) {
 
 fn run_writer(
     mut conn: Connection,
-    rx: &mpsc::Receiver<Job>,
+    rx: &mpsc::Receiver<Task>,
     health: &AtomicU8,
     stats: &CommitStats,
 ) {
     let mut fences = Fences::default();
     while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_JOBS_PER_COMMIT {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut batch = Vec::new();
+        let mut compactions = Vec::new();
+        let mut next = Some(first);
+        while let Some(task) = next.take() {
+            match task {
+                Task::Write(job) => batch.push(job),
+                Task::Compact { doc, from } => compactions.push((doc, from)),
+            }
+            if batch.len() < MAX_JOBS_PER_COMMIT {
+                next = rx.try_recv().ok();
             }
         }
+        write_batch(&mut conn, batch, &mut fences, health, stats);
         let broken = Health::from_u8(health.load(Ordering::Acquire)) == Health::Broken;
-        let refused: Vec<bool> = batch.iter().map(|j| broken || fences.refuses(j)).collect();
-        let live: Vec<&Job> = batch
-            .iter()
-            .zip(&refused)
-            .filter(|(_, r)| !**r)
-            .map(|(j, _)| j)
-            .collect();
-        let result = if live.is_empty() {
-            Ok(())
-        } else {
-            let started = std::time::Instant::now();
-            let result = commit(&mut conn, &live);
-            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            match result {
-                Ok(()) => {
-                    stats.commits.fetch_add(1, Ordering::Relaxed);
-                    stats.micros.fetch_add(micros, Ordering::Relaxed);
-                    set_health(health, Health::Ok);
-                    for job in &live {
-                        fences.committed(job);
-                    }
-                    Ok(())
+        for (doc, from) in compactions {
+            if broken {
+                break;
+            }
+            match compact(&mut conn, &doc, &from) {
+                Ok(joined) => {
+                    stats.rows_joined.fetch_add(joined, Ordering::Relaxed);
                 }
                 Err(e) => {
-                    let transient = is_transient(&e);
-                    if transient {
-                        tracing::warn!(error = %e, "commit failed; refusing these writes until a commit succeeds");
-                        set_health(health, Health::Failing);
-                    } else {
-                        tracing::error!(error = %e, "commit failed; refusing every write until the relay restarts");
-                        set_health(health, Health::Broken);
-                    }
+                    // The rows stay as they were; nothing else depends on it.
+                    tracing::warn!(doc = %doc, error = %e, "compaction failed");
                     if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
                         set_health(health, Health::Broken);
                     }
-                    for job in &live {
-                        fences.failed(job);
-                    }
-                    Err(CommitFailed(e.to_string()))
                 }
-            }
-        };
-        for (job, refused) in batch.into_iter().zip(refused) {
-            if refused {
-                let why = if broken {
-                    StoreError::Broken
-                } else {
-                    StoreError::Superseded
-                };
-                (job.done)(Err(CommitFailed(why.to_string())));
-            } else {
-                (job.done)(result.clone());
             }
         }
     }
@@ -558,6 +580,75 @@ fn run_writer(
     }
 }
 
+/// Commits one group of writers' jobs (those no fence refuses) in one
+/// transaction and reports to each, in submission order.
+fn write_batch(
+    conn: &mut Connection,
+    batch: Vec<Job>,
+    fences: &mut Fences,
+    health: &AtomicU8,
+    stats: &CommitStats,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let broken = Health::from_u8(health.load(Ordering::Acquire)) == Health::Broken;
+    let refused: Vec<bool> = batch.iter().map(|j| broken || fences.refuses(j)).collect();
+    let live: Vec<&Job> = batch
+        .iter()
+        .zip(&refused)
+        .filter(|(_, r)| !**r)
+        .map(|(j, _)| j)
+        .collect();
+    let result = if live.is_empty() {
+        Ok(())
+    } else {
+        let started = std::time::Instant::now();
+        let result = commit(conn, &live);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        match result {
+            Ok(()) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.micros.fetch_add(micros, Ordering::Relaxed);
+                set_health(health, Health::Ok);
+                for job in &live {
+                    fences.committed(job);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let transient = is_transient(&e);
+                if transient {
+                    tracing::warn!(error = %e, "commit failed; refusing these writes until a commit succeeds");
+                    set_health(health, Health::Failing);
+                } else {
+                    tracing::error!(error = %e, "commit failed; refusing every write until the relay restarts");
+                    set_health(health, Health::Broken);
+                }
+                if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+                    set_health(health, Health::Broken);
+                }
+                for job in &live {
+                    fences.failed(job);
+                }
+                Err(CommitFailed(e.to_string()))
+            }
+        }
+    };
+    for (job, refused) in batch.into_iter().zip(refused) {
+        if refused {
+            let why = if broken {
+                StoreError::Broken
+            } else {
+                StoreError::Superseded
+            };
+            (job.done)(Err(CommitFailed(why.to_string())));
+        } else {
+            (job.done)(result.clone());
+        }
+    }
+}
+
 fn commit(conn: &mut Connection, batch: &[&Job]) -> Result<(), StoreError> {
     // IMMEDIATE takes the write lock first, so a lock held elsewhere is
     // waited for (busy timeout); a deferred transaction that reads first
@@ -566,8 +657,9 @@ fn commit(conn: &mut Connection, batch: &[&Job]) -> Result<(), StoreError> {
     {
         let mut find_doc = tx.prepare_cached("SELECT id FROM documents WHERE name = ?1")?;
         let mut add_doc = tx.prepare_cached("INSERT INTO documents(name) VALUES (?1)")?;
-        let mut add_change = tx.prepare_cached(
-            "INSERT INTO changes(doc, replica, seq, lamport, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+        let mut add_record = tx.prepare_cached(
+            "INSERT INTO records(doc, replica, first_seq, last_seq, first_lamport, last_lamport, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for job in batch {
             let name = job.doc.as_str();
@@ -579,20 +671,21 @@ fn commit(conn: &mut Connection, batch: &[&Job]) -> Result<(), StoreError> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            for c in &job.changes {
-                let h = c.header();
+            for r in &job.records {
                 let counter = |v: u64| {
                     i64::try_from(v).map_err(|_| StoreError::Corrupt {
                         doc: name.to_owned(),
                         reason: format!("counter {v} out of range"),
                     })
                 };
-                add_change.execute(params![
+                add_record.execute(params![
                     doc_id,
-                    &h.id.replica.to_bytes()[..],
-                    counter(h.id.seq)?,
-                    counter(h.lamport)?,
-                    c.bytes(),
+                    &r.replica().to_bytes()[..],
+                    counter(r.first_seq())?,
+                    counter(r.last_seq())?,
+                    counter(r.first_lamport())?,
+                    counter(r.last_lamport())?,
+                    r.bytes(),
                 ])?;
             }
         }
@@ -601,28 +694,158 @@ fn commit(conn: &mut Connection, batch: &[&Job]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A row of `records` (replica, first_seq, last_seq, bytes) as the record
+/// it holds, checked against its columns.
+fn read_row(doc: &str, row: &rusqlite::Row<'_>) -> Result<Record, StoreError> {
+    let replica: Vec<u8> = row.get(0)?;
+    let first: i64 = row.get(1)?;
+    let last: i64 = row.get(2)?;
+    let bytes: Vec<u8> = row.get(3)?;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        doc: doc.to_owned(),
+        reason,
+    };
+    let record = Record::decode(bytes).map_err(|e| corrupt(e.to_string()))?;
+    if replica != record.replica().to_bytes()
+        || u64::try_from(first).ok() != Some(record.first_seq())
+        || u64::try_from(last).ok() != Some(record.last_seq())
+    {
+        return Err(corrupt(format!(
+            "row ({first}..={last}) does not match its record ({}..={})",
+            record.first_seq(),
+            record.last_seq()
+        )));
+    }
+    Ok(record)
+}
+
+/// Joins `doc`'s rows of each replica that continue one another, from the
+/// row before the seq given on, in one transaction; returns how many rows
+/// were joined into the row before them.
+fn compact(
+    conn: &mut Connection,
+    doc: &DocId,
+    from: &[(ReplicaId, u64)],
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut joined = 0;
+    {
+        let doc_id: i64 = match tx.query_row(
+            "SELECT id FROM documents WHERE name = ?1",
+            params![doc.as_str()],
+            |r| r.get(0),
+        ) {
+            Ok(id) => id,
+            Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut rows = tx.prepare_cached(
+            "SELECT replica, first_seq, last_seq, bytes, ord FROM records
+             WHERE doc = ?1 AND replica = ?2 AND last_seq >= ?3 ORDER BY first_seq",
+        )?;
+        let mut update = tx.prepare_cached(
+            "UPDATE records SET last_seq = ?2, last_lamport = ?3, bytes = ?4 WHERE ord = ?1",
+        )?;
+        let mut delete = tx.prepare_cached("DELETE FROM records WHERE ord = ?1")?;
+        for &(replica, seq) in from {
+            let after = i64::try_from(seq.saturating_sub(1)).unwrap_or(i64::MAX);
+            let mut found = rows.query(params![doc_id, &replica.to_bytes()[..], after])?;
+            // The row being grown: its ord, the record, and whether it grew.
+            let mut acc: Option<(i64, concord_wire::RunRecord, bool)> = None;
+            let mut writes = Vec::new();
+            while let Some(row) = found.next()? {
+                let ord: i64 = row.get(4)?;
+                let record = read_row(doc.as_str(), row)?;
+                let Record::Run(run) = record else {
+                    writes.extend(acc.take());
+                    continue;
+                };
+                match &mut acc {
+                    Some((_, a, grew))
+                        if a.continued_by(&run)
+                            && a.bytes().len() + run.bytes().len() <= MAX_RECORD_BYTES =>
+                    {
+                        *a = a.join(&run);
+                        *grew = true;
+                        delete.execute(params![ord])?;
+                        joined += 1;
+                    }
+                    _ => {
+                        writes.extend(acc.take());
+                        acc = Some((ord, run, false));
+                    }
+                }
+            }
+            writes.extend(acc);
+            drop(found);
+            for (ord, run, grew) in writes {
+                if grew {
+                    let last = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                    update.execute(params![
+                        ord,
+                        last(run.last_seq()),
+                        last(run.last_lamport()),
+                        run.bytes()
+                    ])?;
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(joined)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use concord_core::{Document, ObjId, ReplicaId};
+    use concord_core::{Document, ObjId, ObjType, ReplicaId, VersionVector};
+    use concord_wire::ChangeSource;
     use std::sync::atomic::AtomicBool;
 
-    fn changes(n: i64) -> Vec<EncodedChange> {
+    fn changes(n: i64) -> Vec<Record> {
         let mut d = Document::new(ReplicaId(1));
         (0..n)
             .map(|i| {
                 let mut tx = d.transaction();
                 tx.put(ObjId::Root, "k", i).unwrap();
-                tx.commit().unwrap()
+                Record::Change(tx.commit().unwrap())
             })
             .collect()
+    }
+
+    /// A text made, then `n` keystrokes of replica 1, each sent as it was
+    /// typed (a run record of one); and the document.
+    fn keystrokes(n: usize) -> (Document, Vec<Record>) {
+        let mut d = Document::new(ReplicaId(1));
+        let mut tx = d.transaction();
+        let text = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+        tx.commit();
+        let mut out = d.records_since(&VersionVector::new(), usize::MAX);
+        for i in 0..n {
+            let before = d.version().clone();
+            let mut tx = d.transaction();
+            tx.insert_text(text, i, "k").unwrap();
+            tx.commit();
+            out.extend(d.records_since(&before, usize::MAX));
+        }
+        (d, out)
+    }
+
+    /// Asks for a compaction and waits until the writer has done it.
+    fn compact_and_wait(store: &Store, doc: &DocId, from: Vec<(ReplicaId, u64)>) {
+        store.compact(doc, from);
+        // The writer runs it after the writes it took with it: a write
+        // submitted once one of those is done comes after it.
+        let barrier = DocId::new("barrier").unwrap();
+        submit_and_wait(store, &barrier, 1, Vec::new()).unwrap();
+        submit_and_wait(store, &barrier, 1, Vec::new()).unwrap();
     }
 
     fn submit_and_wait(
         store: &Store,
         doc: &DocId,
         epoch: u64,
-        cs: Vec<EncodedChange>,
+        cs: Vec<Record>,
     ) -> Result<(), CommitFailed> {
         let (tx, rx) = mpsc::channel();
         store
@@ -639,16 +862,104 @@ mod tests {
     }
 
     /// Changes of `replica` each holding `size` bytes of text.
-    fn big_changes(replica: u128, n: usize, size: usize) -> Vec<EncodedChange> {
+    fn big_changes(replica: u128, n: usize, size: usize) -> Vec<Record> {
         let mut d = Document::new(ReplicaId(replica));
         let text = "x".repeat(size);
         (0..n)
             .map(|_| {
                 let mut tx = d.transaction();
                 tx.put(ObjId::Root, "k", text.as_str()).unwrap();
-                tx.commit().unwrap()
+                Record::Change(tx.commit().unwrap())
             })
             .collect()
+    }
+
+    #[test]
+    fn compaction_joins_a_replicas_consecutive_runs_and_keeps_every_change_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = DocId::new("d").unwrap();
+        let (typed, records) = keystrokes(300);
+        let other: Vec<Record> = big_changes(2, 2, 1);
+        let store = Store::open(dir.path()).unwrap();
+        // The keystrokes with another replica's changes in between.
+        submit_and_wait(&store, &doc, 1, records[..100].to_vec()).unwrap();
+        submit_and_wait(&store, &doc, 1, other.clone()).unwrap();
+        submit_and_wait(&store, &doc, 1, records[100..].to_vec()).unwrap();
+        let rows = |store: &Store| store.load(&doc).unwrap();
+        assert_eq!(rows(&store).len(), 303);
+        compact_and_wait(&store, &doc, vec![(ReplicaId(1), 3)]);
+        let after = rows(&store);
+        assert_eq!(after.len(), 4, "the text, its typing joined, the other two");
+        assert_eq!(store.stats().rows_joined.load(Ordering::Relaxed), 299);
+        assert!(
+            matches!(&after[1], Record::Run(r) if r.count() == 300 && r.segment_count() == 300)
+        );
+        assert_eq!(after[2..], other[..], "in place, after the joined row");
+        let mut replayed = Document::new(ReplicaId(9));
+        assert!(replayed.apply_records(after).refused.is_empty());
+        let mut expected = typed.clone();
+        expected.apply_records(other.clone());
+        assert!(replayed.save() == expected.save(), "the same changes");
+        // Again: nothing more to join; and a reopened store loads the same.
+        compact_and_wait(&store, &doc, vec![(ReplicaId(1), 1)]);
+        assert_eq!(rows(&store).len(), 4);
+        drop(store);
+        assert_eq!(
+            Store::open(dir.path()).unwrap().load(&doc).unwrap().len(),
+            4
+        );
+    }
+
+    #[test]
+    fn compaction_stops_at_the_record_size_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = DocId::new("d").unwrap();
+        let (_, records) = keystrokes(4000);
+        let store = Store::open(dir.path()).unwrap();
+        submit_and_wait(&store, &doc, 1, records).unwrap();
+        compact_and_wait(&store, &doc, vec![(ReplicaId(1), 2)]);
+        let rows = store.load(&doc).unwrap();
+        assert!(rows.len() > 2, "4,000 segments are more than one row holds");
+        assert!(rows.iter().all(|r| r.bytes().len() <= MAX_RECORD_BYTES));
+        assert_eq!(rows.iter().map(Record::count).sum::<u64>(), 4001);
+    }
+
+    #[test]
+    fn a_database_of_schema_1_moves_its_changes_to_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let cs = changes(3);
+        {
+            // A database as a relay of protocol 1 left it: one row a change.
+            let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute("INSERT INTO documents(id, name) VALUES (1, 'old')", [])
+                .unwrap();
+            for (i, r) in cs.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO changes(doc, replica, seq, lamport, bytes) VALUES (1, ?1, ?2, ?3, ?4)",
+                    params![
+                        &r.replica().to_bytes()[..],
+                        i64::try_from(i + 1).unwrap(),
+                        i64::try_from(r.first_lamport()).unwrap(),
+                        r.bytes()
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let loaded = store.load(&DocId::new("old").unwrap()).unwrap();
+        assert_eq!(loaded, cs);
+        // And served as they are, to a peer that has none or some of them.
+        let mut st = crate::hub::DocState::new(1);
+        st.install(loaded).unwrap();
+        assert_eq!(st.records_since(&VersionVector::new(), usize::MAX), cs);
+        let mut some = VersionVector::new();
+        some.observe(ReplicaId(1), 1);
+        assert_eq!(st.records_since(&some, usize::MAX), cs[1..]);
     }
 
     #[test]
@@ -739,7 +1050,7 @@ mod tests {
         let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
         other
             .execute(
-                "DELETE FROM changes WHERE doc = (SELECT id FROM documents WHERE name = 'ballast')",
+                "DELETE FROM records WHERE doc = (SELECT id FROM documents WHERE name = 'ballast')",
                 [],
             )
             .unwrap();
@@ -757,7 +1068,7 @@ mod tests {
         let job = |doc: &str, epoch| Job {
             doc: DocId::new(doc).unwrap(),
             epoch,
-            changes: Vec::new(),
+            records: Vec::new(),
             done: Box::new(|_| {}),
         };
         let mut fences = Fences::default();

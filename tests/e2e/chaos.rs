@@ -30,7 +30,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use concord_core::ReplicaId;
-use concord_desktop::store::ReplicaStore;
+use concord_desktop::store::SqliteStore;
 use concord_e2e::device_process::{Device, cat_text};
 use concord_e2e::proxy::{Direction, Faults, Proxy, Stall, Stats};
 use concord_e2e::relay_process::RelayProcess;
@@ -933,7 +933,7 @@ impl Chaos {
             .iter()
             .enumerate()
             .map(|(d, device)| {
-                let store = ReplicaStore::open(device.data(), || ReplicaId(0))
+                let store = SqliteStore::open(device.data(), || ReplicaId(0))
                     .map_err(|e| format!("device {d}: {e}"))?;
                 store.load(doc).map_err(|e| format!("device {d}: {e}"))
             })

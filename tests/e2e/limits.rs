@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use concord_core::ReplicaId;
 use concord_e2e::raw_socket::{
-    DEADLINE, RawSocket, Received, Refused, changes, doc, http_get, http_get_with_head,
+    DEADLINE, RawSocket, Received, Refused, changes, doc, http_get, http_get_with_head, records,
 };
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_wire::close;
@@ -110,7 +110,9 @@ async fn changes_per_second_then_abuse_closes() -> anyhow::Result<()> {
         let sent = c
             .send(&Frame::Sync {
                 doc: d.clone(),
-                message: Message::Changes { changes: batch },
+                message: Message::Records {
+                    records: records(batch),
+                },
             })
             .await;
         if sent.is_err() {
@@ -131,8 +133,8 @@ async fn message_size() -> anyhow::Result<()> {
     let many = changes(1, 400);
     let frame = Frame::Sync {
         doc: d.clone(),
-        message: Message::Changes {
-            changes: many.clone(),
+        message: Message::Records {
+            records: records(many.clone()),
         },
     };
     assert!(frame.encode().len() > 4096);
@@ -243,7 +245,19 @@ async fn presence_follows_subscribers() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_subscriber_that_reads_nothing_is_closed_for_resync() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let relay = start(dir.path(), &["--send-timeout-secs", "1"]);
+    // Records count against the rate by their bytes: no rate limit here,
+    // this is about a socket that reads nothing.
+    let relay = start(
+        dir.path(),
+        &[
+            "--send-timeout-secs",
+            "1",
+            "--max-changes-per-sec",
+            "1e9",
+            "--changes-burst",
+            "1e9",
+        ],
+    );
     let d = doc("big");
     let mut writer = RawSocket::connect(&relay.url()).await?;
     writer.subscribe(&d, &token("big"), ReplicaId(1)).await??;
@@ -319,8 +333,12 @@ async fn static_files_for_the_web_demo() -> anyhow::Result<()> {
 async fn changes_waiting_for_dependencies_are_bounded_by_bytes_per_connection() -> anyhow::Result<()>
 {
     let dir = tempfile::tempdir()?;
-    // Default limits: 10,000 changes, 8 MiB.
-    let relay = start(dir.path(), &[]);
+    // Default limits: 10,000 records, 8 MiB (and no rate limit: records
+    // count against it by their bytes, and this is about what is held).
+    let relay = start(
+        dir.path(),
+        &["--max-changes-per-sec", "1e9", "--changes-burst", "1e9"],
+    );
     let d = doc("heavy");
     let mut c = RawSocket::connect(&relay.url()).await?;
     c.subscribe(&d, &token("heavy"), ReplicaId(1)).await??;
@@ -339,8 +357,8 @@ async fn changes_waiting_for_dependencies_are_bounded_by_bytes_per_connection() 
     for change in &all[1..] {
         c.send(&Frame::Sync {
             doc: d.clone(),
-            message: Message::Changes {
-                changes: vec![change.clone()],
+            message: Message::Records {
+                records: records(vec![change.clone()]),
             },
         })
         .await?;
@@ -372,8 +390,8 @@ async fn a_change_held_on_one_connection_is_stored_once_another_connection_store
     // Seq 2 and 3 first: held.
     late.send(&Frame::Sync {
         doc: d.clone(),
-        message: Message::Changes {
-            changes: all[1..].to_vec(),
+        message: Message::Records {
+            records: records(all[1..].to_vec()),
         },
     })
     .await?;

@@ -18,3 +18,5 @@ mod offline;
 mod sync_once;
 // The web demo in headless Chromium with native clients.
 mod web;
+mod web_calendar;
+mod web_ime;

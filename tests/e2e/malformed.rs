@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use concord_core::{Document, ObjId, ReplicaId};
-use concord_e2e::raw_socket::{RawSocket, Received, Refused, changes, doc};
+use concord_e2e::raw_socket::{RawSocket, Received, Refused, changes, doc, records};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_wire::close;
 use concord_wire::{Access, ErrorCode, Frame, Message};
@@ -37,13 +37,13 @@ fn bytes_field(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// A Sync frame for `doc` carrying a Changes message whose single change is
+/// A Sync frame for `doc` carrying a Records message whose single change is
 /// `change` (any bytes).
 fn sync_with_raw_change(doc: &str, change: &[u8]) -> Vec<u8> {
-    let mut msg = b"CS\x01\x02".to_vec();
+    let mut msg = b"CS\x02\x02".to_vec();
     uvarint(&mut msg, 1);
     bytes_field(&mut msg, change);
-    let mut f = b"CF\x01\x03".to_vec();
+    let mut f = b"CF\x02\x03".to_vec();
     bytes_field(&mut f, doc.as_bytes());
     bytes_field(&mut f, &msg);
     f
@@ -63,15 +63,14 @@ fn malformed_corpus() -> Vec<(&'static str, Vec<u8>)> {
     corrupt_change.truncate(corrupt_change.len() - 1);
     let mut wrong_change_magic = good_change.clone();
     wrong_change_magic[0] = b'X';
-    let mut huge = b"CF\x01\x01".to_vec();
+    let mut huge = b"CF\x02\x01".to_vec();
     uvarint(&mut huge, 250_000_000);
     huge.extend_from_slice(b"abc");
     vec![
         ("empty message", Vec::new()),
         ("garbage bytes", b"\x00\xffhello relay\x13\x37".to_vec()),
         ("wrong magic", b"XX\x01\x02\x01a".to_vec()),
-        ("wrong version", b"CF\x09\x02\x01a".to_vec()),
-        ("unknown tag", b"CF\x01\x63\x01a".to_vec()),
+        ("unknown tag", b"CF\x02\x63\x01a".to_vec()),
         (
             "truncated subscribe",
             subscribe[..subscribe.len() - 3].to_vec(),
@@ -81,7 +80,7 @@ fn malformed_corpus() -> Vec<(&'static str, Vec<u8>)> {
             [subscribe.clone(), b"x".to_vec()].concat(),
         ),
         ("huge declared length", huge),
-        ("bad document id", b"CF\x01\x02\x03a b".to_vec()),
+        ("bad document id", b"CF\x02\x02\x03a b".to_vec()),
         (
             "corrupt change bytes",
             sync_with_raw_change("notes", &corrupt_change),
@@ -156,8 +155,8 @@ async fn malformed_input_gets_clear_codes_and_harms_nothing() -> anyhow::Result<
     stray
         .send(&Frame::Sync {
             doc: doc("elsewhere"),
-            message: Message::Changes {
-                changes: changes(3, 1),
+            message: Message::Records {
+                records: records(changes(3, 1)),
             },
         })
         .await?;
@@ -245,8 +244,8 @@ async fn a_change_waits_for_its_missing_dependency() -> anyhow::Result<()> {
     writer
         .send(&Frame::Sync {
             doc: d.clone(),
-            message: Message::Changes {
-                changes: all[1..].to_vec(),
+            message: Message::Records {
+                records: records(all[1..].to_vec()),
             },
         })
         .await?;
@@ -267,22 +266,74 @@ async fn a_change_waits_for_its_missing_dependency() -> anyhow::Result<()> {
     let mut seen = 0;
     while seen < 3 {
         if let Frame::Sync {
-            message: Message::Changes { changes },
+            message: Message::Records { records },
             ..
         } = observer
             .recv_until(|f| {
                 matches!(
                     f,
                     Frame::Sync {
-                        message: Message::Changes { .. },
+                        message: Message::Records { .. },
                         ..
                     }
                 )
             })
             .await?
         {
-            seen += changes.len();
+            seen += records.iter().map(concord_wire::Record::count).sum::<u64>();
         }
     }
+    Ok(())
+}
+
+/// A client of protocol 1 (frames "CF" 0x01) is told why it is refused in
+/// a frame it can read, an Error of its own version with the code
+/// UnsupportedVersion and a detail for its log, and closed with 4001; the
+/// relay goes on serving everyone else.
+#[tokio::test]
+async fn a_client_of_protocol_1_gets_a_clear_error_and_close_code() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = start(dir.path());
+    let d = doc("notes");
+    let rw = mint_token("notes", Access::ReadWrite, HOUR);
+    let mut current = RawSocket::connect(&relay.url()).await?;
+    current.subscribe(&d, &rw, ReplicaId(1)).await??;
+
+    let mut old = RawSocket::connect(&relay.url()).await?;
+    // A version 1 Subscribe, byte for byte as a v1 client writes it.
+    let mut subscribe = b"CF\x01\x01\x05notes".to_vec();
+    subscribe.push(u8::try_from(rw.len())?);
+    subscribe.extend_from_slice(rw.as_bytes());
+    subscribe.extend_from_slice(&ReplicaId(2).to_bytes());
+    old.send_bytes(subscribe).await?;
+    let refusal = old
+        .recv_bytes()
+        .await?
+        .map_err(|code| anyhow::anyhow!("closed ({code:?}) without a word"))?;
+    // "CF" 1, Error (tag 5), no document, code 13, then the detail.
+    assert_eq!(&refusal[..6], b"CF\x01\x05\x00\x0d", "{refusal:?}");
+    let detail = String::from_utf8(refusal[7..].to_vec())?;
+    assert_eq!(usize::from(refusal[6]), detail.len());
+    assert!(
+        detail.contains("version 2") && detail.contains("update"),
+        "{detail}"
+    );
+    assert_eq!(
+        old.recv_bytes().await?,
+        Err(Some(close::UNSUPPORTED_VERSION))
+    );
+
+    // A version from the future is answered in ours.
+    let mut newer = RawSocket::connect(&relay.url()).await?;
+    newer.send_bytes(b"CF\x09\x02\x01a".to_vec()).await?;
+    assert_eq!(
+        newer.recv_error().await?,
+        (None, ErrorCode::UnsupportedVersion)
+    );
+    assert_eq!(newer.recv_close().await?, Some(close::UNSUPPORTED_VERSION));
+
+    // Everyone else is served as before.
+    let mine = changes(1, 3);
+    current.upload(&d, &mine).await??;
     Ok(())
 }

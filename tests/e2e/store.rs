@@ -219,7 +219,7 @@ async fn a_full_disk_refuses_writes_while_reads_go_on_and_writes_resume_once_spa
     {
         let conn = rusqlite::Connection::open(relay.db_path())?;
         conn.execute(
-            "DELETE FROM changes WHERE doc = (SELECT id FROM documents WHERE name = 'ballast')",
+            "DELETE FROM records WHERE doc = (SELECT id FROM documents WHERE name = 'ballast')",
             [],
         )?;
     }
@@ -228,8 +228,8 @@ async fn a_full_disk_refuses_writes_while_reads_go_on_and_writes_resume_once_spa
     assert_eq!(healthz(&relay).await?, 200, "healthy again, no restart");
     // The reader gets the change live, once committed.
     r.recv_until(|f| {
-        matches!(f, Frame::Sync { message: Message::Changes { changes }, .. }
-            if changes.iter().any(|c| c.id() == big[0].id()))
+        matches!(f, Frame::Sync { message: Message::Records { records }, .. }
+            if records.iter().any(|r| r.ids().any(|id| id == big[0].id())))
     })
     .await?;
     // The first writer, which saw none of it, still writes.
@@ -269,7 +269,7 @@ async fn after_a_clean_stop_the_database_file_alone_holds_every_change() -> anyh
         copy.path().join(concord_relay::store::DB_FILE),
     )?;
     let conn = rusqlite::Connection::open(copy.path().join(concord_relay::store::DB_FILE))?;
-    let rows: i64 = conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?;
+    let rows: i64 = conn.query_row("SELECT count(*) FROM records", [], |r| r.get(0))?;
     assert_eq!(rows, 200, "the WAL was folded into the file on stop");
     drop(conn);
     let from_copy = start(copy.path(), &[]);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use concord_core::ReplicaId;
-use concord_e2e::raw_socket::{RawSocket, Refused, changes, doc};
+use concord_e2e::raw_socket::{RawSocket, Refused, changes, doc, records};
 use concord_e2e::relay_process::{RelayProcess, mint_token};
 use concord_relay::token::{self, Secret};
 use concord_wire::{Access, ErrorCode, Frame, Message};
@@ -64,8 +64,8 @@ async fn bad_tokens_are_refused_on_subscribe_and_others_keep_working() -> anyhow
         // Refused means not subscribed: a write is refused too.
         bad.send(&Frame::Sync {
             doc: d.clone(),
-            message: Message::Changes {
-                changes: changes(9, 1),
+            message: Message::Records {
+                records: records(changes(9, 1)),
             },
         })
         .await?;
@@ -117,8 +117,8 @@ async fn read_only_tokens_read_but_never_write() -> anyhow::Result<()> {
     writer.upload(&d, &next[3..]).await??;
     reader
         .recv_until(|f| {
-            matches!(f, Frame::Sync { message: Message::Changes { changes }, .. }
-                if changes.iter().any(|c| c.id() == next[3].id()))
+            matches!(f, Frame::Sync { message: Message::Records { records }, .. }
+                if records.iter().any(|r| r.ids().any(|id| id == next[3].id())))
         })
         .await?;
 
@@ -151,8 +151,8 @@ async fn a_token_expiring_during_the_connection_ends_the_subscription() -> anyho
     let all = changes(1, 2);
     c.send(&Frame::Sync {
         doc: d.clone(),
-        message: Message::Changes {
-            changes: all[1..].to_vec(),
+        message: Message::Records {
+            records: records(all[1..].to_vec()),
         },
     })
     .await?;

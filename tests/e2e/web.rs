@@ -21,24 +21,24 @@ use serde_json::json;
 use crate::converge::{CONVERGE, start_client, start_relay, wait_until};
 
 /// How long a browser step may take on a loaded 2-core machine.
-const STEP: Duration = Duration::from_mins(2);
+pub(crate) const STEP: Duration = Duration::from_mins(2);
 
 /// A relay serving the built demo, a native client with `doc` open, and
 /// the share link a browser opens it with.
-struct Setup {
-    relay: RelayProcess,
+pub(crate) struct Setup {
+    pub(crate) relay: RelayProcess,
     _dir: tempfile::TempDir,
-    native: Client,
-    doc: DocId,
-    link: String,
+    pub(crate) native: Client,
+    pub(crate) doc: DocId,
+    pub(crate) link: String,
 }
 
-fn setup(doc: &str) -> Setup {
+pub(crate) fn setup(doc: &str) -> Setup {
     setup_with(doc, Access::ReadWrite)
 }
 
 /// `setup`, the browser's link granting `access`.
-fn setup_with(doc: &str, access: Access) -> Setup {
+pub(crate) fn setup_with(doc: &str, access: Access) -> Setup {
     let dist = web_dist().expect("the web demo is built");
     let dist = dist.to_str().expect("a UTF-8 path");
     let (relay, dir) = start_relay(&["--web", dist]);
@@ -56,7 +56,7 @@ fn setup_with(doc: &str, access: Access) -> Setup {
     }
 }
 
-async fn native_synced(native: &Client, doc: &DocId) {
+pub(crate) async fn native_synced(native: &Client, doc: &DocId) {
     wait_until("the native client to be synced", CONVERGE, || match native
         .status(doc)
         .map_err(|e| e.to_string())?
@@ -69,7 +69,7 @@ async fn native_synced(native: &Client, doc: &DocId) {
 
 /// The native client writes a note titled `title` holding `text`, and the
 /// relay has it.
-async fn native_note(s: &Setup, title: &str, text: &str) {
+pub(crate) async fn native_note(s: &Setup, title: &str, text: &str) {
     s.native
         .edit(&s.doc, |tx| {
             note::create(tx, title)?;
@@ -82,10 +82,41 @@ async fn native_note(s: &Setup, title: &str, text: &str) {
     native_synced(&s.native, &s.doc).await;
 }
 
-fn native_text(native: &Client, doc: &DocId) -> String {
+pub(crate) fn native_text(native: &Client, doc: &DocId) -> String {
     native
         .with_document(doc, note::body_text)
         .expect("the document is open")
+}
+
+/// Regression (issue 14, item 4): on a fresh page the first "New
+/// document" left the focus on its button, so typing the title pressed it
+/// once per space ("Hello from the browser" made four "Untitled"
+/// documents). Typing right after "New document" (and "New calendar")
+/// names exactly one new document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_right_after_new_document_names_one_document_in_the_browser() {
+    let dist = web_dist().expect("the web demo is built");
+    let (relay, _dir) = start_relay(&["--web", dist.to_str().expect("a UTF-8 path")]);
+    let mut browser =
+        BrowserScript::start("newdoc", &[&relay.http_url("/")]).expect("the browser script starts");
+    let typed = browser
+        .step("typed", STEP)
+        .await
+        .expect("the browser made the documents");
+    assert_eq!(
+        typed["documents"],
+        json!([
+            { "kind": "calendar", "name": "Our trips" },
+            { "kind": "note", "name": "Hello from the browser" },
+        ]),
+        "one document and one calendar, named as typed"
+    );
+    assert_eq!(typed["focus"], json!(["title", "cal-name"]));
+    browser
+        .finish(STEP)
+        .await
+        .expect("the browser script succeeds");
+    drop(relay);
 }
 
 /// Then (in the script) bad input: a broken share link and a corrupt stored
@@ -273,7 +304,7 @@ async fn a_read_only_link_opens_read_only_in_the_browser_and_still_follows_edits
 }
 
 /// The Monday of this week in `zone`.
-fn this_monday(zone: Tz) -> NaiveDate {
+pub(crate) fn this_monday(zone: Tz) -> NaiveDate {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970");
@@ -285,7 +316,11 @@ fn this_monday(zone: Tz) -> NaiveDate {
     today - Days::days(i64::from(today.weekday().num_days_from_monday()))
 }
 
-fn at(day: NaiveDate, hour: u32, minute: u32) -> concord_calendar::chrono::NaiveDateTime {
+pub(crate) fn at(
+    day: NaiveDate,
+    hour: u32,
+    minute: u32,
+) -> concord_calendar::chrono::NaiveDateTime {
     day.and_hms_opt(hour, minute, 0).expect("a valid time")
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use concord_core::{Document, EncodedChange, ObjId, ReplicaId, VersionVector};
-use concord_wire::{Access, DocId, ErrorCode, Frame, Message};
+use concord_wire::{Access, DocId, ErrorCode, Frame, Message, Record};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -97,6 +97,23 @@ impl RawSocket {
         }
     }
 
+    /// The next binary message as bytes, undecoded (what a client of
+    /// another protocol version would read), or the close.
+    pub async fn recv_bytes(&mut self) -> anyhow::Result<Result<Vec<u8>, Option<u16>>> {
+        loop {
+            let msg = tokio::time::timeout(DEADLINE, self.ws.next())
+                .await
+                .context("nothing received before the deadline")?;
+            match msg {
+                None | Some(Err(_)) => return Ok(Err(None)),
+                Some(Ok(WsMessage::Binary(b))) => return Ok(Ok(b.to_vec())),
+                Some(Ok(WsMessage::Close(c))) => return Ok(Err(c.map(|c| u16::from(c.code)))),
+                Some(Ok(WsMessage::Text(_))) => bail!("the relay sent a text frame"),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Frames until one matches `want` (others are skipped); an error if the
     /// socket closes first.
     pub async fn recv_until(&mut self, want: impl Fn(&Frame) -> bool) -> anyhow::Result<Frame> {
@@ -163,8 +180,8 @@ impl RawSocket {
     ) -> anyhow::Result<Result<VersionVector, Refused>> {
         self.send(&Frame::Sync {
             doc: doc.clone(),
-            message: Message::Changes {
-                changes: changes.to_vec(),
+            message: Message::Records {
+                records: changes.iter().cloned().map(Record::from).collect(),
             },
         })
         .await?;
@@ -197,7 +214,25 @@ impl RawSocket {
 
     /// After a successful subscribe: asks for everything (Hello with an
     /// empty version) and collects changes until it has the relay's version.
+    /// For changes uploaded one by one, which the relay serves as they came
+    /// (it joins only run records): a run record is an error here.
     pub async fn download(&mut self, doc: &DocId) -> anyhow::Result<Vec<EncodedChange>> {
+        self.download_records(doc)
+            .await?
+            .into_iter()
+            .map(|r| match r {
+                Record::Change(c) => Ok(c),
+                Record::Run(run) => bail!(
+                    "a run record ({}..={}) where single changes were expected",
+                    run.first_seq(),
+                    run.last_seq()
+                ),
+            })
+            .collect()
+    }
+
+    /// `download`, as the relay sends it: records (single changes and runs).
+    pub async fn download_records(&mut self, doc: &DocId) -> anyhow::Result<Vec<Record>> {
         let hello = self
             .recv_until(
                 |f| matches!(f, Frame::Sync { doc: d, message: Message::Hello { .. } } if d == doc),
@@ -223,22 +258,27 @@ impl RawSocket {
         let mut have = VersionVector::new();
         while relay_version.count_missing_from(&have) > 0 {
             if let Frame::Sync {
-                message: Message::Changes { changes },
+                message: Message::Records { records },
                 ..
             } = self
                 .recv_until(|f| {
-                    matches!(f, Frame::Sync { doc: d, message: Message::Changes { .. } } if d == doc)
+                    matches!(f, Frame::Sync { doc: d, message: Message::Records { .. } } if d == doc)
                 })
                 .await?
             {
-                for c in changes {
-                    have.observe(c.id().replica, c.id().seq);
-                    got.push(c);
+                for r in records {
+                    have.observe(r.replica(), r.last_seq());
+                    got.push(r);
                 }
             }
         }
         Ok(got)
     }
+}
+
+/// Single changes as the records a `Records` message carries.
+pub fn records(changes: impl IntoIterator<Item = EncodedChange>) -> Vec<Record> {
+    changes.into_iter().map(Record::from).collect()
 }
 
 /// `n` changes by `replica`, each setting key "k" of the root map.

@@ -33,6 +33,12 @@ pub enum WebError {
     Calendar(#[from] concord_calendar::CalendarError),
     #[error("{0}")]
     Time(String),
+    #[error("there is no time {0} to pick")]
+    NoSuchChoice(usize),
+    #[error("an attendee needs a name or an address")]
+    EmptyAttendee,
+    #[error("name one occurrence of a repeating event, not \"series\"")]
+    NotAnOccurrence,
     #[error("a map value must be a string, number, boolean, null or Uint8Array")]
     Value,
 }

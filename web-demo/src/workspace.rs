@@ -11,8 +11,10 @@
 
 use std::time::Duration;
 
+use concord_calendar::{Calendar, CalendarError, CalendarTx};
 use concord_core::{
-    Document, EncodedChange, ObjId, ReplicaId, ScalarValue, Transaction, Value, VersionVector,
+    Document, EncodedChange, KeyText, ObjId, ReplicaId, ScalarValue, Transaction, Value,
+    VersionVector,
 };
 use concord_note::editor::{self, Anchor};
 use concord_note::note;
@@ -26,6 +28,32 @@ use crate::error::WebError;
 pub struct Selection {
     pub start: Anchor,
     pub end: Anchor,
+}
+
+/// Where a collaborative text lives: under a root key (a note's body is
+/// `Root("body")`), or in a calendar event's notes (`Notes(uid)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextAt<'a> {
+    Root(&'a str),
+    Notes(&'a str),
+}
+
+/// Runs `f` on the text at `at` in `d` (an empty text if there is none).
+fn with_text<R>(
+    d: &Document,
+    at: TextAt<'_>,
+    f: impl FnOnce(&KeyText<'_>) -> R,
+) -> Result<R, WebError> {
+    match at {
+        TextAt::Root(key) => Ok(f(&d.key_text(ObjId::Root, key))),
+        TextAt::Notes(uid) => {
+            let calendar = Calendar::open(d)?;
+            let text = calendar
+                .notes_text(uid)
+                .ok_or_else(|| CalendarError::NoSuchEvent(uid.to_owned()))?;
+            Ok(f(&text))
+        }
+    }
 }
 
 /// Time since an origin the page chooses (`performance.now()`).
@@ -264,8 +292,12 @@ impl Workspace {
 
     /// The text under root `key` ("" if there is none).
     pub fn text(&self, doc: &DocId, key: &str) -> Result<String, WebError> {
-        let d = self.document(doc)?;
-        Ok(d.key_text(ObjId::Root, key).to_string())
+        self.field_text(doc, TextAt::Root(key))
+    }
+
+    /// The text at `at` ("" if there is none).
+    pub fn field_text(&self, doc: &DocId, at: TextAt<'_>) -> Result<String, WebError> {
+        with_text(self.document(doc)?, at, |text| text.to_string())
     }
 
     /// Replaces `del` UTF-16 units at `pos` (UTF-16) of the text under root
@@ -295,10 +327,8 @@ impl Workspace {
         Ok(())
     }
 
-    /// A text field's edit: it showed `before`, now holds `after`, the caret
-    /// at `caret` (UTF-16, in `after`). Turned into one splice; if remote
-    /// changes landed since the field showed `before`, the splice moves past
-    /// them. Returns whether the document changed.
+    /// A text field's edit of the text under root `key`: see `field_input`.
+    /// Returns whether the document changed.
     pub fn input(
         &mut self,
         doc: &DocId,
@@ -307,39 +337,74 @@ impl Workspace {
         after: &str,
         caret: Option<usize>,
     ) -> Result<bool, WebError> {
+        Ok(self
+            .field_input(doc, TextAt::Root(key), before, after, caret)?
+            .is_some())
+    }
+
+    /// A text field's edit: it showed `before`, now holds `after`, the caret
+    /// at `caret` (UTF-16, in `after`). Turned into one splice; if remote
+    /// changes landed since the field showed `before` (the field was left
+    /// alone meanwhile, as during an IME composition), the splice moves past
+    /// them. Returns where the caret belongs in the document's text now
+    /// (UTF-16: after what the splice inserted), or `None` if nothing changed.
+    pub fn field_input(
+        &mut self,
+        doc: &DocId,
+        at: TextAt<'_>,
+        before: &str,
+        after: &str,
+        caret: Option<usize>,
+    ) -> Result<Option<usize>, WebError> {
         let caret = caret.map(|c| utf16_to_char_in(after, c));
         let Some(splice) = editor::diff(before, after, caret) else {
-            return Ok(false);
+            return Ok(None);
         };
-        let now = self.text(doc, key)?;
+        let now = self.field_text(doc, at)?;
         let splice = if now == before {
             splice
         } else {
             editor::rebase(&splice, before, &now)
         };
-        let ((), changed) = self.edit(doc, |tx| {
-            Ok(tx.splice_key_text(ObjId::Root, key, splice.pos, splice.del, &splice.insert)?)
+        let ((), changed) = self.edit(doc, |tx| match at {
+            TextAt::Root(key) => {
+                Ok(tx.splice_key_text(ObjId::Root, key, splice.pos, splice.del, &splice.insert)?)
+            }
+            TextAt::Notes(uid) => Ok(CalendarTx::open(tx)?.splice_notes(
+                uid,
+                splice.pos,
+                splice.del,
+                &splice.insert,
+            )?),
         })?;
-        Ok(changed)
+        if !changed {
+            return Ok(None);
+        }
+        let end = splice.pos + splice.insert.chars().count();
+        with_text(self.document(doc)?, at, |text| {
+            text.char_to_utf16(end).unwrap_or(text.len_utf16())
+        })
+        .map(Some)
     }
 
-    /// Anchors a selection (UTF-16 positions) of the text under `key` on its
+    /// Anchors a selection (UTF-16 positions) of the text at `at` on its
     /// characters.
     pub fn selection(
         &self,
         doc: &DocId,
-        key: &str,
+        at: TextAt<'_>,
         start: usize,
         end: usize,
     ) -> Result<Selection, WebError> {
-        let text = self.document(doc)?.key_text(ObjId::Root, key);
-        let to_char = |p: usize| {
-            text.utf16_to_char(p.min(text.len_utf16()))
-                .unwrap_or(text.len_chars())
-        };
-        Ok(Selection {
-            start: Anchor::at(&text, to_char(start)),
-            end: Anchor::at(&text, to_char(end)),
+        with_text(self.document(doc)?, at, |text| {
+            let to_char = |p: usize| {
+                text.utf16_to_char(p.min(text.len_utf16()))
+                    .unwrap_or(text.len_chars())
+            };
+            Selection {
+                start: Anchor::at(text, to_char(start)),
+                end: Anchor::at(text, to_char(end)),
+            }
         })
     }
 
@@ -347,15 +412,16 @@ impl Workspace {
     pub fn resolve(
         &self,
         doc: &DocId,
-        key: &str,
+        at: TextAt<'_>,
         sel: Selection,
     ) -> Result<(usize, usize), WebError> {
-        let text = self.document(doc)?.key_text(ObjId::Root, key);
-        let to16 = |a: Anchor| {
-            text.char_to_utf16(a.resolve(&text))
-                .unwrap_or(text.len_utf16())
-        };
-        Ok((to16(sel.start), to16(sel.end)))
+        with_text(self.document(doc)?, at, |text| {
+            let to16 = |a: Anchor| {
+                text.char_to_utf16(a.resolve(text))
+                    .unwrap_or(text.len_utf16())
+            };
+            (to16(sel.start), to16(sel.end))
+        })
     }
 
     // ---- notes ----

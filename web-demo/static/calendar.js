@@ -1,16 +1,17 @@
 // The calendar's week view: seven days by 24 hours, events placed by their
 // wall-clock times in the viewer's zone. Click an empty hour to create an
 // event, drag an event to move it (15-minute steps, across days), click it
-// to edit. The occurrences come from the WebAssembly core
-// (concord-calendar, the desktop's calendar model).
+// to edit. A drag of a repeating event asks "This occurrence" or "All
+// occurrences", as the desktop does. The occurrences come from the
+// WebAssembly core (concord-calendar, the desktop's calendar model).
 
 import { localDate, viewerZone } from './concord.js';
 
 const HOUR_PX = 44;
 const SNAP_MIN = 15;
-const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+export const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
-const pad = (n) => String(n).padStart(2, '0');
+export const pad = (n) => String(n).padStart(2, '0');
 const isoDate = localDate;
 
 /** 'YYYY-MM-DD' plus `n` days. */
@@ -28,19 +29,19 @@ export function mondayOf(date) {
 }
 
 /** Minutes since midnight of 'YYYY-MM-DDTHH:MM'. */
-function minutesOf(local) {
+export function minutesOf(local) {
   return Number(local.slice(11, 13)) * 60 + Number(local.slice(14, 16));
 }
 
 /** 'YYYY-MM-DDTHH:MM' of a day plus minutes (may run into the next days). */
-function localAt(date, minutes) {
+export function localAt(date, minutes) {
   const days = Math.floor(minutes / 1440);
   const rest = minutes - days * 1440;
   return `${addDays(date, days)}T${pad(Math.floor(rest / 60))}:${pad(rest % 60)}`;
 }
 
 /** Minutes between two 'YYYY-MM-DDTHH:MM' wall-clock times. */
-function minutesBetween(a, b) {
+export function minutesBetween(a, b) {
   const toMin = (s) => {
     const [y, m, d] = s.slice(0, 10).split('-').map(Number);
     return Date.UTC(y, m - 1, d) / 60000 + minutesOf(s);
@@ -48,16 +49,59 @@ function minutesBetween(a, b) {
   return toMin(b) - toMin(a);
 }
 
+/** The plain fields of an occurrence from the core (which is then freed). */
+export function occurrenceItem(o) {
+  const item = {
+    uid: o.uid, scope: o.scope, title: o.title, location: o.location, colour: o.colour,
+    start: o.start, end: o.end, whenStart: o.whenStart, whenEnd: o.whenEnd,
+    allDay: o.allDay, recurring: o.recurring, conflict: o.conflict,
+  };
+  o.free();
+  return item;
+}
+
+/**
+ * Writes a dragged occurrence's new span (wall-clock times in `view.zone`,
+ * or dates if `allDay`). A repeating event asks first, as the desktop does:
+ * this occurrence, all occurrences (the series moves by as much), or
+ * nothing. Redraws the view either way.
+ */
+export async function retime(view, o, start, end, allDay) {
+  let all = false;
+  if (o.recurring) {
+    const answer = await view.ask(o, start, allDay);
+    if (answer !== 'occurrence' && answer !== 'series') {
+      view.render();
+      return;
+    }
+    all = answer === 'series';
+  }
+  try {
+    view.concord.edit(view.doc, (ws) =>
+      all
+        ? ws.moveSeries(view.doc, o.uid, o.scope, start, end, allDay, view.zone)
+        : ws.moveEvent(view.doc, o.uid, o.scope, start, end, allDay, view.zone),
+    );
+  } catch (err) {
+    view.concord.notify?.(`Cannot move: ${err.message ?? err}`);
+  }
+  view.render();
+}
+
 export class WeekView {
   /**
    * @param concord  the Concord instance
    * @param grid     the element the week is drawn in
-   * @param edit     (occurrence | {start, end, allDay}) => void: open the editor
+   * @param edit     (occurrence | {start, end, allDay}) => void: open the
+   *                 editor (or, read-only, the event's details)
+   * @param ask      (occurrence, start, allDay) => Promise<'occurrence' |
+   *                 'series' | 'cancel'>: what a move of a repeating event is for
    */
-  constructor(concord, grid, edit) {
+  constructor(concord, grid, edit, ask) {
     this.concord = concord;
     this.grid = grid;
     this.edit = edit;
+    this.ask = ask;
     this.zone = viewerZone();
     this.doc = null;
     this.monday = mondayOf(isoDate(new Date()));
@@ -65,15 +109,15 @@ export class WeekView {
     this.readOnly = false;
   }
 
-  /** A read-only calendar: no creating, moving or editing events. */
+  /** A read-only calendar: no creating or moving events; a click shows one. */
   setReadOnly(readOnly) {
     this.readOnly = readOnly;
     this.grid.classList.toggle('read-only', readOnly);
   }
 
-  /** Opens the editor, unless the calendar is read-only. */
+  /** Opens the editor (read-only: the event's details; nothing for a new one). */
   #open(what) {
-    if (!this.readOnly) this.edit(what);
+    if (!this.readOnly || what.uid) this.edit(what);
   }
 
   show(doc) {
@@ -104,15 +148,7 @@ export class WeekView {
       this.grid.textContent = `This calendar cannot be shown: ${e.message ?? e}`;
       return;
     }
-    const items = occurrences.map((o) => {
-      const item = {
-        uid: o.uid, scope: o.scope, title: o.title, location: o.location, colour: o.colour,
-        start: o.start, end: o.end, whenStart: o.whenStart, whenEnd: o.whenEnd,
-        allDay: o.allDay, recurring: o.recurring, conflict: o.conflict,
-      };
-      o.free();
-      return item;
-    });
+    const items = occurrences.map(occurrenceItem);
     const scroll = this.grid.scrollTop;
     this.grid.replaceChildren();
     const today = isoDate(new Date());
@@ -186,7 +222,11 @@ export class WeekView {
   }
 
   #dragStart(e, block, o, day) {
-    if (e.button !== 0 || this.readOnly) return;
+    if (e.button !== 0) return;
+    if (this.readOnly) {
+      this.edit(o);
+      return;
+    }
     e.preventDefault();
     e.stopPropagation();
     const startY = e.clientY;
@@ -223,14 +263,7 @@ export class WeekView {
       const length = minutesBetween(o.whenStart, o.whenEnd);
       const start = localAt(o.start.slice(0, 10), minutesOf(o.start) + shift);
       const end = localAt(start.slice(0, 10), minutesOf(start) + length);
-      try {
-        this.concord.edit(this.doc, (ws) =>
-          ws.moveEvent(this.doc, o.uid, o.scope, start, end, false, this.zone),
-        );
-      } catch (err) {
-        this.concord.notify?.(`Cannot move: ${err.message ?? err}`);
-      }
-      this.render();
+      retime(this, o, start, end, false);
     };
     block.addEventListener('pointermove', move);
     block.addEventListener('pointerup', up);
@@ -270,7 +303,7 @@ function layout(items, day) {
   return out;
 }
 
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const e = document.createElement(tag);
   if (className) e.className = className;
   if (text !== undefined) e.textContent = text;

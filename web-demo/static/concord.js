@@ -14,7 +14,7 @@
 import init, { Workspace } from './concord_web.js';
 import { Store } from './store.js';
 import { Connection } from './connection.js';
-import { TextBinding } from './editor.js';
+import { TextBinding, eventNotes, rootText } from './editor.js';
 
 let wasmReady = null;
 
@@ -147,26 +147,52 @@ export class Concord {
 
   /** Creates a note; returns its id. `token`: '' on a relay started with --dev. */
   async createNote(title, token = '') {
-    const id = randomId();
-    await this.store.putDocument(id, token);
-    this.workspace.createNote(id, token, title);
-    this.#changed(id, false);
-    this.#emit('documents');
+    const { id, stored } = this.startNote(title, token);
+    await stored;
     return id;
+  }
+
+  /**
+   * Creates a note at once: `{id, stored}`. The document exists (and can be
+   * shown and edited) as this returns; `stored` resolves once IndexedDB
+   * holds its entry, or rejects (and the document is dropped) if it cannot.
+   * A page uses it to move the focus before the next key is typed.
+   */
+  startNote(title, token = '') {
+    const id = randomId();
+    this.workspace.createNote(id, token, title);
+    return { id, stored: this.#started(id, token) };
   }
 
   /**
    * Creates a calendar; returns its id. With `demo: true` it starts with a
    * demo week (this week, in the viewer's zone).
    */
-  async createCalendar(name, { token = '', demo = false } = {}) {
+  async createCalendar(name, options = {}) {
+    const { id, stored } = this.startCalendar(name, options);
+    await stored;
+    return id;
+  }
+
+  /** `createCalendar`, at once: `{id, stored}` as `startNote` says. */
+  startCalendar(name, { token = '', demo = false } = {}) {
     const id = randomId();
     const today = demo ? localDate(new Date()) : undefined;
     this.workspace.createCalendar(id, token, name, today, viewerZone());
-    await this.#entry(id, token);
-    this.#changed(id, false);
+    return { id, stored: this.#started(id, token) };
+  }
+
+  /** A document made here: list it, store its entry, then save and sync it. */
+  async #started(id, token) {
     this.#emit('documents');
-    return id;
+    try {
+      await this.#entry(id, token);
+    } catch (e) {
+      this.store.remove(id).catch(() => {}); // whatever was saved of it meanwhile
+      this.#emit('documents');
+      throw e;
+    }
+    this.#changed(id, false);
   }
 
   /**
@@ -283,7 +309,15 @@ export class Concord {
    * characters. Returns a function that unbinds it.
    */
   bindTextarea(id, textarea, key = 'body') {
-    const binding = new TextBinding(this, id, key, textarea);
+    return this.#bind(new TextBinding(this, id, rootText(key), textarea));
+  }
+
+  /** `bindTextarea` for the notes of calendar event `uid`. */
+  bindEventNotes(id, uid, textarea) {
+    return this.#bind(new TextBinding(this, id, eventNotes(uid), textarea));
+  }
+
+  #bind(binding) {
     this.bindings.add(binding);
     return () => {
       binding.detach();

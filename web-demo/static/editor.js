@@ -1,4 +1,5 @@
-// A <textarea> bound to a text in a document.
+// A <textarea> bound to a text in a document: a note's body, or a calendar
+// event's notes (`rootText`, `eventNotes` say where the text is).
 //
 // Typing: each `input` event hands the field's old and new value (and the
 // caret) to the core, which turns them into one splice. Remote edits: just
@@ -7,16 +8,39 @@
 // the same characters, wherever they moved. During an IME composition the
 // field is left alone and brought up to date when the composition ends.
 
+/** The text under a root key of a document (a note's body is `rootText('body')`). */
+export function rootText(key) {
+  return {
+    text: (ws, doc) => ws.text(doc, key),
+    input: (ws, doc, before, after, caret) => ws.inputText(doc, key, before, after, caret),
+    selection: (ws, doc, start, end) => ws.selection(doc, key, start, end),
+    resolve: (ws, doc, sel) => ws.resolveSelection(doc, key, sel),
+  };
+}
+
+/** The notes of calendar event `uid`. */
+export function eventNotes(uid) {
+  return {
+    text: (ws, doc) => ws.eventNotes(doc, uid),
+    input: (ws, doc, before, after, caret) => ws.inputEventNotes(doc, uid, before, after, caret),
+    selection: (ws, doc, start, end) => ws.eventNotesSelection(doc, uid, start, end),
+    resolve: (ws, doc, sel) => ws.resolveEventNotesSelection(doc, uid, sel),
+  };
+}
+
 export class TextBinding {
-  constructor(concord, doc, key, textarea) {
+  /** `at`: where the text is (`rootText`, `eventNotes`). */
+  constructor(concord, doc, at, textarea) {
     this.concord = concord;
     this.workspace = concord.workspace;
     this.doc = doc;
-    this.key = key;
+    this.at = at;
     this.ta = textarea;
     this.composing = false;
     this.anchored = null;
-    this.shown = this.workspace.text(doc, key);
+    /** Where the caret belongs after our own edit (UTF-16), if the core moved it. */
+    this.caretAfter = null;
+    this.shown = at.text(this.workspace, doc);
     this.ta.value = this.shown;
     this.handlers = {
       input: () => this.#input(),
@@ -44,15 +68,19 @@ export class TextBinding {
     if (after === before) return;
     const caret = this.ta.selectionEnd;
     try {
-      // `render` follows: it shows the document's text if it differs
-      // from the field (the splice moved past a remote edit).
+      // `render` follows: it shows the document's text if it differs from
+      // the field (the splice moved past remote edits that landed while
+      // the field was left alone, as during an IME composition), the caret
+      // after what was typed.
       this.concord.edit(this.doc, (ws) => {
-        ws.input(this.doc, this.key, before, after, caret);
+        this.caretAfter = this.at.input(ws, this.doc, before, after, caret) ?? null;
         this.shown = after;
       });
     } catch (e) {
       console.error('concord: an edit was refused', e);
-      this.#show(this.workspace.text(this.doc, this.key), null);
+      this.#show(this.at.text(this.workspace, this.doc), null);
+    } finally {
+      this.caretAfter = null;
     }
   }
 
@@ -62,12 +90,7 @@ export class TextBinding {
     this.anchored = null;
     if (this.composing || this.ta.value !== this.shown) return;
     try {
-      this.anchored = this.workspace.selection(
-        this.doc,
-        this.key,
-        this.ta.selectionStart,
-        this.ta.selectionEnd,
-      );
+      this.anchored = this.at.selection(this.workspace, this.doc, this.ta.selectionStart, this.ta.selectionEnd);
     } catch {
       // The document is gone.
     }
@@ -78,14 +101,16 @@ export class TextBinding {
     if (this.composing) return;
     let text;
     try {
-      text = this.workspace.text(this.doc, this.key);
+      text = this.at.text(this.workspace, this.doc);
     } catch {
       return;
     }
     if (text === this.ta.value && text === this.shown) return;
     let range = null;
     if (this.anchored) {
-      range = this.workspace.resolveSelection(this.doc, this.key, this.anchored);
+      range = this.at.resolve(this.workspace, this.doc, this.anchored);
+    } else if (this.caretAfter !== null) {
+      range = [this.caretAfter, this.caretAfter];
     }
     this.#show(text, range);
   }

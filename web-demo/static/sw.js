@@ -13,6 +13,7 @@ const SHELL = [
   './connection.js',
   './editor.js',
   './calendar.js',
+  './month.js',
   './concord_web.js',
   './concord_web_bg.wasm',
 ];

@@ -11,8 +11,8 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::Engine;
+use crate::device_store::MemoryStore;
 use crate::event::DeviceEvent;
-use crate::store::MemoryStore;
 
 fn engine(store: &MemoryStore, events: broadcast::Sender<DeviceEvent>) -> Engine {
     let device = concord_sync::Device::new(ReplicaId(1), 7).with_max_batch_bytes(1024);
@@ -51,9 +51,10 @@ impl FakeRelay {
             }
             Frame::Sync { doc, message } => {
                 let peer = self.peers.get_mut(&doc).unwrap();
-                let changes = peer.receive(message);
-                if !changes.is_empty() {
-                    self.doc.apply_all(changes).unwrap();
+                let records = peer.receive(message);
+                if !records.is_empty() {
+                    let outcome = self.doc.apply_records(records);
+                    assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
                     peer.stored(self.doc.version());
                 }
             }
@@ -131,14 +132,14 @@ impl Rig {
     }
 }
 
-fn sent_changes(frames: &[Frame]) -> Vec<EncodedChange> {
+fn sent_changes(frames: &[Frame]) -> Vec<concord_core::Record> {
     frames
         .iter()
         .filter_map(|f| match f {
             Frame::Sync {
-                message: Message::Changes { changes },
+                message: Message::Records { records },
                 ..
-            } => Some(changes.clone()),
+            } => Some(records.clone()),
             _ => None,
         })
         .flatten()
@@ -222,8 +223,8 @@ fn a_remote_change_is_saved_before_it_is_acknowledged() {
     rig.engine.receive(
         Frame::Sync {
             doc: doc_id(),
-            message: Message::Changes {
-                changes: vec![change],
+            message: Message::Records {
+                records: vec![change.into()],
             },
         },
         rig.now,
@@ -299,7 +300,9 @@ fn a_bad_remote_change_is_reported_and_leaves_the_document_alone() {
     let (good, evil) = (change_with(1), change_with(2));
     let sync = |c: EncodedChange| Frame::Sync {
         doc: doc_id(),
-        message: Message::Changes { changes: vec![c] },
+        message: Message::Records {
+            records: vec![c.into()],
+        },
     };
     rig.engine.receive(sync(good), rig.now);
     let before = rig.engine.document(&doc_id()).unwrap().clone();

@@ -9,7 +9,8 @@
 use std::sync::OnceLock;
 
 use concord_core::{
-    ApplyError, ApplyOutcome, DecodeOps, Document, EncodedChange, ObjId, ObjType, ReplicaId, Value,
+    ApplyError, ApplyOutcome, DecodeOps, Document, EncodedChange, ObjId, ObjType, Record,
+    ReplicaId, Value,
 };
 use concord_wire::{Message, SyncPeer};
 
@@ -94,8 +95,8 @@ pub fn check_change(data: &[u8]) {
     check_apply_result(&doc, &before, result.as_ref());
 }
 
-/// `Message::decode`; the changes of a `Changes` message are applied to the
-/// sample document.
+/// `Message::decode`; the records of a `Records` message are applied to
+/// the sample document (`check_applied_records`).
 pub fn check_message(data: &[u8]) {
     let Ok(message) = Message::decode(data) else {
         return;
@@ -105,14 +106,61 @@ pub fn check_message(data: &[u8]) {
         data,
         "a decoded message re-encodes to other bytes"
     );
-    if let Message::Changes { changes } = message {
-        let mut doc = sample_doc();
-        for change in changes {
-            let before = doc.save();
-            let result = doc.apply(change);
-            check_apply_result(&doc, &before, result.as_ref());
+    if let Message::Records { records } = message {
+        check_applied_records(records);
+    }
+}
+
+/// `Record::decode` (a change or a run record); the record is applied to
+/// the sample document as it is, and cut after each of its segments
+/// (`RunRecord::tail`, what a relay sends a peer that has the start).
+pub fn check_record(data: &[u8]) {
+    let Ok(record) = Record::decode(data.to_vec()) else {
+        return;
+    };
+    assert_eq!(record.bytes(), data);
+    assert!(record.first_seq() <= record.last_seq());
+    if let Record::Run(run) = &record {
+        for i in 1..run.segment_count() {
+            let tail = run.tail(i);
+            assert_eq!(tail.last_seq(), run.last_seq());
+            check_applied_records(vec![Record::Run(tail)]);
         }
     }
+    check_applied_records(vec![record]);
+}
+
+/// Applies `records` to the sample document: nothing panics; a refused
+/// change leaves no trace; what was applied is exactly what the same
+/// changes give one by one; the document still saves and loads.
+fn check_applied_records(records: Vec<Record>) {
+    let base = sample_doc();
+    let mut doc = base.clone();
+    let outcome = doc.apply_records(records);
+    if outcome.applied == 0 {
+        assert!(
+            doc.save() == base.save(),
+            "records that applied nothing changed the document"
+        );
+    }
+    check_same_as_one_by_one(&base, &doc);
+}
+
+/// `doc` (made from `base` by records) is what its new changes give applied
+/// one by one to `base`, and it saves and loads.
+fn check_same_as_one_by_one(base: &Document, doc: &Document) {
+    let mut replay = base.clone();
+    replay
+        .apply_all(doc.changes_since(base.version()))
+        .unwrap_or_else(|e| panic!("changes records applied do not apply one by one: {e}"));
+    let saved = doc.save();
+    assert!(
+        replay.save() == saved,
+        "records and their changes one by one give different documents"
+    );
+    let loaded = Document::load(&saved, ReplicaId(9))
+        .unwrap_or_else(|e| panic!("after records the document saves bytes that do not load: {e}"));
+    assert!(loaded.save() == saved, "save, load, save changed the bytes");
 }
 
 /// `Document::load` of the bytes as they are, then with their last four
@@ -193,18 +241,7 @@ pub fn check_batch(data: &[u8]) {
             "a malformed batch modified the document"
         );
     }
-    let mut replay = base.clone();
-    replay
-        .apply_all(doc.changes_since(base.version()))
-        .unwrap_or_else(|e| panic!("changes a batch applied do not apply one by one: {e}"));
-    let saved = doc.save();
-    assert!(
-        replay.save() == saved,
-        "a batch and its changes one by one give different documents"
-    );
-    let loaded = Document::load(&saved, ReplicaId(9))
-        .unwrap_or_else(|e| panic!("after a batch the document saves bytes that do not load: {e}"));
-    assert!(loaded.save() == saved, "save, load, save changed the bytes");
+    check_same_as_one_by_one(&base, &doc);
 }
 
 /// A rejected change leaves the document as it was; after an accepted one
@@ -252,11 +289,9 @@ pub fn check_sync(data: &[u8]) {
                 let Ok(message) = Message::decode(message) else {
                     continue;
                 };
-                for change in peer.receive(message) {
-                    let before = doc.save();
-                    let result = doc.apply(change);
-                    check_apply_result(&doc, &before, result.as_ref());
-                }
+                let before = doc.clone();
+                doc.apply_records(peer.receive(message));
+                check_same_as_one_by_one(&before, &doc);
                 peer.stored(doc.version());
             }
             1 => {

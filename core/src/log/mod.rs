@@ -9,8 +9,11 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
+use concord_wire::{self as wire, MAX_RECORD_BYTES, SegmentRef};
+
 use crate::change::{Change, ChangeHeader, ChangeId};
 use crate::encoding::EncodedChange;
+use crate::encoding::record::{run_record, segment_body};
 use crate::id::ReplicaId;
 use crate::value::ObjId;
 use crate::version::VersionVector;
@@ -310,6 +313,21 @@ impl ChangeLog {
         list.push(Record::Run(Box::new(run)));
     }
 
+    /// Appends a run that continues the replica's last run (see
+    /// `TextRun::extend`), so that runs stay maximal.
+    pub(crate) fn extend_run(&mut self, run: &TextRun) {
+        let list = self
+            .replicas
+            .get_mut(&run.replica)
+            .expect("a continued run has a replica list");
+        let Some(Record::Run(last)) = list.records.last_mut() else {
+            unreachable!("a continued run follows a run");
+        };
+        last.extend(run);
+        list.changes += run.len;
+        list.next_op = run.end_op;
+    }
+
     /// The replica's last record, if it is a run.
     pub(crate) fn last_run(&self, replica: ReplicaId) -> Option<&TextRun> {
         match self.replicas.get(&replica)?.records.last()? {
@@ -377,6 +395,100 @@ impl ChangeLog {
 
     pub(crate) fn len(&self) -> usize {
         self.replicas.values().map(|l| l.changes as usize).sum()
+    }
+
+    /// The changes `since` lacks and `until` (if given) holds, as records
+    /// in causal order, at most about `max_bytes` of them (at least one if
+    /// any change is missing). Typing goes as run records of at most
+    /// `MAX_RECORD_BYTES` each, cut at change boundaries; any other change
+    /// as its bytes. Lazy like `since`: a caller taking one bounded batch
+    /// pays for that batch.
+    pub(crate) fn records_between(
+        &self,
+        since: &VersionVector,
+        until: Option<&VersionVector>,
+        max_bytes: usize,
+    ) -> Vec<wire::Record> {
+        // Per replica list: the next change to send (record, index in it)
+        // and the last seq to send; the heap orders lists by the Lamport
+        // counter of their next change (then replica): every dependency of
+        // a record's first change has a smaller one, and the rest of a run
+        // depends on that first change alone.
+        let mut lists = Vec::new();
+        let mut heap = BinaryHeap::new();
+        for (&r, list) in &self.replicas {
+            let Some(from) = since.get(r).checked_add(1) else {
+                continue;
+            };
+            let to = until.map_or(list.changes, |u| u.get(r).min(list.changes));
+            if from > to {
+                continue;
+            }
+            let (rec, index) = list.record_of(from).expect("from is at most the last seq");
+            heap.push(Reverse((list.starts[rec].1 + index, r, lists.len())));
+            lists.push((list, rec, index, to));
+        }
+        let mut out = Vec::new();
+        let mut total = 0;
+        while let Some(Reverse((_, r, i))) = heap.pop() {
+            let (list, rec, index, to) = lists[i];
+            let record = &list.records[rec];
+            let first = record.first_seq();
+            let last = (first + record.len() - 1).min(to);
+            let (piece, end) = match record {
+                Record::Single(single) => (
+                    wire::Record::Change(
+                        EncodedChange::decode_shared(Arc::clone(&single.bytes))
+                            .expect("the history holds only changes that decoded"),
+                    ),
+                    1,
+                ),
+                Record::Run(run) => {
+                    let end = run.piece_end(index, last - first + 1, MAX_RECORD_BYTES);
+                    (wire::Record::Run(run_record(run, index, end)), end)
+                }
+            };
+            total += piece.bytes().len();
+            if total > max_bytes && !out.is_empty() {
+                break;
+            }
+            out.push(piece);
+            let next_seq = first + end;
+            if next_seq <= to {
+                let (rec, index) = list.record_of(next_seq).expect("next_seq is logged");
+                heap.push(Reverse((list.starts[rec].1 + index, r, i)));
+                lists[i] = (list, rec, index, to);
+            }
+            if total >= max_bytes {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Does the history hold exactly the changes of `seg` as they are
+    /// encoded there: all of them within one run, the same op counters,
+    /// Lamport counters, dependencies and bytes? (A quick check that a
+    /// received segment is a duplicate; `false` says nothing more.)
+    pub(crate) fn segment_matches(&self, seg: &SegmentRef<'_>) -> bool {
+        let Some(list) = self.replicas.get(&seg.replica) else {
+            return false;
+        };
+        let Some((rec, index)) = list.record_of(seg.first_seq) else {
+            return false;
+        };
+        let Record::Run(run) = &list.records[rec] else {
+            return false;
+        };
+        let end = index + seg.count;
+        end <= run.len
+            && run.first_lamport + index == seg.first_lamport
+            && (if index == 0 {
+                run.deps.as_slice() == seg.deps
+            } else {
+                seg.deps.is_empty()
+            })
+            && segment_body(run, index, end) == seg.body
     }
 }
 

@@ -299,65 +299,141 @@ impl TextRun {
         };
         let mut c = self.end_op;
         let n = ops.len();
+        let mut out = OpWriter {
+            own: self.replica,
+            others: &mut self.others,
+        };
         for (i, op) in ops.enumerate() {
-            let last = if i + 1 == n { LAST } else { 0 };
-            match op {
-                TextOpRef::Insert(insert) => {
-                    let chars = insert.content.chars().count() as u64;
-                    let ol = ref_kind(self.replica, c, insert.origin_left);
-                    let rp = ref_kind(self.replica, c, insert.right_parent);
-                    let multi = if chars > 1 { MULTI_CHAR } else { 0 };
-                    w.u8(last | ol << 2 | rp << 4 | multi);
-                    self.write_ref(&mut w, c, insert.origin_left);
-                    self.write_ref(&mut w, c, insert.right_parent);
-                    if chars > 1 {
-                        w.str(insert.content);
-                    } else {
-                        w.raw(insert.content.as_bytes());
-                    }
-                    c += chars;
-                }
-                TextOpRef::Delete(spans) => {
-                    let first = spans[0];
-                    let kind = ref_kind(self.replica, c, Some(first.start));
-                    let general = spans.len() > 1 || first.len != 1;
-                    let bits = if general { SPANS } else { 0 };
-                    w.u8(last | DELETE | kind << 2 | bits);
-                    self.write_ref(&mut w, c, Some(first.start));
-                    if general {
-                        w.uvarint(first.len);
-                        w.len(spans.len() - 1);
-                        for s in &spans[1..] {
-                            w.u8(ref_kind(self.replica, c, Some(s.start)));
-                            self.write_ref(&mut w, c, Some(s.start));
-                            w.uvarint(s.len);
-                        }
-                    }
-                    c += 1;
-                }
-            }
+            let last = i + 1 == n;
+            let (op, spans): (RunOp<'_>, &[IdSpan]) = match op {
+                TextOpRef::Insert(insert) => (
+                    RunOp::Insert {
+                        origin_left: insert.origin_left,
+                        right_parent: insert.right_parent,
+                        content: insert.content,
+                        chars: insert.content.chars().count() as u64,
+                    },
+                    &[],
+                ),
+                TextOpRef::Delete(spans) => (RunOp::Delete, spans),
+            };
+            out.write(&mut w, c, &op, spans, last);
+            c += op.width();
         }
         self.data = w.into_inner();
         self.end_op = c;
         self.len += 1;
     }
 
-    fn write_ref(&mut self, w: &mut Writer, c: u64, id: Option<OpId>) {
-        let Some(id) = id else { return };
-        if id.replica == self.replica {
-            if id.counter + 1 != c {
-                w.uvarint(c - 2 - id.counter);
-            }
-            return;
-        }
-        let index = if let Some(i) = self.others.iter().position(|&r| r == id.replica) {
-            i
+    /// The byte offset where change `index` starts (`data().len()` for
+    /// `len`).
+    fn offset(&self, index: u64) -> usize {
+        if index == self.len {
+            self.data.len()
         } else {
-            self.others.push(id.replica);
-            self.others.len() - 1
+            self.cursor(index).offset
+        }
+    }
+
+    /// The end of a piece from change `from` to at most `to` holding about
+    /// `max_bytes` of run data: `to` if it fits, else the last checkpoint
+    /// that keeps it within bounds, at least `from + 1`.
+    pub(crate) fn piece_end(&self, from: u64, to: u64, max_bytes: usize) -> u64 {
+        let start = self.offset(from);
+        if self.offset(to) - start <= max_bytes {
+            return to;
+        }
+        let mut end = from + 1;
+        for (k, cp) in self.checkpoints.iter().enumerate() {
+            let index = (k as u64 + 1) * CHECKPOINT_EVERY;
+            if index <= from {
+                continue;
+            }
+            if index >= to || cp.offset - start > max_bytes {
+                break;
+            }
+            end = index;
+        }
+        end
+    }
+
+    /// Changes `from..to` of the run as the engine's part of a record's
+    /// segment (`encoding/record.rs` writes it): their first op counter,
+    /// the replicas they mention other than the run's own in order of first
+    /// mention, and their run data. Canonical: the same changes always give
+    /// the same bytes, however the run holding them began.
+    pub(crate) fn piece(&self, from: u64, to: u64) -> (u64, Vec<ReplicaId>, Vec<u8>) {
+        debug_assert!(from < to && to <= self.len);
+        if from == 0 && to == self.len {
+            return (self.first_op, self.others.clone(), self.data.clone());
+        }
+        let at = self.cursor(from);
+        let end = self.offset(to);
+        if self.others.is_empty() {
+            // No index into the table of others to renumber: the bytes are
+            // what a run of just these changes holds.
+            return (at.op, Vec::new(), self.data[at.offset..end].to_vec());
+        }
+        let mut others = Vec::new();
+        let mut w = Writer::with_capacity(end - at.offset);
+        let mut out = OpWriter {
+            own: self.replica,
+            others: &mut others,
         };
-        w.len(index);
-        w.uvarint(id.counter);
+        let mut reader = self.reader_at(at);
+        let mut spans = Vec::new();
+        let mut c = at.op;
+        while reader.offset() < end {
+            let (op, last) = reader
+                .read(c, &mut spans)
+                .expect("a run holds only what it wrote or checked");
+            out.write(&mut w, c, &op, &spans, last);
+            c += op.width();
+        }
+        (at.op, others, w.into_inner())
+    }
+
+    /// Appends `next`, a run that continues this one (the next changes of
+    /// the replica, Lamport counters, op counters and object following on,
+    /// no dependency of its own), its ops re-encoded in this run's table of
+    /// other replicas: the run ends as it would had the changes come one by
+    /// one.
+    pub(crate) fn extend(&mut self, next: &TextRun) {
+        debug_assert!(
+            next.replica == self.replica
+                && next.first_seq == self.first_seq + self.len
+                && self.continued_by(next.first_lamport, next.obj, &next.deps)
+                && next.first_op == self.end_op
+        );
+        let mut reader = next.reader_at(Cursor {
+            offset: 0,
+            op: next.first_op,
+        });
+        let mut spans = Vec::new();
+        let mut c = next.first_op;
+        let mut w = Writer::new();
+        let mut change_start = true;
+        while reader.r.remaining() > 0 {
+            if change_start {
+                self.data.append(&mut w.buf);
+                self.make_room();
+            }
+            let (op, last) = reader
+                .read(c, &mut spans)
+                .expect("a run holds only what it wrote or checked");
+            let mut out = OpWriter {
+                own: self.replica,
+                others: &mut self.others,
+            };
+            out.write(&mut w, c, &op, &spans, last);
+            c += op.width();
+            if last {
+                self.len += 1;
+                self.end_op = c;
+            }
+            change_start = last;
+        }
+        self.data.append(&mut w.buf);
     }
 
     /// Rebuilds a run read from a saved document, checking `data` fully:
@@ -636,6 +712,76 @@ fn ref_kind(own: ReplicaId, c: u64, id: Option<OpId>) -> u8 {
         Some(id) if id.replica != own => REF_OTHER,
         Some(id) if id.counter + 1 == c => REF_PREV,
         Some(_) => REF_OWN,
+    }
+}
+
+/// Writes ops in a run's encoding, noting the other replicas they mention
+/// in a table in order of first mention.
+struct OpWriter<'a> {
+    own: ReplicaId,
+    others: &'a mut Vec<ReplicaId>,
+}
+
+impl OpWriter<'_> {
+    /// Writes `op` (a delete's spans in `spans`) with counter `c`; `last`:
+    /// it ends its change.
+    fn write(&mut self, w: &mut Writer, c: u64, op: &RunOp<'_>, spans: &[IdSpan], last: bool) {
+        let last = if last { LAST } else { 0 };
+        match op {
+            RunOp::Insert {
+                origin_left,
+                right_parent,
+                content,
+                chars,
+            } => {
+                let ol = ref_kind(self.own, c, *origin_left);
+                let rp = ref_kind(self.own, c, *right_parent);
+                let multi = if *chars > 1 { MULTI_CHAR } else { 0 };
+                w.u8(last | ol << 2 | rp << 4 | multi);
+                self.write_ref(w, c, *origin_left);
+                self.write_ref(w, c, *right_parent);
+                if *chars > 1 {
+                    w.str(content);
+                } else {
+                    w.raw(content.as_bytes());
+                }
+            }
+            RunOp::Delete => {
+                let first = spans[0];
+                let kind = ref_kind(self.own, c, Some(first.start));
+                let general = spans.len() > 1 || first.len != 1;
+                let bits = if general { SPANS } else { 0 };
+                w.u8(last | DELETE | kind << 2 | bits);
+                self.write_ref(w, c, Some(first.start));
+                if general {
+                    w.uvarint(first.len);
+                    w.len(spans.len() - 1);
+                    for s in &spans[1..] {
+                        w.u8(ref_kind(self.own, c, Some(s.start)));
+                        self.write_ref(w, c, Some(s.start));
+                        w.uvarint(s.len);
+                    }
+                }
+            }
+        }
+    }
+
+    fn write_ref(&mut self, w: &mut Writer, c: u64, id: Option<OpId>) {
+        let Some(id) = id else { return };
+        if id.replica == self.own {
+            if id.counter + 1 != c {
+                w.uvarint(c - 2 - id.counter);
+            }
+            return;
+        }
+        let index = if let Some(i) = self.others.iter().position(|&r| r == id.replica) {
+            i
+        } else {
+            self.others.push(id.replica);
+            self.others.len() - 1
+        };
+        w.len(index);
+        w.uvarint(id.counter);
     }
 }
 

@@ -25,9 +25,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use concord_core::{
-    ApplyError, ChangeId, Document, EncodedChange, ReplicaId, Transaction, VersionVector,
-};
+use concord_core::{ApplyError, ChangeId, Document, Record, ReplicaId, Transaction, VersionVector};
 use concord_wire::{Access, ClientSession, DocId, ErrorCode, Frame, SessionEvent, SyncStatus};
 
 use crate::durability::Durability;
@@ -211,9 +209,7 @@ impl Device {
         let held = self.held_mut(doc)?;
         let mut tx = held.doc.transaction();
         let out = f(&mut tx);
-        if let Some(change) = tx.commit() {
-            held.durability.applied([change]);
-        }
+        tx.commit();
         // An edit also retries a save that failed.
         held.may_save = true;
         self.refresh(now);
@@ -230,14 +226,7 @@ impl Device {
         now: Duration,
     ) -> Result<usize, DeviceError> {
         let held = self.held_mut(doc)?;
-        let outcome = held.doc.merge(other)?;
-        let applied: Vec<EncodedChange> = outcome
-            .applied
-            .iter()
-            .filter_map(|id| held.doc.change(*id))
-            .collect();
-        let n = applied.len();
-        held.durability.applied(applied);
+        let n = held.doc.merge(other)?.applied.len();
         held.may_save = true;
         self.refresh(now);
         Ok(n)
@@ -290,7 +279,7 @@ impl Device {
             return;
         };
         if flight.generation == held.generation {
-            held.durability.saved(flight.count);
+            held.durability.saved(&flight.version);
             if let StoreCopy::Reissued {
                 replica,
                 forged,
@@ -336,7 +325,7 @@ impl Device {
         self.docs
             .0
             .iter()
-            .find(|(_, h)| h.in_flight.is_some_and(|f| f.id == id))
+            .find(|(_, h)| h.in_flight.as_ref().is_some_and(|f| f.id == id))
             .map(|(doc, _)| doc.clone())
     }
 
@@ -350,7 +339,8 @@ impl Device {
     /// How many of `doc`'s changes are applied but not stored (a save in
     /// flight included).
     pub fn unsaved(&self, doc: &DocId) -> Result<usize, DeviceError> {
-        Ok(self.held(doc)?.durability.unsaved().len())
+        let held = self.held(doc)?;
+        Ok(usize::try_from(held.durability.unsaved(&held.doc)).unwrap_or(usize::MAX))
     }
 
     /// The version of `doc` the store holds, as the saves reported written
@@ -409,7 +399,7 @@ impl Device {
         let about = frame.doc().cloned();
         for event in self.session.receive(frame) {
             match event {
-                SessionEvent::Changes { doc, changes } => self.apply_remote(&doc, changes),
+                SessionEvent::Records { doc, records } => self.apply_remote(&doc, records),
                 SessionEvent::Subscribed { .. } => {}
                 SessionEvent::Refused {
                     doc,
@@ -457,17 +447,19 @@ impl Device {
         self.refresh(now);
     }
 
-    /// Applies changes from the relay one by one (a bad one is reported and
-    /// skipped, the document unchanged by it) and queues what was applied
-    /// for saving; the session acknowledges them once saved.
-    fn apply_remote(&mut self, doc: &DocId, changes: Vec<EncodedChange>) {
+    /// Applies records from the relay (a bad change is reported and
+    /// skipped, the document unchanged by it); what was applied waits for
+    /// saving, and the session acknowledges it once saved.
+    fn apply_remote(&mut self, doc: &DocId, records: Vec<Record>) {
         let Some(held) = self.docs.0.get_mut(doc) else {
             return;
         };
-        let received = held.durability.apply_received(&mut held.doc, changes);
+        let received = held.durability.apply_received(&mut held.doc, records);
         // A change from the relay under our own id that is not ours: someone
         // forged this device's id, and our changes from that seq on can never
-        // be stored. They are re-made under a fresh id (below).
+        // be stored. Once every change of ours the relay holds is on its way
+        // (`request_own_changes`), the first forged one is the first one
+        // refused, and ours from there are re-made under a fresh id (below).
         let own = held.doc.replica();
         let forged = received
             .refused
@@ -501,7 +493,13 @@ impl Device {
                 .push_back(DeviceEvent::RemoteChange { doc: doc.clone() });
         }
         if let Some(seq) = forged {
-            self.reissue(doc, seq);
+            if self.session.scanning_own(doc) {
+                self.reissue(doc, seq);
+            } else {
+                // Found by the probe or a copy the relay sent back: an
+                // earlier change of ours may be forged too.
+                self.session.request_own_changes(doc);
+            }
         }
     }
 

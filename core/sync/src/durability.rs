@@ -5,14 +5,21 @@
 //! lose: the version it announces, the changes it uploads and the version it
 //! acknowledges all come from what is durable. The native client and the
 //! browser both keep one of these per document; only how they store differs.
+//!
+//! What is stored is a version: the store holds a causally closed set of
+//! changes (a snapshot and the changes appended after it, each save
+//! causally closed on top of the last), and the document's version less
+//! that one is what waits for saving. Nothing is kept per change, so a
+//! device that receives a long history in a few records does no work per
+//! keystroke to know what to save.
 
-use concord_core::{ApplyError, ChangeId, Document, EncodedChange, VersionVector};
+use concord_core::{ApplyError, ChangeId, Document, EncodedChange, Record, VersionVector};
 
-/// What `Durability::apply_received` did with a peer's changes.
+/// What `Durability::apply_received` did with a peer's records.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Received {
     /// How many changes were applied (held ones they released included).
-    pub applied: usize,
+    pub applied: u64,
     /// Changes refused, the document unchanged by them, with why.
     pub refused: Vec<(ChangeId, ApplyError)>,
     /// Applied changes whose ops could not be read or applied: each became
@@ -24,8 +31,6 @@ pub struct Received {
 pub struct Durability {
     /// What the device's store holds.
     durable: VersionVector,
-    /// Applied in memory, not yet stored, in the order applied.
-    unsaved: Vec<EncodedChange>,
 }
 
 impl Durability {
@@ -33,61 +38,49 @@ impl Durability {
     pub fn stored(doc: &Document) -> Self {
         Durability {
             durable: doc.version().clone(),
-            unsaved: Vec::new(),
         }
     }
 
     /// Nothing of `doc` is stored yet: all of its changes wait for saving.
-    pub fn nothing_stored(doc: &Document) -> Self {
+    pub fn nothing_stored(_doc: &Document) -> Self {
         Durability {
             durable: VersionVector::new(),
-            unsaved: doc.changes_since(&VersionVector::new()),
         }
     }
 
-    /// Takes changes applied to the document (in the order applied) to be
-    /// saved.
-    pub fn applied(&mut self, changes: impl IntoIterator<Item = EncodedChange>) {
-        self.unsaved.extend(changes);
-    }
-
-    /// Applies changes received from a peer to `doc` one by one (a bad one
-    /// is refused and skipped, the document unchanged by it) and queues what
-    /// was applied, held changes it released included, for saving.
+    /// Applies records received from a peer to `doc` (a change that cannot
+    /// be applied is refused, the document unchanged by it, and the rest go
+    /// on); what was applied waits for saving.
     pub fn apply_received(
         &mut self,
         doc: &mut Document,
-        changes: impl IntoIterator<Item = EncodedChange>,
+        records: impl IntoIterator<Item = Record>,
     ) -> Received {
-        let mut applied = Vec::new();
-        let mut out = Received::default();
-        for change in changes {
-            let id = change.id();
-            match doc.apply(change) {
-                Ok(outcome) => {
-                    applied.extend(outcome.applied);
-                    out.refused.extend(outcome.rejected);
-                    out.unreadable.extend(outcome.unreadable);
-                }
-                Err(e) => out.refused.push((id, e)),
-            }
+        let outcome = doc.apply_records(records);
+        let mut refused = outcome.refused;
+        refused.extend(outcome.rejected);
+        Received {
+            applied: outcome.applied,
+            refused,
+            unreadable: outcome.unreadable,
         }
-        out.applied = applied.len();
-        self.applied(applied.into_iter().filter_map(|id| doc.change(id)));
-        out
     }
 
-    /// The changes waiting to be saved, in the order applied.
-    pub fn unsaved(&self) -> &[EncodedChange] {
-        &self.unsaved
+    /// How many of `doc`'s changes are applied and not stored.
+    pub fn unsaved(&self, doc: &Document) -> u64 {
+        doc.version().count_missing_from(&self.durable)
     }
 
-    /// The first `count` unsaved changes are now stored.
-    pub fn saved(&mut self, count: usize) {
-        let count = count.min(self.unsaved.len());
-        for c in self.unsaved.drain(..count) {
-            self.durable.observe(c.id().replica, c.id().seq);
-        }
+    /// The changes of `doc` not stored, in causal order: what to append
+    /// after those stored.
+    pub fn unsaved_changes(&self, doc: &Document) -> Vec<EncodedChange> {
+        doc.changes_since(&self.durable)
+    }
+
+    /// Everything in `version` (a version of the document taken when the
+    /// save was handed out) is now stored.
+    pub fn saved(&mut self, version: &VersionVector) {
+        self.durable.merge(version);
     }
 
     /// What the store holds: the version to announce and acknowledge.
@@ -95,20 +88,15 @@ impl Durability {
         &self.durable
     }
 
-    /// `doc`'s stored changes that `since` lacks, at most about `max_bytes`
-    /// (what a `ChangeSource` hands to the sync protocol).
-    pub fn changes_since(
+    /// `doc`'s stored changes that `since` lacks, as records, at most
+    /// about `max_bytes` (what a `ChangeSource` hands to the sync
+    /// protocol).
+    pub fn records_since(
         &self,
         doc: &Document,
         since: &VersionVector,
         max_bytes: usize,
-    ) -> Vec<EncodedChange> {
-        let mut batch = doc.changes_since_limited(since, max_bytes);
-        if !self.unsaved.is_empty() {
-            // Saving is in apply order, so the stored changes stay causally
-            // closed and dropping the others keeps the batch sendable.
-            batch.retain(|c| self.durable.contains(c.id()));
-        }
-        batch
+    ) -> Vec<Record> {
+        doc.records_between(since, &self.durable, max_bytes)
     }
 }

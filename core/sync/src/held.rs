@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use concord_core::{ChangeId, Document, EncodedChange, ReplicaId, VersionVector};
+use concord_core::{ChangeId, Document, Record, ReplicaId, VersionVector};
 use concord_wire::{ChangeSource, DocId, DocumentSet, SyncStatus};
 
 use crate::durability::Durability;
@@ -29,11 +29,12 @@ pub(crate) enum StoreCopy {
 }
 
 /// The save handed out and not yet reported.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct InFlight {
     pub(crate) id: SaveId,
-    /// It covers the first `count` unsaved changes.
-    pub(crate) count: usize,
+    /// It covers the document's changes of this version (all it had when
+    /// the save was handed out).
+    pub(crate) version: VersionVector,
     /// Taken from this generation of the document (a reissue starts a new
     /// one; a report for an older one only ends the flight).
     pub(crate) generation: u64,
@@ -92,12 +93,11 @@ impl Held {
     /// The next write for the store, unless one is in flight, saving is
     /// held back after a failure, or nothing waits.
     pub(crate) fn take_save(&mut self, id: SaveId, compaction: Compaction) -> Option<SaveWhat> {
-        let unsaved = self.durability.unsaved();
+        let count = usize::try_from(self.durability.unsaved(&self.doc)).unwrap_or(usize::MAX);
         let owed = matches!(self.copy, StoreCopy::Reissued { .. });
-        if self.in_flight.is_some() || !self.may_save || (unsaved.is_empty() && !owed) {
+        if self.in_flight.is_some() || !self.may_save || (count == 0 && !owed) {
             return None;
         }
-        let count = unsaved.len();
         let (what, lands_as) = match self.copy {
             StoreCopy::Reissued { replica, .. } => (
                 SaveWhat::Replace {
@@ -111,13 +111,13 @@ impl Held {
                 (SaveWhat::Snapshot(self.doc.save()), StoreCopy::Records(0))
             }
             StoreCopy::Records(n) => (
-                SaveWhat::Append(unsaved.to_vec()),
+                SaveWhat::Append(self.durability.unsaved_changes(&self.doc)),
                 StoreCopy::Records(n + count),
             ),
         };
         self.in_flight = Some(InFlight {
             id,
-            count,
+            version: self.doc.version().clone(),
             generation: self.generation,
             lands_as,
         });
@@ -140,8 +140,8 @@ impl ChangeSource for Held {
         self.durability.durable().clone()
     }
 
-    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange> {
-        self.durability.changes_since(&self.doc, since, max_bytes)
+    fn records_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<Record> {
+        self.durability.records_since(&self.doc, since, max_bytes)
     }
 
     fn own_replica(&self) -> Option<ReplicaId> {

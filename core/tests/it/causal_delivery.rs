@@ -103,9 +103,8 @@ fn one_way(
     while let Some(msg) = from_peer.poll_message(from) {
         messages += 1;
         let msg = Message::decode(&msg.encode()).unwrap();
-        for change in to_peer.receive(msg) {
-            to.apply(change).unwrap();
-        }
+        let outcome = to.apply_records(to_peer.receive(msg));
+        assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
         to_peer.stored(to.version());
     }
     messages
@@ -158,7 +157,7 @@ fn a_lost_batch_is_repaired_by_the_next_anti_entropy_round() {
     pb.receive(hello_a);
     pa.receive(hello_b);
     let lost = pa.poll_message(&alice).unwrap();
-    assert!(matches!(lost, Message::Changes { .. }));
+    assert!(matches!(lost, Message::Records { .. }));
     assert_eq!(pump(&mut alice, &mut pa, &mut bob, &mut pb), 0);
     assert_ne!(bob, alice, "the batch was lost");
 

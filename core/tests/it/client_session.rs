@@ -56,7 +56,7 @@ fn subscribes_then_syncs_then_is_synced() {
     assert!(matches!(
         s.poll_frame(&docs),
         Some(Frame::Sync {
-            message: Message::Changes { .. },
+            message: Message::Records { .. },
             ..
         })
     ));

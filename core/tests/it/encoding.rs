@@ -193,10 +193,24 @@ fn huge_declared_lengths_are_rejected() {
         EncodedChange::decode(bytes),
         Err(DecodeError::LengthTooLarge(_))
     ));
-    let mut msg = b"CS\x01\x02".to_vec();
+    let mut msg = b"CS\x02\x02".to_vec();
     msg.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
     assert!(matches!(
         Message::decode(&msg),
+        Err(DecodeError::LengthTooLarge(_))
+    ));
+    // A run record declaring 2^40 dependencies, and 2^40 segments.
+    let mut run = b"CR\x01".to_vec();
+    run.extend_from_slice(&[7u8; 16]);
+    run.extend_from_slice(&[1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
+    assert!(matches!(
+        concord_core::Record::decode(run.clone()),
+        Err(DecodeError::LengthTooLarge(_))
+    ));
+    run.truncate(21);
+    run.extend_from_slice(&[0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
+    assert!(matches!(
+        concord_core::Record::decode(run),
         Err(DecodeError::LengthTooLarge(_))
     ));
     assert!(matches!(
@@ -330,8 +344,15 @@ fn messages_round_trip() {
         Message::Hello {
             version: doc.version().clone(),
         },
-        Message::Changes {
-            changes: doc.changes_since(&VersionVector::new()),
+        Message::Records {
+            records: doc
+                .changes_since(&VersionVector::new())
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        },
+        Message::Records {
+            records: doc.records_since(&VersionVector::new(), usize::MAX),
         },
         Message::Ack {
             version: VersionVector::new(),

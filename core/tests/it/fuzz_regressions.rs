@@ -11,8 +11,8 @@ use std::fmt::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use concord_core::{
-    Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange, ObjId, ObjType,
-    Op, OpId, ReplicaId, TextInsert, Value,
+    ApplyError, Change, ChangeHeader, ChangeId, ChildId, DecodeError, Document, EncodedChange,
+    ObjId, ObjType, Op, OpId, Record, ReplicaId, TextInsert, Value,
 };
 use concord_wire::Message;
 
@@ -52,6 +52,7 @@ fn every_input_goes_through_every_decoder_without_panicking() {
                 checks::check_document(bytes);
                 checks::check_sync(bytes);
                 checks::check_batch(bytes);
+                checks::check_record(bytes);
             })
             .is_err()
         })
@@ -84,22 +85,29 @@ fn the_sample_batch_applies_and_every_truncation_is_refused() {
     }
 }
 
-/// Found by the `batch` target: a batch whose second single change has a
-/// valid header but ops that do not decode was refused only when that
+/// Found by the `batch` target (`batch-bad-ops-late-3f45a1c8.bin`, a batch
+/// of version 1, which is refused now): a batch whose second single change
+/// has a valid header but ops that do not decode was refused only when that
 /// change came to be applied, after the first record had been. Now such a
 /// change is applied as an empty change (issue 13: one unreadable change
 /// must stall no one), in the batch as alone, and the batch is whole.
+/// `batch-v2-bad-ops-late.bin` is the same case in today's batch: the
+/// sample batch with the ops of its last single change spoiled.
 #[test]
 fn a_batch_with_a_late_change_that_does_not_decode_applies_it_as_an_empty_change() {
-    let bytes = input("batch-bad-ops-late-3f45a1c8.bin");
+    assert_eq!(
+        checks::sample_doc()
+            .apply_batch(&input("batch-bad-ops-late-3f45a1c8.bin"))
+            .unwrap_err(),
+        ApplyError::Decode(DecodeError::UnsupportedVersion(1))
+    );
+    let bytes = bad_ops_late_batch();
+    pin_fixture("batch-v2-bad-ops-late.bin", &bytes);
     let base = checks::sample_doc();
     let mut doc = base.clone();
     let outcome = doc
         .apply_batch(&bytes)
         .expect("the batch's structure is valid");
-    // (The fixture was made on the sample document of format 4, whose text
-    // was an op-made object; today's sample has the text at its key, so the
-    // other changes do not fit it either.)
     assert_eq!(outcome.applied, 17);
     let undecodable = outcome
         .unreadable
@@ -112,6 +120,104 @@ fn a_batch_with_a_late_change_that_does_not_decode_applies_it_as_an_empty_change
         .apply_all(doc.changes_since(base.version()))
         .unwrap();
     assert!(one_by_one == doc);
+}
+
+/// The sample batch with the ops of its last single change spoiled (their
+/// first byte, the op count, made an unknown op).
+fn bad_ops_late_batch() -> Vec<u8> {
+    let batch = checks::sample_batch();
+    let mut records = Vec::new();
+    let mut doc = checks::sample_doc();
+    doc.apply_batch(&batch).unwrap();
+    let base = checks::sample_doc();
+    for record in doc.records_since(base.version(), usize::MAX) {
+        records.push(record.bytes().to_vec());
+    }
+    let last = records
+        .iter_mut()
+        .rev()
+        .find(|r| r.starts_with(b"CC"))
+        .expect("a single change");
+    // The ops block is last (`n op...`): make its op count 1 and its first
+    // op's tag 0xff, keeping its length.
+    let change = EncodedChange::decode(last.clone()).unwrap();
+    let (_, ops) = change.parts().unwrap();
+    let start = last.len() - ops.len();
+    last[start] = 1;
+    last[start + 1] = 0xff;
+    let mut out = b"CCBAT\x02".to_vec();
+    out.push(u8::try_from(records.len()).unwrap());
+    for r in records {
+        let mut len = Vec::new();
+        let mut n = r.len();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                len.push(byte);
+                break;
+            }
+            len.push(byte | 0x80);
+        }
+        out.extend_from_slice(&len);
+        out.extend_from_slice(&r);
+    }
+    out
+}
+
+/// Writes `bytes` as fixture `name` when `CONCORD_WRITE_FIXTURES` is set,
+/// and checks that the fixture holds exactly them: a format change is never
+/// silent.
+fn pin_fixture(name: &str, bytes: &[u8]) {
+    let path = PathBuf::from(DIR).join(name);
+    if std::env::var_os("CONCORD_WRITE_FIXTURES").is_some() {
+        std::fs::write(&path, bytes).unwrap();
+    }
+    assert!(
+        input(name) == bytes,
+        "{name}: the encoding changed (CONCORD_WRITE_FIXTURES=1 rewrites it)"
+    );
+}
+
+/// The seeds of the message, record and batch targets in today's formats,
+/// pinned: a Hello, a Records message holding a single change and a run
+/// record (a third replica typing), that run record alone, the batch.
+#[test]
+fn the_valid_seeds_are_today_s_encodings() {
+    let base = checks::sample_doc();
+    let mut doc = base.clone();
+    doc.apply_batch(&checks::sample_batch()).unwrap();
+    let records = doc.records_since(base.version(), usize::MAX);
+    let run = records
+        .iter()
+        .find(|r| matches!(r, Record::Run(_)))
+        .expect("the typing is a run record");
+    pin_fixture("valid-record-run.bin", run.bytes());
+    pin_fixture(
+        "valid-message-records.bin",
+        &Message::Records {
+            records: records.clone(),
+        }
+        .encode(),
+    );
+    pin_fixture(
+        "valid-message-hello.bin",
+        &Message::Hello {
+            version: doc.version().clone(),
+        }
+        .encode(),
+    );
+    pin_fixture("valid-batch.bin", &checks::sample_batch());
+    for name in [
+        "valid-record-run.bin",
+        "valid-message-records.bin",
+        "valid-batch.bin",
+    ] {
+        let bytes = input(name);
+        checks::check_record(&bytes);
+        checks::check_message(&bytes);
+        checks::check_batch(&bytes);
+    }
 }
 
 #[test]
@@ -167,7 +273,7 @@ fn huge_declared_lengths_are_rejected_before_allocating() {
     for name in [
         "change-huge-replica-count.bin",
         "change-huge-ops-length.bin",
-        "message-huge-change-count.bin",
+        "message-v2-huge-record-count.bin",
     ] {
         let bytes = input(name);
         let change = EncodedChange::decode(bytes.clone());

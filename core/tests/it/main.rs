@@ -10,6 +10,7 @@ mod encoding;
 mod examples;
 mod fuzz_regressions;
 mod props;
+mod records;
 mod sim;
 mod sync_peer;
 mod text_conformance;

@@ -496,22 +496,20 @@ impl Sim {
         self.stats.delivered += 1;
         let msg = Message::decode(bytes).expect("a message we encoded decodes");
         assert_eq!(msg.encode(), bytes, "message encoding is not canonical");
-        let changes = self.peers[to][from].receive(msg);
+        let records = self.peers[to][from].receive(msg);
         let doc = &mut self.docs[to];
-        for change in changes {
-            let id = change.id();
-            let outcome = doc
-                .apply(change)
-                .unwrap_or_else(|e| panic!("replica {to} rejects {id:?} from {from}: {e}"));
-            assert!(
-                outcome.rejected.is_empty(),
-                "replica {to}: held changes rejected: {:?}",
-                outcome.rejected
-            );
-            if outcome.pending {
-                self.stats.held += 1;
-            }
-        }
+        let outcome = doc.apply_records(records);
+        assert!(
+            outcome.refused.is_empty(),
+            "replica {to} refuses from {from}: {:?}",
+            outcome.refused
+        );
+        assert!(
+            outcome.rejected.is_empty(),
+            "replica {to}: held changes rejected: {:?}",
+            outcome.rejected
+        );
+        self.stats.held += outcome.pending;
         // Our store is synchronous: everything applied is durable now.
         let version = doc.version().clone();
         for peer in &mut self.peers[to] {

@@ -1,7 +1,7 @@
 //! `SyncPeer` (concord-wire) between documents: the unit tests of the
 //! protocol machine, here because they need a document to sync.
 
-use concord_core::{ChangeId, Document, ObjId, ReplicaId, VersionVector};
+use concord_core::{ChangeId, Document, ObjId, ObjType, Record, ReplicaId, VersionVector};
 use concord_wire::{Message, SyncPeer};
 
 #[test]
@@ -24,10 +24,10 @@ fn hello_first_then_what_the_peer_lacks_then_acks() {
     peer.receive(Message::Hello {
         version: VersionVector::new(),
     });
-    let Some(Message::Changes { changes }) = peer.poll_message(&doc) else {
+    let Some(Message::Records { records }) = peer.poll_message(&doc) else {
         panic!("expected the missing change");
     };
-    assert_eq!(changes.len(), 1);
+    assert_eq!(records.len(), 1);
     assert!(peer.poll_message(&doc).is_none(), "sent once, not again");
     assert_eq!(peer.unacked(doc.version()), 1);
 
@@ -54,12 +54,11 @@ fn regression_a_hello_claiming_huge_seqs_is_harmless() {
         .into_iter()
         .collect();
     peer.receive(Message::Hello { version: huge });
-    // They claim to have it all: only our own last change goes again,
-    // once, in case the copy they have is not ours (the probe).
+    // They claim to have it all: we ask for their copy of our own last
+    // change, once, in case it is not ours (the probe).
     match peer.poll_message(&doc) {
-        Some(Message::Changes { changes }) => {
-            assert_eq!(changes.len(), 1);
-            assert_eq!(changes[0].id(), ChangeId::new(ReplicaId(1), 1));
+        Some(Message::Hello { version }) => {
+            assert_eq!(version.get(ReplicaId(1)), 0, "ours from seq 1 on");
         }
         other => panic!("expected the probe, got {other:?}"),
     }
@@ -79,6 +78,51 @@ fn regression_a_hello_claiming_huge_seqs_is_harmless() {
 }
 
 #[test]
+fn the_probe_asks_for_the_peers_copy_of_our_last_change_once_per_seq() {
+    let mut doc = Document::new(ReplicaId(1));
+    for i in 0..3i64 {
+        let mut tx = doc.transaction();
+        tx.put(ObjId::Root, "k", i).unwrap();
+        tx.commit();
+    }
+    let mut peer = SyncPeer::new();
+    peer.poll_message(&doc);
+    let claims = |seq| -> VersionVector { [(ReplicaId(1), seq)].into_iter().collect() };
+    peer.receive(Message::Hello { version: claims(2) });
+    let Some(Message::Hello { version }) = peer.poll_message(&doc) else {
+        panic!("the probe");
+    };
+    assert_eq!(version.get(ReplicaId(1)), 1, "lacks our seq 2 on");
+    let Some(Message::Records { records }) = peer.poll_message(&doc) else {
+        panic!("then what they lack");
+    };
+    assert_eq!(records[0].first_seq(), 3);
+    // The same claim again (anti-entropy): asked already on this connection.
+    peer.receive(Message::Hello { version: claims(3) });
+    assert!(matches!(
+        peer.poll_message(&doc),
+        Some(Message::Hello { .. })
+    ));
+    peer.receive(Message::Hello { version: claims(3) });
+    assert_eq!(peer.poll_message(&doc), None);
+    // A new connection asks again.
+    peer.reset();
+    peer.poll_message(&doc);
+    peer.receive(Message::Hello { version: claims(3) });
+    assert!(matches!(
+        peer.poll_message(&doc),
+        Some(Message::Hello { .. })
+    ));
+    assert!(!peer.scanning_own());
+    peer.request_own_changes();
+    let Some(Message::Hello { version }) = peer.poll_message(&doc) else {
+        panic!("a Hello without our own changes");
+    };
+    assert_eq!(version.get(ReplicaId(1)), 0);
+    assert!(peer.scanning_own());
+}
+
+#[test]
 fn regression_changes_received_from_the_peer_count_as_held_by_it() {
     // Found in the desktop app: a device showed "3 changes not yet on the
     // relay" for changes the relay had just sent it.
@@ -92,11 +136,10 @@ fn regression_changes_received_from_the_peer_count_as_held_by_it() {
     peer.receive(Message::Hello {
         version: VersionVector::new(),
     });
-    for c in peer.receive(Message::Changes {
-        changes: vec![change],
-    }) {
-        mine.apply(c).unwrap();
-    }
+    let outcome = mine.apply_records(peer.receive(Message::Records {
+        records: vec![change.into()],
+    }));
+    assert!(outcome.refused.is_empty());
     assert_eq!(peer.unacked(mine.version()), 0);
 }
 
@@ -114,9 +157,55 @@ fn batches_are_bounded() {
         version: VersionVector::new(),
     });
     let mut batches = 0;
-    while let Some(Message::Changes { changes }) = peer.poll_message(&doc) {
-        assert_eq!(changes.len(), 1, "at least one change, even over the limit");
+    while let Some(Message::Records { records }) = peer.poll_message(&doc) {
+        assert_eq!(records.len(), 1, "at least one record, even over the limit");
         batches += 1;
     }
     assert_eq!(batches, 10);
+}
+
+#[test]
+fn typing_travels_as_run_records_a_rewind_sends_again() {
+    let mut doc = Document::new(ReplicaId(1));
+    let mut tx = doc.transaction();
+    let text = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+    tx.commit();
+    for i in 0..100 {
+        let mut tx = doc.transaction();
+        tx.insert_text(text, i, "a").unwrap();
+        tx.commit();
+    }
+    let mut peer = SyncPeer::new();
+    peer.poll_message(&doc);
+    peer.receive(Message::Hello {
+        version: VersionVector::new(),
+    });
+    let Some(Message::Records { records }) = peer.poll_message(&doc) else {
+        panic!("records");
+    };
+    assert_eq!(records.len(), 2, "the text's creation, then one run record");
+    assert!(matches!(&records[1], Record::Run(r) if r.count() == 100));
+    assert_eq!(peer.poll_message(&doc), None);
+    // The peer could not confirm our changes from 51 on: they go again.
+    peer.rewind(ReplicaId(1), 51);
+    assert!(matches!(
+        peer.poll_message(&doc),
+        Some(Message::Hello { .. })
+    ));
+    let Some(Message::Records { records }) = peer.poll_message(&doc) else {
+        panic!("records again");
+    };
+    assert_eq!(
+        records.iter().map(Record::first_seq).collect::<Vec<_>>(),
+        vec![51]
+    );
+    assert_eq!(records[0].last_seq(), 101);
+    let mut other = Document::new(ReplicaId(2));
+    let outcome = other.apply_records(doc.records_since(&VersionVector::new(), usize::MAX));
+    assert_eq!(outcome.applied, 101);
+    assert_eq!(other, doc);
+    assert_eq!(
+        other.change(ChangeId::new(ReplicaId(1), 60)),
+        doc.change(ChangeId::new(ReplicaId(1), 60))
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! Every websocket binary message is exactly one frame:
 //! ```text
-//! "CF" version(1) tag
+//! "CF" version(2) tag
 //!   tag 1 Subscribe:   doc token device[16]      client -> relay
 //!   tag 2 Unsubscribe: doc                       client -> relay
 //!   tag 3 Sync:        doc message               both ways ("CS" message, length-prefixed)
@@ -12,6 +12,12 @@
 //! ```
 //! Strings are a uvarint length then UTF-8. `PROTOCOL.md` at the repository
 //! root is the full specification; this file is its implementation.
+//!
+//! Version 2 carries sync messages of version 2 (records, not single
+//! changes); the frames themselves are laid out as in version 1. A relay
+//! answers a client that speaks another version with an Error frame it can
+//! read (`Frame::encode_as`: an Error frame is the same in both) and closes
+//! with `close::UNSUPPORTED_VERSION`.
 
 use std::fmt;
 
@@ -21,7 +27,11 @@ use crate::id::ReplicaId;
 use crate::message::Message;
 
 const MAGIC: &[u8; 2] = b"CF";
-const VERSION: u8 = 1;
+/// The frame version this crate speaks.
+pub const VERSION: u8 = 2;
+/// The oldest frame version whose Error frames this crate can write
+/// (`Frame::encode_as`), to tell such a client why it is refused.
+pub const OLDEST_VERSION: u8 = 1;
 const SUBSCRIBE: u8 = 1;
 const UNSUBSCRIBE: u8 = 2;
 const SYNC: u8 = 3;
@@ -151,6 +161,9 @@ pub enum ErrorCode {
     /// locked): nothing of the batch was stored; the relay asks for it again
     /// (Hello) later. Reads go on.
     StoreUnavailable,
+    /// The client speaks a protocol version the relay does not (then close
+    /// `close::UNSUPPORTED_VERSION`).
+    UnsupportedVersion,
     /// A code this version does not know.
     Other(u64),
 }
@@ -170,6 +183,7 @@ impl ErrorCode {
             ErrorCode::InvalidChange => 10,
             ErrorCode::Internal => 11,
             ErrorCode::StoreUnavailable => 12,
+            ErrorCode::UnsupportedVersion => 13,
             ErrorCode::Other(n) => n,
         }
     }
@@ -188,6 +202,7 @@ impl ErrorCode {
             10 => ErrorCode::InvalidChange,
             11 => ErrorCode::Internal,
             12 => ErrorCode::StoreUnavailable,
+            13 => ErrorCode::UnsupportedVersion,
             n => ErrorCode::Other(n),
         }
     }
@@ -207,6 +222,7 @@ impl ErrorCode {
             ErrorCode::InvalidChange => "invalid_change",
             ErrorCode::Internal => "internal",
             ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::Other(_) => "other",
         }
     }
@@ -251,6 +267,8 @@ pub mod close {
     /// This connection fell too far behind: reconnect and resync
     /// (anti-entropy on reconnect repairs everything).
     pub const RESYNC: u16 = 4000;
+    /// The client speaks a protocol version the relay does not: update it.
+    pub const UNSUPPORTED_VERSION: u16 = 4001;
 }
 
 /// One websocket message between a client and a relay.
@@ -301,9 +319,18 @@ impl Frame {
     }
 
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_as(VERSION)
+    }
+
+    /// The frame in the framing of `version` (from `OLDEST_VERSION` to
+    /// `VERSION`). Only frames laid out alike in both versions read the
+    /// same there: Error frames (what a relay sends a client it refuses)
+    /// and the others without a sync message.
+    pub fn encode_as(&self, version: u8) -> Vec<u8> {
+        debug_assert!((OLDEST_VERSION..=VERSION).contains(&version));
         let mut w = Writer::new();
         w.raw(MAGIC);
-        w.u8(VERSION);
+        w.u8(version);
         match self {
             Frame::Subscribe { doc, token, device } => {
                 w.u8(SUBSCRIBE);
@@ -428,6 +455,16 @@ impl Frame {
     }
 }
 
+/// The version byte of what looks like a frame of a version other than
+/// ours ("CF", then a version byte that is not `VERSION`): a client of
+/// another protocol version, to be told so rather than called malformed.
+pub fn foreign_version(bytes: &[u8]) -> Option<u8> {
+    match bytes {
+        [b'C', b'F', v, ..] if *v != VERSION => Some(*v),
+        _ => None,
+    }
+}
+
 fn read_doc(r: &mut Reader<'_>) -> Result<DocId, DecodeError> {
     DocId::new(r.str()?)
 }
@@ -501,7 +538,7 @@ mod tests {
             },
             Frame::Sync {
                 doc: doc("x"),
-                message: Message::Changes { changes: vec![] },
+                message: Message::Records { records: vec![] },
             },
             Frame::Subscribed {
                 doc: doc("x"),
@@ -544,15 +581,15 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         assert!(matches!(Frame::decode(b""), Err(DecodeError::BadMagic(_))));
         assert!(matches!(
-            Frame::decode(b"CF\x02\x01"),
-            Err(DecodeError::UnsupportedVersion(2))
+            Frame::decode(b"CF\x01\x01"),
+            Err(DecodeError::UnsupportedVersion(1))
         ));
         assert!(matches!(
-            Frame::decode(b"CF\x01\x63"),
+            Frame::decode(b"CF\x02\x63"),
             Err(DecodeError::UnknownTag(0x63))
         ));
         // A huge declared length.
-        assert!(Frame::decode(b"CF\x01\x02\xff\xff\xff\xff\x0f").is_err());
+        assert!(Frame::decode(b"CF\x02\x02\xff\xff\xff\xff\x0f").is_err());
         let full = Frame::Subscribe {
             doc: doc("d"),
             token: "tok".into(),
@@ -566,7 +603,7 @@ mod tests {
 
     #[test]
     fn error_codes_round_trip_and_long_details_are_cut() {
-        for n in 1..=12 {
+        for n in 1..=13 {
             assert_eq!(ErrorCode::from_u64(n).to_u64(), n);
         }
         let f = Frame::Error {
@@ -578,5 +615,68 @@ mod tests {
             panic!("decodes");
         };
         assert!(detail.len() <= MAX_DETAIL_LEN);
+    }
+
+    /// Golden bytes: a format change must never be silent.
+    #[test]
+    fn frames_and_messages_of_version_2_have_exactly_these_bytes() {
+        let sync = |message| Frame::Sync {
+            doc: doc("ab"),
+            message,
+        };
+        let mut vv = VersionVector::new();
+        vv.observe(ReplicaId(1), 3);
+        let mut hello = b"CF\x02\x03\x02ab\x16CS\x02\x01\x01".to_vec();
+        hello.extend_from_slice(&ReplicaId(1).to_bytes());
+        hello.push(3);
+        assert_eq!(
+            sync(Message::Hello {
+                version: vv.clone()
+            })
+            .encode(),
+            hello
+        );
+        let mut ack = hello.clone();
+        ack[11] = 3;
+        assert_eq!(sync(Message::Ack { version: vv }).encode(), ack);
+        let run = crate::record::RunRecord::new(ReplicaId(1), 1, 1, &[], &[(1, b"x")]).unwrap();
+        let record = run.bytes().to_vec();
+        let mut records = b"CF\x02\x03\x02ab".to_vec();
+        records.push(4 + 1 + 1 + record.len() as u8);
+        records.extend_from_slice(b"CS\x02\x02\x01");
+        records.push(record.len() as u8);
+        records.extend_from_slice(&record);
+        let frame = sync(Message::Records {
+            records: vec![run.into()],
+        });
+        assert_eq!(frame.encode(), records);
+        assert_eq!(Frame::decode(&records), Ok(frame));
+        assert_eq!(
+            Frame::Unsubscribe { doc: doc("ab") }.encode(),
+            b"CF\x02\x02\x02ab"
+        );
+    }
+
+    #[test]
+    fn a_client_of_another_version_is_recognised_and_can_read_its_refusal() {
+        let v1_hello = b"CF\x01\x01\x02ab";
+        assert_eq!(foreign_version(v1_hello), Some(1));
+        assert_eq!(foreign_version(b"CF\x07"), Some(7));
+        assert_eq!(
+            foreign_version(&Frame::Unsubscribe { doc: doc("ab") }.encode()),
+            None
+        );
+        assert_eq!(foreign_version(b"XX\x01"), None);
+        let refusal = Frame::Error {
+            doc: None,
+            code: ErrorCode::UnsupportedVersion,
+            detail: "v2 only".into(),
+        };
+        // A version 1 Error frame, byte for byte.
+        assert_eq!(
+            refusal.encode_as(1),
+            b"CF\x01\x05\x00\x0d\x07v2 only".to_vec()
+        );
+        assert_eq!(refusal.encode()[3..], refusal.encode_as(1)[3..]);
     }
 }

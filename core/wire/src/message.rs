@@ -1,22 +1,25 @@
 //! Sync protocol messages on the wire.
 //!
 //! ```text
-//! "CS" version(1) tag
+//! "CS" version(2) tag
 //!   tag 1 Hello:   version vector (n, (replica[16] seq)*n)
-//!   tag 2 Changes: n, change_bytes*n  (each length-prefixed)
+//!   tag 2 Records: n, record_bytes*n  (each length-prefixed: a change or a
+//!                  run record, `record.rs`)
 //!   tag 3 Ack:     version vector
 //! ```
+//! Version 1 had `Changes` (one change per entry) where version 2 has
+//! `Records`; a relay refuses version 1 clients (see `frame.rs`).
 
 use crate::codec::{Reader, Writer};
-use crate::encoded::EncodedChange;
 use crate::error::DecodeError;
 use crate::id::ReplicaId;
+use crate::record::Record;
 use crate::version::VersionVector;
 
 const MAGIC: &[u8; 2] = b"CS";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const HELLO: u8 = 1;
-const CHANGES: u8 = 2;
+const RECORDS: u8 = 2;
 const ACK: u8 = 3;
 
 /// What two peers say to each other about one document.
@@ -25,13 +28,22 @@ pub enum Message {
     /// "This is everything I have." Starts a sync and repeats periodically:
     /// the receiver answers with exactly what the sender lacks.
     Hello { version: VersionVector },
-    /// Changes the receiver lacks, in causal order.
-    Changes { changes: Vec<EncodedChange> },
+    /// Changes the receiver lacks, in causal order, as records (a record
+    /// may hold changes the receiver has too).
+    Records { records: Vec<Record> },
     /// "I have durably stored everything in this version."
     Ack { version: VersionVector },
 }
 
 impl Message {
+    /// The number of changes this message carries (records may hold many).
+    pub fn change_count(&self) -> u64 {
+        match self {
+            Message::Records { records } => records.iter().map(Record::count).sum(),
+            Message::Hello { .. } | Message::Ack { .. } => 0,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.raw(MAGIC);
@@ -41,11 +53,11 @@ impl Message {
                 w.u8(HELLO);
                 write_vv(&mut w, version);
             }
-            Message::Changes { changes } => {
-                w.u8(CHANGES);
-                w.len(changes.len());
-                for c in changes {
-                    w.bytes(c.bytes());
+            Message::Records { records } => {
+                w.u8(RECORDS);
+                w.len(records.len());
+                for r in records {
+                    w.bytes(r.bytes());
                 }
             }
             Message::Ack { version } => {
@@ -72,13 +84,13 @@ impl Message {
             HELLO => Message::Hello {
                 version: read_vv(&mut r)?,
             },
-            CHANGES => {
+            RECORDS => {
                 let n = r.count(1)?;
-                let mut changes = Vec::with_capacity(n);
+                let mut records = Vec::with_capacity(n);
                 for _ in 0..n {
-                    changes.push(EncodedChange::decode(r.bytes()?.to_vec())?);
+                    records.push(Record::decode(r.bytes()?.to_vec())?);
                 }
-                Message::Changes { changes }
+                Message::Records { records }
             }
             ACK => Message::Ack {
                 version: read_vv(&mut r)?,

@@ -7,8 +7,8 @@
 //! loop {
 //!     while let Some(f) = session.poll_frame(&docs) { send(f.encode()) }
 //!     for event in session.receive(Frame::decode(&recv())?) {
-//!         if let SessionEvent::Changes { doc, changes } = event {
-//!             docs[doc].apply_all(changes); store(doc);   // durable, then:
+//!         if let SessionEvent::Records { doc, records } = event {
+//!             docs[doc].apply_records(records); store(doc);   // durable, then:
 //!             session.stored(&doc, docs[doc].version());
 //!         }
 //!     }
@@ -21,9 +21,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::encoded::EncodedChange;
 use crate::frame::{Access, DocId, ErrorCode, Frame};
 use crate::id::ReplicaId;
+use crate::record::Record;
 use crate::sync::{ChangeSource, SyncPeer};
 use crate::version::VersionVector;
 
@@ -42,9 +42,9 @@ impl<S: ChangeSource> DocumentSet for BTreeMap<DocId, S> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionEvent {
     /// Apply these to the document, store it, then call `stored`.
-    Changes {
+    Records {
         doc: DocId,
-        changes: Vec<EncodedChange>,
+        records: Vec<Record>,
     },
     Subscribed {
         doc: DocId,
@@ -260,11 +260,11 @@ impl ClientSession {
                 if !matches!(sub.state, State::Active(_)) {
                     return Vec::new();
                 }
-                let changes = sub.peer.receive(message);
-                if changes.is_empty() {
+                let records = sub.peer.receive(message);
+                if records.is_empty() {
                     Vec::new()
                 } else {
-                    vec![SessionEvent::Changes { doc, changes }]
+                    vec![SessionEvent::Records { doc, records }]
                 }
             }
             Frame::Presence { doc, devices } => match self.subs.get_mut(&doc) {
@@ -324,6 +324,26 @@ impl ClientSession {
             // Client-to-relay frames are never sent to a client; ignore them.
             Frame::Subscribe { .. } | Frame::Unsubscribe { .. } => Vec::new(),
         }
+    }
+
+    /// Someone sent a change under our id (applying the relay's copy of one
+    /// of ours found an equivocation): say Hello as if we had none of our
+    /// own changes, so the relay sends every one it holds and applying them
+    /// finds the first forged one.
+    pub fn request_own_changes(&mut self, doc: &DocId) {
+        if let Some(sub) = self.subs.get_mut(doc)
+            && matches!(sub.state, State::Active(_))
+        {
+            sub.peer.request_own_changes();
+        }
+    }
+
+    /// Is every change of ours the relay holds for `doc` on its way, after
+    /// `request_own_changes` (on this connection)?
+    pub fn scanning_own(&self, doc: &DocId) -> bool {
+        self.subs
+            .get(doc)
+            .is_some_and(|sub| sub.peer.scanning_own())
     }
 
     /// The document's history was replaced (`Document::reissue`): its sync

@@ -5,30 +5,33 @@
 //! loop {
 //!     while let Some(msg) = peer.poll_message(&doc) { send(msg.encode()) }
 //!     let msg = Message::decode(&recv())?;
-//!     for change in peer.receive(msg) { doc.apply(change)?; }
+//!     doc.apply_records(peer.receive(msg));
 //!     store(&doc);                 // make it durable, then:
 //!     peer.stored(doc.version());  // so the next poll acknowledges it
 //! }
 //! ```
 //! Both sides start with `Hello` (their version vector) and answer a `Hello`
-//! with exactly the changes the other lacks, in bounded batches. A timer calls
-//! `request_anti_entropy` so a lost message is repaired on a live connection;
-//! a new connection calls `reset` (no state survives a reconnect).
+//! with exactly the changes the other lacks, as records in bounded batches.
+//! A timer calls `request_anti_entropy` so a lost message is repaired on a
+//! live connection; a new connection calls `reset` (no state survives a
+//! reconnect).
 
-use crate::encoded::EncodedChange;
 use crate::id::ReplicaId;
 use crate::message::Message;
+use crate::record::Record;
 use crate::version::VersionVector;
 
-/// Default upper bound on the bytes of one `Changes` message.
+/// Default upper bound on the bytes of one `Records` message.
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// Where the changes a peer lacks come from: a document, or a relay's store.
 pub trait ChangeSource {
     fn version(&self) -> VersionVector;
-    /// The changes `since` lacks, in causal order, stopping near `max_bytes`
-    /// (but at least one if any is missing).
-    fn changes_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<EncodedChange>;
+    /// The changes `since` lacks as records, in causal order, stopping near
+    /// `max_bytes` (but at least one record if any change is missing). A
+    /// record may also hold changes `since` has (a relay sends a stored
+    /// record from the segment that holds the first change missing).
+    fn records_since(&self, since: &VersionVector, max_bytes: usize) -> Vec<Record>;
     /// The replica this side makes changes as, if it makes any (a device's
     /// document; a relay makes none).
     fn own_replica(&self) -> Option<ReplicaId> {
@@ -52,10 +55,23 @@ pub struct SyncPeer {
     max_batch_bytes: usize,
     /// A read-only peer never sends changes (a relay would refuse them).
     read_only: bool,
-    /// After the peer's Hello: send our own change at the last seq of ours
-    /// it claims to have, once, so that a copy forged by someone else is
-    /// refused as an equivocation rather than trusted (see `poll_message`).
+    /// Checking the peer's copies of our own changes.
+    own: OwnCheck,
+}
+
+/// Until changes are signed: what a peer checks of the other's copies of
+/// its own changes, on one connection.
+#[derive(Debug, Clone, Default)]
+struct OwnCheck {
+    /// After the peer's Hello: ask for its copy of our own change at the
+    /// last seq of ours it claims to have, so that a copy forged by someone
+    /// else is found when applied rather than trusted (see `poll_message`).
     probe_due: bool,
+    /// The seq of ours asked for that way on this connection (asked once).
+    probed: Option<u64>,
+    /// A `Hello::WithoutOwn` went out on this connection: every change of
+    /// ours the peer holds is on its way.
+    scanning: bool,
 }
 
 /// Which version a Hello announces.
@@ -84,7 +100,7 @@ impl SyncPeer {
             last_ack: VersionVector::new(),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             read_only: false,
-            probe_due: false,
+            own: OwnCheck::default(),
         }
     }
 
@@ -121,25 +137,44 @@ impl SyncPeer {
         self.hello_due = Some(Hello::WithoutOwn);
     }
 
-    /// Takes in one message; returns the changes to apply (and then store).
-    pub fn receive(&mut self, msg: Message) -> Vec<EncodedChange> {
+    /// Has a Hello without our own changes (`request_own_changes`) gone out
+    /// on this connection, so that every change of ours the peer holds is
+    /// on its way?
+    pub fn scanning_own(&self) -> bool {
+        self.own.scanning
+    }
+
+    /// The peer may lack `replica`'s changes from `seq` on after all (a
+    /// relay that could not confirm a record overlapping its own copy):
+    /// what it lacks is sent again from there, and it says Hello.
+    pub fn rewind(&mut self, replica: ReplicaId, seq: u64) {
+        if let Some(theirs) = &mut self.their_version
+            && theirs.get(replica) >= seq
+        {
+            theirs.set(replica, seq.saturating_sub(1));
+        }
+        self.request_anti_entropy();
+    }
+
+    /// Takes in one message; returns the records to apply (and then store).
+    pub fn receive(&mut self, msg: Message) -> Vec<Record> {
         match msg {
             Message::Hello { version } => {
                 self.acked.merge(&version);
                 self.their_version = Some(version);
-                self.probe_due = true;
+                self.own.probe_due = true;
                 Vec::new()
             }
-            Message::Changes { changes } => {
-                for c in &changes {
+            Message::Records { records } => {
+                for r in &records {
                     // The peer sent it, so it holds it: a change that came
                     // from the relay is never "not yet on the relay".
-                    self.acked.observe(c.id().replica, c.id().seq);
+                    self.acked.observe(r.replica(), r.last_seq());
                     if let Some(theirs) = &mut self.their_version {
-                        theirs.observe(c.id().replica, c.id().seq);
+                        theirs.observe(r.replica(), r.last_seq());
                     }
                 }
-                changes
+                records
             }
             Message::Ack { version } => {
                 self.acked.merge(&version);
@@ -167,29 +202,40 @@ impl SyncPeer {
                 && let Some(own) = source.own_replica()
             {
                 version.set(own, 0);
+                self.own.scanning = true;
             }
             return Some(Message::Hello { version });
         }
         if let Some(theirs) = self.their_version.as_mut().filter(|_| !self.read_only) {
             // Until changes are signed, anyone may send one under our id.
             // The peer saying it has our changes up to some seq does not
-            // make them ours: send ours at that seq again. Ours: a
-            // duplicate, nothing happens; another's: the peer refuses ours
-            // as an equivocation, and we learn of it (`request_own_changes`).
-            if std::mem::take(&mut self.probe_due)
+            // make them ours: ask for its copy of ours at that seq (a Hello
+            // that lacks it). Ours: a duplicate when applied; another's:
+            // applying it finds the equivocation, and the device asks for
+            // every change of ours the peer holds (`request_own_changes`).
+            // Once per seq and connection: the peer's copy of a change it
+            // holds never changes.
+            if std::mem::take(&mut self.own.probe_due)
                 && let Some(own) = source.own_replica()
             {
                 let probe = theirs.get(own).min(source.version().get(own));
-                if probe > 0 {
-                    theirs.set(own, probe - 1);
+                if probe > 0 && self.own.probed != Some(probe) {
+                    self.own.probed = Some(probe);
+                    return Some(Message::Hello {
+                        version: {
+                            let mut version = source.version();
+                            version.set(own, probe - 1);
+                            version
+                        },
+                    });
                 }
             }
-            let batch = source.changes_since(theirs, self.max_batch_bytes);
+            let batch = source.records_since(theirs, self.max_batch_bytes);
             if !batch.is_empty() {
-                for c in &batch {
-                    theirs.observe(c.id().replica, c.id().seq);
+                for r in &batch {
+                    theirs.observe(r.replica(), r.last_seq());
                 }
-                return Some(Message::Changes { changes: batch });
+                return Some(Message::Records { records: batch });
             }
         }
         if self.ack_due {

@@ -335,7 +335,7 @@ fn the_demo_calendar_shows_this_week_in_the_week_view() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = concord_desktop::replicas::SharedStore::new(
-            concord_desktop::store::ReplicaStore::open(dir.path(), || concord_core::ReplicaId(5))
+            concord_desktop::store::SqliteStore::open(dir.path(), || concord_core::ReplicaId(5))
                 .unwrap(),
         );
         let client = concord_desktop::replicas::start_client(&store, None, rt.handle()).unwrap();

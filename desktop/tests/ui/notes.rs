@@ -5,7 +5,7 @@
 use concord_client::SyncStatus;
 use concord_core::ReplicaId;
 use concord_desktop::note;
-use concord_desktop::store::ReplicaStore;
+use concord_desktop::store::SqliteStore;
 use egui_kittest::kittest::Queryable;
 
 use crate::support::{
@@ -69,7 +69,7 @@ fn create_type_rename_and_go_offline_and_back() {
     drop(h);
     rt.block_on(client.shutdown());
     drop(client);
-    let store = ReplicaStore::open(dir.path(), || ReplicaId(9)).unwrap();
+    let store = SqliteStore::open(dir.path(), || ReplicaId(9)).unwrap();
     let doc = store.load(&id).unwrap();
     assert_eq!(note::body_text(&doc), "Hello from the window!");
     assert_eq!(store.list().unwrap()[0].title, "Groceries");

@@ -8,7 +8,7 @@ use concord_core::ReplicaId;
 use concord_desktop::app::ConcordApp;
 use concord_desktop::note;
 use concord_desktop::replicas::{SharedStore, start_client};
-use concord_desktop::store::ReplicaStore;
+use concord_desktop::store::SqliteStore;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -49,7 +49,7 @@ pub fn app(
     relay: Option<&str>,
     runtime: &tokio::runtime::Runtime,
 ) -> ConcordApp {
-    let store = SharedStore::new(ReplicaStore::open(dir, || ReplicaId(device)).unwrap());
+    let store = SharedStore::new(SqliteStore::open(dir, || ReplicaId(device)).unwrap());
     let client = start_client(&store, relay, runtime.handle()).unwrap();
     ConcordApp::new(client, store, relay.map(str::to_owned))
 }

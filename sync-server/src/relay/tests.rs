@@ -28,14 +28,15 @@ fn token(name: &str, access: Access, secs: u64) -> String {
     mint(&secret(), &doc(name), access, T0 + secs)
 }
 
-/// `n` changes by `replica`, each depending on the one before.
-fn edits(replica: u128, n: i64) -> Vec<EncodedChange> {
+/// `n` changes by `replica`, each depending on the one before, each a
+/// record.
+fn edits(replica: u128, n: i64) -> Vec<Record> {
     let mut d = Document::new(ReplicaId(replica));
     (0..n)
         .map(|i| {
             let mut tx = d.transaction();
             tx.put(ObjId::Root, "k", i).unwrap();
-            tx.commit().unwrap()
+            Record::Change(tx.commit().unwrap())
         })
         .collect()
 }
@@ -55,11 +56,11 @@ fn sync(name: &str, message: Message) -> Input {
     })
 }
 
-fn changes(name: &str, changes: &[EncodedChange]) -> Input {
+fn changes(name: &str, records: &[Record]) -> Input {
     sync(
         name,
-        Message::Changes {
-            changes: changes.to_vec(),
+        Message::Records {
+            records: records.to_vec(),
         },
     )
 }
@@ -78,10 +79,10 @@ fn ack(name: &str, version: VersionVector) -> Effect {
     })
 }
 
-fn version_of(cs: &[EncodedChange]) -> VersionVector {
+fn version_of(cs: &[Record]) -> VersionVector {
     let mut v = VersionVector::new();
     for c in cs {
-        v.observe(c.id().replica, c.id().seq);
+        v.observe(c.replica(), c.last_seq());
     }
     v
 }
@@ -117,7 +118,7 @@ fn hellos(effects: &[Effect]) -> Vec<DocId> {
 struct Hub {
     states: BTreeMap<DocId, DocState>,
     /// Submitted batches, oldest first: who submitted, where, what.
-    queue: VecDeque<(ConnId, DocId, Submission, Vec<EncodedChange>)>,
+    queue: VecDeque<(ConnId, DocId, Submission, Vec<Record>)>,
     /// Documents whose load fails.
     unloadable: BTreeSet<DocId>,
     next_epoch: u64,
@@ -137,7 +138,7 @@ impl Documents for View<'_> {
     fn admit<R>(
         &mut self,
         doc: &DocId,
-        f: impl FnOnce(&mut DocState) -> (R, Vec<EncodedChange>),
+        f: impl FnOnce(&mut DocState) -> (R, Vec<Record>),
     ) -> Option<R> {
         let st = self.hub.states.get_mut(doc)?;
         let (result, batch) = f(st);
@@ -277,7 +278,7 @@ impl Relay {
     }
 
     /// Batches submitted and not yet committed: their changes.
-    fn submitted(&self) -> Vec<Vec<EncodedChange>> {
+    fn submitted(&self) -> Vec<Vec<Record>> {
         self.hub.queue.iter().map(|(.., cs)| cs.clone()).collect()
     }
 }
@@ -286,6 +287,7 @@ fn limits() -> Limits {
     Limits::default()
 }
 
+mod records;
 mod subscribe;
 mod time;
 mod writes;

@@ -15,7 +15,9 @@ use concord_relay::config::Config;
 use concord_relay::error::CommitFailed;
 use concord_relay::hub::{DocState, LoadFailed, Signal, Submission};
 use concord_relay::relay::{Documents, Effect, Input, Log, Now, Session, Unusable};
-use concord_wire::{ChangeSource, DocId, EncodedChange, Frame, ReplicaId, VersionVector};
+use concord_wire::{
+    ChangeSource, DocId, Frame, MAX_RECORD_BYTES, Record, ReplicaId, VersionVector,
+};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -43,10 +45,11 @@ impl RelayClock {
     }
 }
 
-/// What survives a relay crash: the committed log of every document.
+/// What survives a relay crash: the committed log of every document, its
+/// rows joined as `store.rs` compacts them.
 #[derive(Debug, Default)]
 pub struct Store {
-    logs: BTreeMap<DocId, Vec<EncodedChange>>,
+    logs: BTreeMap<DocId, Vec<Record>>,
     versions: BTreeMap<DocId, VersionVector>,
     /// While set, every commit fails (a full disk).
     pub failing: bool,
@@ -62,16 +65,47 @@ impl Store {
         self.versions.get(doc).cloned().unwrap_or_default()
     }
 
-    pub fn log(&self, doc: &DocId) -> &[EncodedChange] {
+    pub fn log(&self, doc: &DocId) -> &[Record] {
         self.logs.get(doc).map_or(&[], Vec::as_slice)
     }
 
-    fn append(&mut self, doc: &DocId, batch: Vec<EncodedChange>) {
+    fn append(&mut self, doc: &DocId, batch: Vec<Record>) {
         let version = self.versions.entry(doc.clone()).or_default();
-        for c in &batch {
-            version.observe(c.id().replica, c.id().seq);
+        for r in &batch {
+            version.observe(r.replica(), r.last_seq());
         }
         self.logs.entry(doc.clone()).or_default().extend(batch);
+    }
+
+    /// `store.rs`'s compaction: each replica's run records that continue
+    /// one another, from the one holding the seq before the one given on,
+    /// become one row in the first one's place (up to `MAX_RECORD_BYTES`).
+    fn compact(&mut self, doc: &DocId, from: &[(ReplicaId, u64)]) {
+        let Some(log) = self.logs.get_mut(doc) else {
+            return;
+        };
+        for &(replica, seq) in from {
+            let mut out: Vec<Record> = Vec::with_capacity(log.len());
+            // Where in `out` the replica's last row is, if it may grow.
+            let mut growing: Option<usize> = None;
+            for r in log.drain(..) {
+                if r.replica() != replica || r.last_seq() + 1 < seq {
+                    out.push(r);
+                    continue;
+                }
+                if let (Some(at), Record::Run(next)) = (growing, &r)
+                    && let Record::Run(acc) = &out[at]
+                    && acc.continued_by(next)
+                    && acc.bytes().len() + next.bytes().len() <= MAX_RECORD_BYTES
+                {
+                    out[at] = Record::Run(acc.join(next));
+                    continue;
+                }
+                growing = matches!(r, Record::Run(_)).then_some(out.len());
+                out.push(r);
+            }
+            *log = out;
+        }
     }
 }
 
@@ -89,7 +123,7 @@ struct Job {
     conn: ConnId,
     doc: DocId,
     submission: Submission,
-    batch: Vec<EncodedChange>,
+    batch: Vec<Record>,
 }
 
 /// One connection: its session and what its driver keeps.
@@ -131,7 +165,7 @@ impl Documents for View<'_> {
     fn admit<R>(
         &mut self,
         doc: &DocId,
-        f: impl FnOnce(&mut DocState) -> (R, Vec<EncodedChange>),
+        f: impl FnOnce(&mut DocState) -> (R, Vec<Record>),
     ) -> Option<R> {
         if !self.joined.contains(doc) {
             return None;
@@ -421,6 +455,11 @@ impl Relay {
                     self.drop_conn(id, ctx);
                     return;
                 }
+                Effect::CloseForeign { .. } => {
+                    ctx.problem(WHO, "a simulated device spoke another protocol version");
+                    self.drop_conn(id, ctx);
+                    return;
+                }
                 Effect::Reject(why) => {
                     *ctx.stats.relay_errors.entry(why.to_owned()).or_default() += 1;
                 }
@@ -546,8 +585,11 @@ impl Relay {
             .hubs
             .get(doc)
             .is_some_and(|h| h.subscribers.is_empty() && h.inflight == 0)
+            && let Some(mut hub) = self.hubs.remove(doc)
+            && let Some(from) = hub.state.take_compaction(true)
         {
-            self.hubs.remove(doc);
+            // Leaving memory: join what is left to join, as `hub.rs` does.
+            self.store.compact(doc, &from);
         }
     }
 
@@ -616,6 +658,9 @@ impl Relay {
             Ok(()) => match hub.state.commit(job.submission) {
                 Ok(s) => {
                     served = s;
+                    if let Some(from) = hub.state.take_compaction(false) {
+                        self.store.compact(&job.doc, &from);
+                    }
                     Ok(hub.state.version())
                 }
                 Err(e) => {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use concord_wire::{EncodedChange, Frame, Message, VersionVector};
+use concord_wire::{EncodedChange, Frame, Message, Record, VersionVector};
 
 pub fn frame(f: &Frame) -> String {
     match f {
@@ -17,7 +17,7 @@ pub fn frame(f: &Frame) -> String {
         Frame::Sync { doc, message } => match message {
             Message::Hello { version } => format!("{doc} Hello {}", self::version(version)),
             Message::Ack { version } => format!("{doc} Ack {}", self::version(version)),
-            Message::Changes { changes } => format!("{doc} Changes {}", self::changes(changes)),
+            Message::Records { records } => format!("{doc} Records {}", self::records(records)),
         },
     }
 }
@@ -33,15 +33,27 @@ pub fn version(v: &VersionVector) -> String {
     s
 }
 
-/// `[R101:3-5 R102:1]`: runs of one replica's consecutive changes.
+/// `[R101:3-5 R102:1]`, as `records` shows them.
 pub fn changes(changes: &[EncodedChange]) -> String {
+    records(
+        &changes
+            .iter()
+            .cloned()
+            .map(Record::from)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `[R101:3-5 R102:1]`: runs of one replica's consecutive changes.
+pub fn records(records: &[Record]) -> String {
     let mut runs: Vec<(String, u64, u64)> = Vec::new();
-    for c in changes {
-        let id = c.id();
-        let replica = format!("{:?}", id.replica);
+    for rec in records {
+        let replica = format!("{:?}", rec.replica());
         match runs.last_mut() {
-            Some((r, _, end)) if *r == replica && *end + 1 == id.seq => *end = id.seq,
-            _ => runs.push((replica, id.seq, id.seq)),
+            Some((r, _, end)) if *r == replica && *end + 1 == rec.first_seq() => {
+                *end = rec.last_seq();
+            }
+            _ => runs.push((replica, rec.first_seq(), rec.last_seq())),
         }
     }
     let parts: Vec<String> = runs

@@ -1,15 +1,23 @@
 //! The calendar half of the JavaScript binding.
 
 use concord_calendar::chrono::DateTime;
-use concord_calendar::{Event, Occurrence, new_uid};
+use concord_calendar::{Event, Occurrence, OccurrenceKey, Scope, new_uid};
 use wasm_bindgen::prelude::*;
 
-use super::{Workspace, to_u32};
+use super::{TextSelection, Workspace, to_u32};
 use crate::calendar::{
-    format_local, parse_date, parse_scope, parse_zone, scope_name, show_when, when,
+    format_local, parse_date, parse_scope, parse_zone, repeat_label, scope_name, show_when, when,
 };
 use crate::error::WebError;
-use crate::workspace::{doc_id, random16};
+use crate::workspace::{TextAt, doc_id, random16};
+
+/// The occurrence a scope names ("series" is not one).
+fn occurrence_key(scope: &str) -> Result<OccurrenceKey, WebError> {
+    match parse_scope(scope)? {
+        Scope::Occurrence(key) => Ok(key),
+        Scope::Series => Err(WebError::NotAnOccurrence),
+    }
+}
 
 #[wasm_bindgen]
 impl Workspace {
@@ -132,7 +140,9 @@ impl Workspace {
     }
 
     /// Moves or resizes an event; `scope` is `"series"` or an occurrence's
-    /// `scope`. Writing one of the conflicting times resolves the conflict.
+    /// `scope`. `start` and `end` are wall-clock times in `zone` (or dates
+    /// if `allDay`); a timed event keeps the zone it was made in, so its
+    /// repeats stay at its own wall-clock time.
     #[wasm_bindgen(js_name = moveEvent)]
     #[allow(
         clippy::too_many_arguments,
@@ -148,9 +158,136 @@ impl Workspace {
         all_day: bool,
         zone: &str,
     ) -> Result<(), WebError> {
-        let span = when(start, end, all_day, parse_zone(zone)?)?;
+        self.inner.retime_event(
+            &doc_id(doc)?,
+            uid,
+            &parse_scope(scope)?,
+            (start, end, all_day),
+            parse_zone(zone)?,
+        )
+    }
+
+    /// "All occurrences": occurrence `scope` of a repeating event was moved
+    /// to `start`..`end` (as `moveEvent` reads them); the whole series
+    /// moves by as many days and to that time of day.
+    #[wasm_bindgen(js_name = moveSeries)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one JavaScript call per user action"
+    )]
+    pub fn move_series(
+        &mut self,
+        doc: &str,
+        uid: &str,
+        scope: &str,
+        start: &str,
+        end: &str,
+        all_day: bool,
+        zone: &str,
+    ) -> Result<(), WebError> {
+        self.inner.retime_series(
+            &doc_id(doc)?,
+            uid,
+            &occurrence_key(scope)?,
+            (start, end, all_day),
+            parse_zone(zone)?,
+        )
+    }
+
+    /// Resolves a conflict of concurrent moves of `scope`: keeps candidate
+    /// `index` of `event(..).choices(scope)`, exactly as it was written.
+    #[wasm_bindgen(js_name = pickTime)]
+    pub fn pick_time(
+        &mut self,
+        doc: &str,
+        uid: &str,
+        scope: &str,
+        index: u32,
+    ) -> Result<(), WebError> {
         self.inner
-            .set_event_when(&doc_id(doc)?, uid, &parse_scope(scope)?, span)
+            .pick_when(&doc_id(doc)?, uid, &parse_scope(scope)?, index as usize)
+    }
+
+    /// Adds an attendee (free text: a name, an address). Attendees are an
+    /// add-wins set: a concurrent removal elsewhere does not undo an add.
+    #[wasm_bindgen(js_name = addAttendee)]
+    pub fn add_attendee(&mut self, doc: &str, uid: &str, who: &str) -> Result<(), WebError> {
+        self.inner.add_attendee(&doc_id(doc)?, uid, who)
+    }
+
+    #[wasm_bindgen(js_name = removeAttendee)]
+    pub fn remove_attendee(&mut self, doc: &str, uid: &str, who: &str) -> Result<(), WebError> {
+        self.inner.remove_attendee(&doc_id(doc)?, uid, who)
+    }
+
+    /// Deletes one occurrence of a repeating event (`scope` names it).
+    #[wasm_bindgen(js_name = cancelOccurrence)]
+    pub fn cancel_occurrence(&mut self, doc: &str, uid: &str, scope: &str) -> Result<(), WebError> {
+        self.inner
+            .cancel_occurrence(&doc_id(doc)?, uid, &occurrence_key(scope)?)
+    }
+
+    /// An event's notes: collaborative text, like a note's body.
+    #[wasm_bindgen(js_name = eventNotes)]
+    pub fn event_notes(&self, doc: &str, uid: &str) -> Result<String, WebError> {
+        self.inner.field_text(&doc_id(doc)?, TextAt::Notes(uid))
+    }
+
+    /// A text field's edit of an event's notes, like `inputText`: one
+    /// splice, moved past remote edits that landed since `before`. Returns
+    /// where the caret belongs now (UTF-16), or `undefined` if nothing
+    /// changed.
+    #[wasm_bindgen(js_name = inputEventNotes)]
+    pub fn input_event_notes(
+        &mut self,
+        doc: &str,
+        uid: &str,
+        before: &str,
+        after: &str,
+        caret: Option<u32>,
+    ) -> Result<Option<u32>, WebError> {
+        Ok(self
+            .inner
+            .field_input(
+                &doc_id(doc)?,
+                TextAt::Notes(uid),
+                before,
+                after,
+                caret.map(|c| c as usize),
+            )?
+            .map(to_u32))
+    }
+
+    /// Anchors a selection of an event's notes on its characters (see
+    /// `selection`).
+    #[wasm_bindgen(js_name = eventNotesSelection)]
+    pub fn event_notes_selection(
+        &self,
+        doc: &str,
+        uid: &str,
+        start: u32,
+        end: u32,
+    ) -> Result<TextSelection, WebError> {
+        Ok(TextSelection(self.inner.selection(
+            &doc_id(doc)?,
+            TextAt::Notes(uid),
+            start as usize,
+            end as usize,
+        )?))
+    }
+
+    /// `[start, end]` of an anchored selection of an event's notes now.
+    #[wasm_bindgen(js_name = resolveEventNotesSelection)]
+    pub fn resolve_event_notes_selection(
+        &self,
+        doc: &str,
+        uid: &str,
+        selection: &TextSelection,
+    ) -> Result<Vec<u32>, WebError> {
+        let (start, end) = self
+            .inner
+            .resolve(&doc_id(doc)?, TextAt::Notes(uid), selection.0)?;
+        Ok(vec![to_u32(start), to_u32(end)])
     }
 
     #[wasm_bindgen(js_name = setEventTitle)]
@@ -270,6 +407,27 @@ impl CalendarEvent {
     #[wasm_bindgen(getter)]
     pub fn notes(&self) -> String {
         self.0.data.notes.clone()
+    }
+    /// Who takes part, sorted.
+    #[wasm_bindgen(getter)]
+    pub fn attendees(&self) -> Vec<String> {
+        self.0.data.attendees.iter().cloned().collect()
+    }
+    /// The IANA zone a timed event was made in (its repeats follow its
+    /// wall clock); `undefined` for an all-day event.
+    #[wasm_bindgen(getter)]
+    pub fn zone(&self) -> Option<String> {
+        self.0.data.when.zone().map(|z| z.name().to_owned())
+    }
+    /// How it repeats, in words ("Every week on Mon, Thu"), or `undefined`.
+    #[wasm_bindgen(getter)]
+    pub fn repeats(&self) -> Option<String> {
+        self.0.data.recurrence.as_ref().map(repeat_label)
+    }
+    /// A CSS colour, if it has one.
+    #[wasm_bindgen(getter)]
+    pub fn colour(&self) -> Option<String> {
+        self.0.data.colour.clone()
     }
     /// Start as stored: `YYYY-MM-DDTHH:MM` in the zone asked for, or a date.
     #[wasm_bindgen(getter)]

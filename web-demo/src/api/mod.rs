@@ -18,7 +18,7 @@ mod calendar;
 pub use calendar::{CalendarEvent, CalendarOccurrence};
 
 use crate::error::WebError;
-use crate::workspace::{self, Selection, device_id, doc_id, random16};
+use crate::workspace::{self, Selection, TextAt, device_id, doc_id, random16};
 
 impl From<WebError> for JsValue {
     fn from(e: WebError) -> JsValue {
@@ -265,6 +265,32 @@ impl Workspace {
             .input(&doc_id(doc)?, key, before, after, caret.map(|c| c as usize))
     }
 
+    /// `input`, returning where the caret belongs in the document's text
+    /// now (UTF-16: after what the edit inserted, moved past any remote
+    /// edit that landed meanwhile), or `undefined` if nothing changed. What
+    /// a bound text field uses: after an IME composition, remote edits may
+    /// have landed in front of the caret.
+    #[wasm_bindgen(js_name = inputText)]
+    pub fn input_text(
+        &mut self,
+        doc: &str,
+        key: &str,
+        before: &str,
+        after: &str,
+        caret: Option<u32>,
+    ) -> Result<Option<u32>, WebError> {
+        Ok(self
+            .inner
+            .field_input(
+                &doc_id(doc)?,
+                TextAt::Root(key),
+                before,
+                after,
+                caret.map(|c| c as usize),
+            )?
+            .map(to_u32))
+    }
+
     /// Anchors a selection of the text under `key` on its characters; after
     /// remote edits, `resolveSelection` says where it is now.
     pub fn selection(
@@ -276,7 +302,7 @@ impl Workspace {
     ) -> Result<TextSelection, WebError> {
         Ok(TextSelection(self.inner.selection(
             &doc_id(doc)?,
-            key,
+            TextAt::Root(key),
             start as usize,
             end as usize,
         )?))
@@ -290,7 +316,9 @@ impl Workspace {
         key: &str,
         selection: &TextSelection,
     ) -> Result<Vec<u32>, WebError> {
-        let (start, end) = self.inner.resolve(&doc_id(doc)?, key, selection.0)?;
+        let (start, end) = self
+            .inner
+            .resolve(&doc_id(doc)?, TextAt::Root(key), selection.0)?;
         Ok(vec![to_u32(start), to_u32(end)])
     }
 
@@ -413,7 +441,7 @@ impl Workspace {
 /// A selection anchored on characters (see `Workspace.selection`).
 #[wasm_bindgen]
 #[derive(Debug)]
-pub struct TextSelection(Selection);
+pub struct TextSelection(pub(crate) Selection);
 
 /// A batch to write to IndexedDB in one transaction.
 #[wasm_bindgen]

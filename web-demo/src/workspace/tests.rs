@@ -33,8 +33,9 @@ impl MiniRelay {
                 ]
             }
             Frame::Sync { message, .. } => {
-                let changes = self.peers[i].receive(message);
-                self.doc.apply_all(changes).unwrap();
+                let records = self.peers[i].receive(message);
+                let outcome = self.doc.apply_records(records);
+                assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
                 self.peers[i].stored(self.doc.version());
                 Vec::new()
             }
@@ -135,7 +136,7 @@ fn an_unsaved_edit_is_neither_sent_nor_counted_as_synced() {
             !matches!(
                 Frame::decode(&f).unwrap(),
                 Frame::Sync {
-                    message: Message::Changes { .. },
+                    message: Message::Records { .. },
                     ..
                 }
             ),
@@ -183,13 +184,16 @@ fn remote_edits_keep_the_selection_on_its_characters() {
     pump(&mut relay, &mut [&mut a, &mut b]);
 
     // A selects "hello" (UTF-16 3..8).
-    let sel = a.selection(&doc(), "body", 3, 8).unwrap();
+    let sel = a.selection(&doc(), TextAt::Root("body"), 3, 8).unwrap();
     b.splice_text(&doc(), "body", 0, 0, ">> ").unwrap();
     b.splice_text(&doc(), "body", 14, 0, "!").unwrap();
     pump(&mut relay, &mut [&mut a, &mut b]);
     let text = a.text(&doc(), "body").unwrap();
     assert_eq!(text, ">> 😀 hello wo!rld");
-    assert_eq!(a.resolve(&doc(), "body", sel).unwrap(), (6, 11));
+    assert_eq!(
+        a.resolve(&doc(), TextAt::Root("body"), sel).unwrap(),
+        (6, 11)
+    );
     let units: Vec<u16> = text.encode_utf16().collect();
     assert_eq!(String::from_utf16(&units[6..11]).unwrap(), "hello");
 }
@@ -466,7 +470,7 @@ fn sends_changes(frames: &[Vec<u8>]) -> bool {
         matches!(
             Frame::decode(f).unwrap(),
             Frame::Sync {
-                message: Message::Changes { .. },
+                message: Message::Records { .. },
                 ..
             }
         )

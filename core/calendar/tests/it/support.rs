@@ -74,9 +74,8 @@ fn one_way(
     while let Some(msg) = from_peer.poll_message(from) {
         messages += 1;
         let msg = Message::decode(&msg.encode()).expect("our own message decodes");
-        for change in to_peer.receive(msg) {
-            to.apply(change).expect("a valid change");
-        }
+        let outcome = to.apply_records(to_peer.receive(msg));
+        assert!(outcome.refused.is_empty(), "valid changes: {outcome:?}");
         to_peer.stored(to.version());
     }
     messages

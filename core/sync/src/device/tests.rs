@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use concord_core::{Document, EncodedChange, ObjId, ObjType, ReplicaId, VersionVector};
+use concord_core::{Document, EncodedChange, ObjId, ObjType, Record, ReplicaId, VersionVector};
 use concord_wire::{Access, DocId, ErrorCode, Frame, Message, SyncPeer, SyncStatus};
 
 use super::{Device, DeviceError};
@@ -84,15 +84,13 @@ impl FakeRelay {
             }
             Frame::Sync { doc, message } => {
                 let peer = self.peers.get_mut(&doc).unwrap();
-                for change in peer.receive(message) {
-                    let id = change.id();
-                    if self.doc.apply(change).is_err() {
-                        self.outbox.push(Frame::Error {
-                            doc: Some(doc.clone()),
-                            code: ErrorCode::Equivocation,
-                            detail: format!("{id:?}"),
-                        });
-                    }
+                let outcome = self.doc.apply_records(peer.receive(message));
+                if let Some((id, _)) = outcome.refused.first() {
+                    self.outbox.push(Frame::Error {
+                        doc: Some(doc.clone()),
+                        code: ErrorCode::Equivocation,
+                        detail: format!("{id:?}"),
+                    });
                 }
                 peer.stored(self.doc.version());
             }
@@ -219,17 +217,25 @@ impl Rig {
     }
 }
 
-fn sent_changes(frames: &[Frame]) -> Vec<EncodedChange> {
+fn sent_records(frames: &[Frame]) -> Vec<Record> {
     frames
         .iter()
         .filter_map(|f| match f {
             Frame::Sync {
-                message: Message::Changes { changes },
+                message: Message::Records { records },
                 ..
-            } => Some(changes.clone()),
+            } => Some(records.clone()),
             _ => None,
         })
         .flatten()
+        .collect()
+}
+
+/// The changes the records sent hold, by id.
+fn sent_changes(frames: &[Frame]) -> Vec<concord_core::ChangeId> {
+    sent_records(frames)
+        .iter()
+        .flat_map(|r| r.ids().collect::<Vec<_>>())
         .collect()
 }
 
@@ -342,8 +348,8 @@ fn a_remote_change_is_acknowledged_only_once_it_is_saved() {
     rig.device.receive(
         Frame::Sync {
             doc: doc_id(),
-            message: Message::Changes {
-                changes: vec![change],
+            message: Message::Records {
+                records: vec![change.into()],
             },
         },
         rig.now,
@@ -776,7 +782,7 @@ fn a_failed_replace_is_offered_again_and_sends_nothing_meanwhile() {
     let sent = rig.exchange();
     let fresh = rig.device.document(&doc_id()).unwrap().replica();
     assert!(
-        sent_changes(&sent).iter().all(|c| c.id().replica != fresh),
+        sent_changes(&sent).iter().all(|c| c.replica != fresh),
         "nothing re-made goes out unsaved"
     );
     let events = rig.take_events();
@@ -912,7 +918,9 @@ fn a_change_that_contradicts_one_held_is_rejected_and_reported() {
     rig.exchange();
     let sync = |c: EncodedChange| Frame::Sync {
         doc: doc_id(),
-        message: Message::Changes { changes: vec![c] },
+        message: Message::Records {
+            records: vec![c.into()],
+        },
     };
     rig.device.receive(sync(good), rig.now);
     rig.settle();
@@ -949,4 +957,83 @@ fn a_read_only_token_claims_read_until_the_relay_says_otherwise() {
     assert_eq!(device.access(&doc_id()).unwrap(), Access::Read);
     assert_eq!(device.granted(&doc_id()), None);
     assert_eq!(device.token(&doc_id()).unwrap(), token);
+}
+
+/// The relay claims our changes up to a seq whose copy someone else sent
+/// (our own copy never reached it): the device asks for the relay's copy
+/// (the probe), finds it is not ours, asks for every change of ours the
+/// relay holds, and re-makes ours from the first forged one.
+#[test]
+fn a_forgery_at_the_top_of_what_the_relay_holds_is_found_by_the_probe() {
+    let mut rig = Rig::new();
+    rig.open();
+    rig.edit("k", 1);
+    rig.device.connected(rig.now);
+    rig.exchange();
+    rig.device.disconnected(rig.now);
+    rig.edit("mine", 2);
+    rig.edit("mine too", 3);
+    // Someone sent our seqs 2 and 3 first.
+    forge_next_change(&mut rig);
+    let forged = forge_next_change(&mut rig);
+    assert_eq!(forged.id().seq, 3);
+    rig.device.connected(rig.now);
+    let sent = rig.exchange();
+    // No upload of ours was refused (the relay has 3 of ours already, so
+    // there is nothing to send): the probe found it.
+    assert!(sent_changes(&sent).iter().all(|c| c.replica != ME));
+    let hellos = announced(&sent);
+    assert!(
+        hellos.iter().any(|v| v.get(ME) == 2),
+        "the probe asked for the relay's copy of our seq 3: {hellos:?}"
+    );
+    assert!(
+        hellos.iter().skip(1).any(|v| v.get(ME) == 0),
+        "then for every change of ours it holds: {hellos:?}"
+    );
+    let events = rig.take_events();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            DeviceEvent::IdForged { forged, remade: 2, .. } if forged.seq == 2
+        )),
+        "recovered from the first forged change, not the one probed: {events:?}"
+    );
+    relay_hello(&mut rig);
+    rig.exchange();
+    assert_eq!(rig.status(), SyncStatus::Synced);
+}
+
+/// A long history arrives as a few run records, applied without a change
+/// per keystroke; what waits for saving is a version, and the save is one
+/// snapshot.
+#[test]
+fn typing_from_the_relay_arrives_as_run_records_and_is_saved_as_a_snapshot() {
+    let mut rig = Rig::new();
+    rig.device = Device::new(ME, SEED).with_max_batch_bytes(256 * 1024);
+    let mut writer = Document::new(ReplicaId(2));
+    let mut tx = writer.transaction();
+    let text = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+    tx.commit();
+    for i in 0..20_000 {
+        let mut tx = writer.transaction();
+        tx.insert_text(text, i, "a").unwrap();
+        tx.commit();
+    }
+    rig.relay
+        .doc
+        .apply_records(writer.records_since(&VersionVector::new(), usize::MAX));
+    rig.open();
+    rig.device.connected(rig.now);
+    rig.exchange();
+    assert_eq!(rig.status(), SyncStatus::Synced);
+    assert_eq!(rig.device.document(&doc_id()).unwrap(), &writer);
+    let snapshots = rig
+        .store
+        .writes
+        .iter()
+        .filter(|w| matches!(w, SaveWhat::Snapshot(_)))
+        .count();
+    assert_eq!(snapshots, 1, "{} writes", rig.store.writes.len());
+    assert_eq!(rig.device.unsaved(&doc_id()).unwrap(), 0);
 }

@@ -42,7 +42,7 @@ fn a_committed_change_goes_to_the_other_subscribers() {
         effects,
         [Effect::Send(Frame::Sync {
             doc: doc("d"),
-            message: Message::Changes { changes: cs }
+            message: Message::Records { records: cs }
         })]
     );
 }
@@ -90,7 +90,7 @@ fn a_read_only_token_cannot_write_but_still_syncs() {
     );
     assert!(effects.contains(&Effect::Send(Frame::Sync {
         doc: doc("d"),
-        message: Message::Changes { changes: cs }
+        message: Message::Records { records: cs }
     })));
 }
 
@@ -164,13 +164,13 @@ fn a_change_id_stored_with_other_bytes_is_an_equivocation_and_not_stored() {
     let mut forger = Document::new(ReplicaId(1));
     let mut tx = forger.transaction();
     tx.put(ObjId::Root, "k", "forged").unwrap();
-    let forged = tx.commit().unwrap();
-    assert_eq!(forged.id(), mine[0].id());
+    let forged = Record::Change(tx.commit().unwrap());
+    assert_eq!(forged.first_header().id, mine[0].first_header().id);
     let effects = relay.input(&mut a, changes("d", &[forged]));
     assert_eq!(errors(&effects), [ErrorCode::Equivocation]);
     assert!(relay.submitted().is_empty());
     let st = &relay.hub.states[&doc("d")];
-    assert_eq!(st.changes_since(&VersionVector::new(), usize::MAX), mine);
+    assert_eq!(st.records_since(&VersionVector::new(), usize::MAX), mine);
 }
 
 #[test]

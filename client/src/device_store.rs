@@ -28,7 +28,7 @@ impl StoreError {
 }
 
 /// A device's durable state.
-pub trait ReplicaStore: Send + 'static {
+pub trait DeviceStore: Send + 'static {
     /// The device's replica id, once one was stored.
     fn device(&mut self) -> Result<Option<ReplicaId>, StoreError>;
     /// Remembers the device's replica id (called once, before any change).
@@ -90,7 +90,7 @@ impl MemoryStore {
     }
 }
 
-impl ReplicaStore for MemoryStore {
+impl DeviceStore for MemoryStore {
     fn device(&mut self) -> Result<Option<ReplicaId>, StoreError> {
         Ok(self.lock().device)
     }
