@@ -627,14 +627,29 @@ impl Document {
         first_op: u64,
         width: u64,
     ) -> Option<Arc<[u8]>> {
-        let header = &change.header;
-        for dep in header.all_deps() {
-            self.remove_head(dep);
+        self.observe_header(&change.header);
+        self.log.push(change, bytes, first_op, width)
+    }
+
+    /// The clocks' part of `record`: heads, version, Lamport.
+    pub(crate) fn observe_header(&mut self, header: &ChangeHeader) {
+        // Typing: the change takes its predecessor's place among the heads
+        // (nothing sorts between a change and the next of its replica).
+        if header.deps.is_empty()
+            && header.id.seq > 1
+            && let Ok(i) = self
+                .heads
+                .binary_search(&ChangeId::new(header.id.replica, header.id.seq - 1))
+        {
+            self.heads[i] = header.id;
+        } else {
+            for dep in header.all_deps() {
+                self.remove_head(dep);
+            }
+            self.insert_head(header.id);
         }
-        self.insert_head(header.id);
         self.version.observe(header.id.replica, header.id.seq);
         self.max_lamport = self.max_lamport.max(header.lamport);
-        self.log.push(change, bytes, first_op, width)
     }
 
     /// Adds a run of changes read from a saved document (checked by the

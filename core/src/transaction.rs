@@ -1,6 +1,9 @@
 //! Local edits. Each edit becomes an operation that is applied at once through
 //! `Document::apply_op` (the path remote operations take); the transaction
-//! groups them into one change.
+//! groups them into one change. A transaction that is one keystroke
+//! (`keystroke.rs`) is applied and recorded from its parts, without an `Op`.
+
+mod keystroke;
 
 use crate::change::{Change, ChangeHeader, ChangeId, NewValue, Op};
 use crate::clock::Lamport;
@@ -9,11 +12,15 @@ use crate::encoding::EncodedChange;
 use crate::error::EditError;
 use crate::id::OpId;
 use crate::value::{ChildId, ObjId, ObjType, ScalarValue, Value};
+use keystroke::{Keystroke, KeystrokeChange};
 
 #[derive(Debug)]
 pub struct Transaction<'a> {
     doc: &'a mut Document,
     ops: Vec<Op>,
+    /// The transaction's one edit so far, when it is a keystroke (then `ops`
+    /// is empty).
+    key: Option<Keystroke>,
     first_op: u64,
     next_op: u64,
     lamport: u64,
@@ -25,7 +32,8 @@ impl<'a> Transaction<'a> {
         Transaction {
             doc,
             // Most transactions are one keystroke: one op.
-            ops: Vec::with_capacity(1),
+            ops: Vec::new(),
+            key: None,
             first_op,
             next_op: first_op,
             lamport,
@@ -39,6 +47,9 @@ impl<'a> Transaction<'a> {
     }
 
     fn push(&mut self, op: Op) -> Result<OpId, EditError> {
+        if let Some(key) = self.key.take() {
+            self.ops.push(key.to_op());
+        }
         let replica = self.doc.replica;
         let id = OpId::new(replica, self.next_op);
         let next = self
@@ -148,6 +159,13 @@ impl<'a> Transaction<'a> {
         del: usize,
         insert: &str,
     ) -> Result<(), EditError> {
+        if self.ops.is_empty()
+            && self.key.is_none()
+            && (del == 0) != insert.is_empty()
+            && self.keystroke(obj, pos, del, insert)?
+        {
+            return Ok(());
+        }
         if del > 0 {
             let spans = self.doc.text(obj)?.prepare_delete(pos, del)?;
             self.push(Op::TextDelete { obj, spans })?;
@@ -157,6 +175,53 @@ impl<'a> Transaction<'a> {
             self.push(Op::TextInsert { obj, insert: op })?;
         }
         Ok(())
+    }
+
+    /// The first edit of a transaction, when it is one insert or one delete:
+    /// applied as a `Keystroke` if it is one (a short insert, a delete of
+    /// one run of ids), and then true; false if it is not, with nothing
+    /// changed.
+    fn keystroke(
+        &mut self,
+        obj: ObjId,
+        pos: usize,
+        del: usize,
+        insert: &str,
+    ) -> Result<bool, EditError> {
+        let text = self.doc.text(obj)?;
+        let key = if del > 0 {
+            match text.prepare_delete_one(pos, del)? {
+                Some(span) => Keystroke::Delete { obj, span },
+                None => return Ok(false),
+            }
+        } else {
+            let (origin_left, right_parent) = text.prepare_origins(pos)?;
+            match Keystroke::insert(obj, origin_left, right_parent, insert) {
+                Some(key) => key,
+                None => return Ok(false),
+            }
+        };
+        let id = OpId::new(self.doc.replica, self.next_op);
+        let next = self
+            .next_op
+            .checked_add(key.width())
+            .ok_or(EditError::CounterOverflow)?;
+        // What `Document::apply_op` does with the key's `Op`.
+        let text = self.doc.text_mut(obj)?;
+        match key.op_ref() {
+            crate::log::TextOpRef::Insert(ins) => {
+                text.apply_insert_ref(id, ins)?;
+            }
+            crate::log::TextOpRef::Delete(spans) => {
+                for span in spans {
+                    text.check_delete(*span)?;
+                }
+                text.apply_checked_deletes(spans);
+            }
+        }
+        self.next_op = next;
+        self.key = Some(key);
+        Ok(true)
     }
 
     pub fn insert_text(&mut self, obj: ObjId, pos: usize, text: &str) -> Result<(), EditError> {
@@ -174,7 +239,7 @@ impl<'a> Transaction<'a> {
     }
 
     fn finish(&mut self) -> Option<EncodedChange> {
-        if self.finished || self.ops.is_empty() {
+        if self.finished || (self.ops.is_empty() && self.key.is_none()) {
             self.finished = true;
             return None;
         }
@@ -191,11 +256,23 @@ impl<'a> Transaction<'a> {
                 .collect(),
             lamport: self.lamport,
         };
+        let width = self.next_op - self.first_op;
+        if let Some(key) = self.key.take() {
+            if self
+                .doc
+                .record_keystroke(&header, &key, self.first_op, width)
+            {
+                return Some(EncodedChange::later(
+                    header.clone(),
+                    Box::new(KeystrokeChange { header, key }),
+                ));
+            }
+            self.ops.push(key.to_op());
+        }
         let change = Change {
             header,
             ops: std::mem::take(&mut self.ops),
         };
-        let width = self.next_op - self.first_op;
         // The history keeps typing without its bytes; the change is encoded
         // when someone asks for its bytes, if ever.
         Some(match self.doc.record(&change, None, self.first_op, width) {
@@ -238,6 +315,85 @@ mod tests {
         assert_eq!(doc.history_len(), 1, "dropped, yet committed");
         let change = doc.changes_since(&crate::VersionVector::new()).remove(0);
         assert_eq!(change.decode_change().unwrap().ops.len(), 2);
+    }
+
+    /// Keystrokes of every kind: typing, a typo backspaced, a char of
+    /// several bytes, a paste too long to keep inline, a delete forward, a
+    /// delete over another replica's chars and one over two runs of ids
+    /// (no keystroke: `prepare_delete` names two spans).
+    #[test]
+    fn a_keystroke_makes_the_change_its_op_makes() {
+        let mut a = Document::new(ReplicaId(1));
+        let mut b = Document::new(ReplicaId(2));
+        let mut tx = a.transaction();
+        let t = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+        let first = tx.commit().unwrap();
+        b.apply(first.clone()).unwrap();
+        let mut tx = b.transaction();
+        tx.insert_text(t, 0, "B").unwrap();
+        let theirs = tx.commit().unwrap();
+        a.apply(theirs.clone()).unwrap();
+        let mut made = vec![first, theirs];
+        let edits: &[(usize, usize, &str)] = &[
+            (1, 0, "h"),
+            (2, 0, "e"),
+            (3, 0, "y"),
+            (3, 1, ""),
+            (3, 0, "é"),
+            (4, 0, "😀"),
+            (0, 0, "a paste longer than sixteen bytes"),
+            (0, 2, ""),
+            (31, 2, ""),
+            (2, 0, "x"),
+            (1, 3, ""),
+        ];
+        for &(pos, del, ins) in edits {
+            let mut tx = a.transaction();
+            tx.splice_text(t, pos, del, ins).unwrap();
+            let change = tx.commit().unwrap();
+            let decoded = change.decode_change().unwrap();
+            assert_eq!(decoded.ops.len(), 1, "{pos} {del} {ins:?}");
+            assert_eq!(decoded.encode(), change, "canonical bytes");
+            assert_eq!(
+                a.change(change.id()).as_ref(),
+                Some(&change),
+                "as the history keeps it"
+            );
+            made.push(change);
+        }
+        let mut c = Document::new(ReplicaId(3));
+        c.apply_all(made).unwrap();
+        assert_eq!(
+            c.text(t).unwrap().to_string(),
+            a.text(t).unwrap().to_string()
+        );
+        assert_eq!(c.text(t).unwrap(), a.text(t).unwrap());
+        assert_eq!(
+            c.save(),
+            Document::load(&a.save(), ReplicaId(3)).unwrap().save()
+        );
+    }
+
+    #[test]
+    fn a_second_edit_turns_the_keystroke_into_an_op_before_its_own() {
+        let mut doc = Document::new(ReplicaId(1));
+        let mut tx = doc.transaction();
+        let t = tx.put_object(ObjId::Root, "t", ObjType::Text).unwrap();
+        tx.commit().unwrap();
+        let mut tx = doc.transaction();
+        tx.insert_text(t, 0, "a").unwrap();
+        tx.insert_text(t, 1, "b").unwrap();
+        tx.delete_text(t, 0, 1).unwrap();
+        let change = tx.commit().unwrap();
+        let ops = change.decode_change().unwrap().ops;
+        assert_eq!(ops.len(), 3);
+        assert!(matches!(&ops[0], crate::Op::TextInsert { insert, .. } if insert.content == "a"));
+        assert_eq!(doc.text(t).unwrap().to_string(), "b");
+        let mut other = Document::new(ReplicaId(2));
+        other
+            .apply_all(doc.changes_since(&crate::VersionVector::new()))
+            .unwrap();
+        assert_eq!(other.text(t).unwrap().to_string(), "b");
     }
 
     #[test]

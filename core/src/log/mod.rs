@@ -11,14 +11,15 @@ use std::sync::Arc;
 
 use concord_wire::{self as wire, MAX_RECORD_BYTES, SegmentRef};
 
-use crate::change::{Change, ChangeId};
+use crate::change::{Change, ChangeHeader, ChangeId};
 use crate::encoding::EncodedChange;
 use crate::encoding::record::{run_record, segment_body};
 use crate::id::ReplicaId;
+use crate::value::ObjId;
 use crate::version::VersionVector;
 
 use run::Cursor;
-pub(crate) use run::{RunOp, SavedRun, TextRun};
+pub(crate) use run::{RunOp, SavedRun, TextOpRef, TextRun};
 
 /// A change kept as its encoded bytes (shared with whoever sent or received
 /// them). The header is read again from the bytes when the change is sent.
@@ -213,6 +214,43 @@ impl ChangeLog {
         let list = self.replicas.get(&id.replica)?;
         let (rec, index) = list.record_of(id.seq)?;
         Some(list.starts[rec].1 + index)
+    }
+
+    /// `push` for a change of one text op on `obj`, given by its parts (a
+    /// keystroke): joins or starts a text run without a `Change` and returns
+    /// true, or, when a run cannot hold it, changes nothing and returns false
+    /// (then `push` the change).
+    pub(crate) fn push_one(
+        &mut self,
+        header: &ChangeHeader,
+        obj: ObjId,
+        op: TextOpRef<'_>,
+        first_op: u64,
+        width: u64,
+    ) -> bool {
+        let id = header.id;
+        let list = self
+            .replicas
+            .entry(id.replica)
+            .or_insert_with(ReplicaLog::new);
+        assert_eq!(list.changes + 1, id.seq, "log must stay gap-free");
+        debug_assert_eq!(list.next_op, first_op);
+        let joined = match list.records.last_mut() {
+            Some(Record::Run(run)) => run.try_push_one(header, first_op, obj, op),
+            _ => false,
+        };
+        if !joined {
+            let Some(run) = TextRun::start_one(header, first_op, obj, op) else {
+                return false;
+            };
+            if let Some(Record::Run(last)) = list.records.last_mut() {
+                last.finish();
+            }
+            list.push(Record::Run(Box::new(run)));
+        }
+        list.changes += 1;
+        list.next_op = first_op + width;
+        true
     }
 
     /// Appends the next change of its replica, whose ops use counters

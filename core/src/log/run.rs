@@ -28,7 +28,7 @@ use crate::change::{Change, ChangeHeader, ChangeId, Op};
 use crate::encoding::codec::{Reader, Writer};
 use crate::error::DecodeError;
 use crate::id::{OpId, ReplicaId};
-use crate::text::{IdSpan, TextInsert};
+use crate::text::{IdSpan, InsertRef, TextInsert};
 use crate::value::ObjId;
 
 const LAST: u8 = 0x01;
@@ -126,21 +126,46 @@ impl TextRun {
     /// A run holding just `change`, if it is a change a run can hold.
     pub(crate) fn start(change: &Change, first_op: u64) -> Option<TextRun> {
         let obj = text_obj(change, first_op)?;
-        let mut run = TextRun {
-            replica: change.header.id.replica,
-            first_seq: change.header.id.seq,
-            first_lamport: change.header.lamport,
+        Some(Self::starting(
+            &change.header,
             first_op,
             obj,
-            deps: change.header.deps.clone(),
+            op_refs(change),
+        ))
+    }
+
+    /// `start` for a change of one text op given by its parts (a keystroke).
+    pub(crate) fn start_one(
+        header: &ChangeHeader,
+        first_op: u64,
+        obj: ObjId,
+        op: TextOpRef<'_>,
+    ) -> Option<TextRun> {
+        fits(header.id.replica, first_op, std::iter::once(op))?;
+        Some(Self::starting(header, first_op, obj, std::iter::once(op)))
+    }
+
+    fn starting<'a>(
+        header: &ChangeHeader,
+        first_op: u64,
+        obj: ObjId,
+        ops: impl ExactSizeIterator<Item = TextOpRef<'a>>,
+    ) -> TextRun {
+        let mut run = TextRun {
+            replica: header.id.replica,
+            first_seq: header.id.seq,
+            first_lamport: header.lamport,
+            first_op,
+            obj,
+            deps: header.deps.clone(),
             others: Vec::new(),
             len: 0,
             end_op: first_op,
             data: Vec::new(),
             checkpoints: Vec::new(),
         };
-        run.append(change);
-        Some(run)
+        run.append(ops);
+        run
     }
 
     /// Can a run hold `change` (whatever came before it)?
@@ -148,23 +173,65 @@ impl TextRun {
         text_obj(change, first_op).is_some()
     }
 
+    /// Is a change with this header, whose ops start at `first_op`, the next
+    /// one of this run: the next change of the replica, Lamport one more, no
+    /// dependency but its predecessor?
+    fn follows(&self, h: &ChangeHeader, first_op: u64) -> bool {
+        h.id.replica == self.replica
+            && h.id.seq == self.first_seq + self.len
+            && h.lamport == self.first_lamport + self.len
+            && first_op == self.end_op
+            && h.deps.is_empty()
+    }
+
     /// Appends `change` if it continues this run: the next change of the
     /// replica, Lamport one more, no dependency but its predecessor, the same
     /// text object.
     pub(crate) fn try_push(&mut self, change: &Change, first_op: u64) -> bool {
-        let h = &change.header;
-        let follows = h.id.replica == self.replica
-            && h.id.seq == self.first_seq + self.len
-            && h.lamport == self.first_lamport + self.len
-            && first_op == self.end_op
-            && h.deps.is_empty();
-        if !follows {
+        if !self.follows(&change.header, first_op) {
             return false;
         }
-        // What most of a run is: one ASCII char typed after the previous.
         if let [Op::TextInsert { obj, insert }] = change.ops.as_slice()
             && *obj == self.obj
-            && let [byte @ 0..=0x7f] = insert.content.as_bytes()
+            && self.push_typed_ascii(first_op, insert.into())
+        {
+            return true;
+        }
+        let fits = text_obj(change, first_op) == Some(self.obj);
+        if fits {
+            self.append(op_refs(change));
+        }
+        fits
+    }
+
+    /// `try_push` for a change of one op on `obj` given by its parts (a
+    /// keystroke), with this header: the same bytes, no `Change` built.
+    pub(crate) fn try_push_one(
+        &mut self,
+        header: &ChangeHeader,
+        first_op: u64,
+        obj: ObjId,
+        op: TextOpRef<'_>,
+    ) -> bool {
+        if !self.follows(header, first_op) || obj != self.obj {
+            return false;
+        }
+        if let TextOpRef::Insert(insert) = op
+            && self.push_typed_ascii(first_op, insert)
+        {
+            return true;
+        }
+        let fits = fits(self.replica, first_op, std::iter::once(op)).is_some();
+        if fits {
+            self.append(std::iter::once(op));
+        }
+        fits
+    }
+
+    /// What most of a run is: one ASCII char typed after the previous.
+    /// Appends it if `insert` is that.
+    fn push_typed_ascii(&mut self, first_op: u64, insert: InsertRef<'_>) -> bool {
+        if let [byte @ 0..=0x7f] = insert.content.as_bytes()
             && insert.right_parent.is_none()
             && first_op >= 2
             && insert.origin_left == Some(OpId::new(self.replica, first_op - 1))
@@ -175,17 +242,13 @@ impl TextRun {
             self.len += 1;
             return true;
         }
-        let fits = text_obj(change, first_op) == Some(self.obj);
-        if fits {
-            self.append(change);
-        }
-        fits
+        false
     }
 
     /// `append` for tests: the general encoder, whatever the change.
     #[cfg(test)]
     pub(crate) fn append_for_test(&mut self, change: &Change) {
-        self.append(change);
+        self.append(op_refs(change));
     }
 
     /// Before appending a change: a checkpoint if one is due, and room.
@@ -229,31 +292,30 @@ impl TextRun {
         &self.data
     }
 
-    fn append(&mut self, change: &Change) {
+    fn append<'a>(&mut self, ops: impl ExactSizeIterator<Item = TextOpRef<'a>>) {
         self.make_room();
         let mut w = Writer {
             buf: std::mem::take(&mut self.data),
         };
         let mut c = self.end_op;
-        let n = change.ops.len();
+        let n = ops.len();
         let mut out = OpWriter {
             own: self.replica,
             others: &mut self.others,
         };
-        for (i, op) in change.ops.iter().enumerate() {
+        for (i, op) in ops.enumerate() {
             let last = i + 1 == n;
             let (op, spans): (RunOp<'_>, &[IdSpan]) = match op {
-                Op::TextInsert { insert, .. } => (
+                TextOpRef::Insert(insert) => (
                     RunOp::Insert {
                         origin_left: insert.origin_left,
                         right_parent: insert.right_parent,
-                        content: &insert.content,
+                        content: insert.content,
                         chars: insert.content.chars().count() as u64,
                     },
                     &[],
                 ),
-                Op::TextDelete { spans, .. } => (RunOp::Delete, spans),
-                _ => unreachable!("a run holds only text ops (checked by text_obj)"),
+                TextOpRef::Delete(spans) => (RunOp::Delete, spans),
             };
             out.write(&mut w, c, &op, spans, last);
             c += op.width();
@@ -568,15 +630,24 @@ impl TextRun {
 /// or delete on one object, and every id it mentions can be written in a run
 /// (own ids only before the op mentioning them).
 fn text_obj(change: &Change, first_op: u64) -> Option<ObjId> {
-    let own = change.header.id.replica;
     let obj = change.ops.first()?.obj();
+    if change
+        .ops
+        .iter()
+        .any(|op| op.obj() != obj || TextOpRef::of(op).is_none())
+    {
+        return None;
+    }
+    fits(change.header.id.replica, first_op, op_refs(change))?;
+    Some(obj)
+}
+
+/// Can a run of `own` write these ops, the first with counter `first_op`?
+fn fits<'a>(own: ReplicaId, first_op: u64, ops: impl Iterator<Item = TextOpRef<'a>>) -> Option<()> {
     let mut c = first_op;
-    for op in &change.ops {
-        if op.obj() != obj {
-            return None;
-        }
+    for op in ops {
         match op {
-            Op::TextInsert { insert, .. } => {
+            TextOpRef::Insert(insert) => {
                 if insert.content.is_empty()
                     || !writable(own, c, insert.origin_left)
                     || !writable(own, c, insert.right_parent)
@@ -585,7 +656,7 @@ fn text_obj(change: &Change, first_op: u64) -> Option<ObjId> {
                 }
                 c = c.checked_add(insert.content.chars().count() as u64)?;
             }
-            Op::TextDelete { spans, .. } => {
+            TextOpRef::Delete(spans) => {
                 if spans.is_empty()
                     || spans.iter().any(|s| {
                         s.len == 0
@@ -598,10 +669,36 @@ fn text_obj(change: &Change, first_op: u64) -> Option<ObjId> {
                 }
                 c = c.checked_add(1)?;
             }
-            _ => return None,
         }
     }
-    Some(obj)
+    Some(())
+}
+
+/// A text op as a run writes it, borrowed from an `Op` or given by the
+/// parts of a keystroke.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TextOpRef<'a> {
+    Insert(InsertRef<'a>),
+    Delete(&'a [IdSpan]),
+}
+
+impl<'a> TextOpRef<'a> {
+    /// The op, if it is a text op.
+    fn of(op: &'a Op) -> Option<Self> {
+        match op {
+            Op::TextInsert { insert, .. } => Some(TextOpRef::Insert(insert.into())),
+            Op::TextDelete { spans, .. } => Some(TextOpRef::Delete(spans)),
+            _ => None,
+        }
+    }
+}
+
+/// The ops of a change a run holds (`text_obj` said so).
+fn op_refs(change: &Change) -> impl ExactSizeIterator<Item = TextOpRef<'_>> {
+    change
+        .ops
+        .iter()
+        .map(|op| TextOpRef::of(op).expect("a run holds only text ops (checked by text_obj)"))
 }
 
 /// Can a run write `id` in an op with counter `c`?

@@ -11,6 +11,59 @@ pub(super) fn prepare_delete(
     pos: usize,
     len: usize,
 ) -> Result<Vec<IdSpan>, TextError> {
+    let mut out: Vec<IdSpan> = Vec::new();
+    visible_ids(tree, pos, len, |start, take| {
+        match out.last_mut() {
+            Some(last)
+                if last.start.replica == start.replica
+                    && last.start.counter + last.len == start.counter =>
+            {
+                last.len += take;
+            }
+            _ => out.push(IdSpan { start, len: take }),
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// `prepare_delete` when its answer is one span (a keystroke's, nearly
+/// always), without a `Vec`; `None` when it is not.
+pub(super) fn prepare_delete_one(
+    tree: &Tree,
+    pos: usize,
+    len: usize,
+) -> Result<Option<IdSpan>, TextError> {
+    let mut one: Option<IdSpan> = None;
+    let mut single = true;
+    visible_ids(tree, pos, len, |start, take| match &mut one {
+        None => {
+            one = Some(IdSpan { start, len: take });
+            true
+        }
+        Some(last)
+            if last.start.replica == start.replica
+                && last.start.counter + last.len == start.counter =>
+        {
+            last.len += take;
+            true
+        }
+        Some(_) => {
+            single = false;
+            false
+        }
+    })?;
+    Ok(one.filter(|_| single))
+}
+
+/// Calls `each(first id, count)` for the visible chars `pos .. pos + len`,
+/// piece by piece in document order, while it returns true.
+fn visible_ids(
+    tree: &Tree,
+    pos: usize,
+    len: usize,
+    mut each: impl FnMut(OpId, u64) -> bool,
+) -> Result<(), TextError> {
     let total = tree.total.chars;
     if pos.checked_add(len).is_none_or(|end| end > total) {
         return Err(TextError::OutOfBounds {
@@ -18,9 +71,8 @@ pub(super) fn prepare_delete(
             len: total,
         });
     }
-    let mut out: Vec<IdSpan> = Vec::new();
     if len == 0 {
-        return Ok(out);
+        return Ok(());
     }
     let loc = tree.locate_char(pos).expect("pos < len");
     let (mut leaf, mut span, mut off) = (loc.leaf, loc.span, loc.off);
@@ -29,19 +81,12 @@ pub(super) fn prepare_delete(
         let s = tree.span(leaf, span);
         if !s.is_deleted() {
             let take = remaining.min(s.len - off);
-            let start = s.id().offset(off);
-            match out.last_mut() {
-                Some(last)
-                    if last.start.replica == start.replica
-                        && last.start.counter + last.len == start.counter =>
-                {
-                    last.len += take;
-                }
-                _ => out.push(IdSpan { start, len: take }),
+            if !each(s.id().offset(off), take) {
+                return Ok(());
             }
             remaining -= take;
             if remaining == 0 {
-                return Ok(out);
+                return Ok(());
             }
         }
         (leaf, span) = tree

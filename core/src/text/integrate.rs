@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 
 use super::span::{Agg, MAX_VISIBLE_RUN, Span, utf16_len, visible_runs};
 use super::tree::{FIRST_LEAF, Loc, Tree};
-use super::{TextError, TextInsert};
+use super::{InsertRef, TextError};
 use crate::id::OpId;
 
 /// Where a new character goes.
@@ -25,14 +25,12 @@ enum Slot {
     After(Loc),
 }
 
-pub(super) fn prepare_insert(
+/// The origins a local insert at char position `pos` must carry:
+/// `(origin_left, right_parent)`.
+pub(super) fn prepare_origins(
     tree: &Tree,
     pos: usize,
-    content: &str,
-) -> Result<TextInsert, TextError> {
-    if content.is_empty() {
-        return Err(TextError::EmptyInsert);
-    }
+) -> Result<(Option<OpId>, Option<OpId>), TextError> {
     if pos > tree.total.chars {
         return Err(TextError::OutOfBounds {
             pos,
@@ -52,15 +50,11 @@ pub(super) fn prepare_insert(
         let span = tree.span_at(loc);
         (span.origins_at(loc.off).0 == origin_left).then(|| span.id().offset(loc.off))
     });
-    Ok(TextInsert {
-        origin_left,
-        right_parent,
-        content: content.to_owned(),
-    })
+    Ok((origin_left, right_parent))
 }
 
 /// Validates an insert; returns its length in chars.
-pub(super) fn check_insert(tree: &Tree, id: OpId, ins: &TextInsert) -> Result<u64, TextError> {
+pub(super) fn check_insert(tree: &Tree, id: OpId, ins: InsertRef<'_>) -> Result<u64, TextError> {
     if ins.content.is_empty() {
         return Err(TextError::EmptyInsert);
     }
@@ -88,7 +82,7 @@ pub(super) fn check_insert(tree: &Tree, id: OpId, ins: &TextInsert) -> Result<u6
 pub(super) fn apply_insert(
     tree: &mut Tree,
     id: OpId,
-    ins: &TextInsert,
+    ins: InsertRef<'_>,
 ) -> Result<usize, TextError> {
     let n = check_insert(tree, id, ins)?;
     let slot = find_slot(tree, id, ins);
@@ -97,7 +91,7 @@ pub(super) fn apply_insert(
 
 /// Integrates an insert that `check_insert` accepted against this tree (or
 /// that was checked against it as part of a batch).
-pub(super) fn apply_checked(tree: &mut Tree, id: OpId, ins: &TextInsert) -> usize {
+pub(super) fn apply_checked(tree: &mut Tree, id: OpId, ins: InsertRef<'_>) -> usize {
     let n = ins.content.chars().count() as u64;
     let slot = find_slot(tree, id, ins);
     place(tree, slot, id, ins, n)
@@ -108,7 +102,7 @@ pub(super) fn apply_checked(tree: &mut Tree, id: OpId, ins: &TextInsert) -> usiz
 /// Walks the sequence from right after `origin_left`, one span at a time
 /// (within a span every char after the first has the previous char as
 /// origin_left, so a span is passed as a whole), and stops at `right_parent`.
-fn find_slot(tree: &Tree, id: OpId, ins: &TextInsert) -> Slot {
+fn find_slot(tree: &Tree, id: OpId, ins: InsertRef<'_>) -> Slot {
     let left = ins.origin_left;
     let right = ins.right_parent;
     let (mut dest, mut cur) = match left {
@@ -190,7 +184,7 @@ fn find_slot(tree: &Tree, id: OpId, ins: &TextInsert) -> Slot {
 
 /// Puts the new characters at `slot`; returns the visible position of the
 /// first one.
-fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: &TextInsert, n: u64) -> usize {
+fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: InsertRef<'_>, n: u64) -> usize {
     let (leaf, idx) = match slot {
         Slot::Start => (FIRST_LEAF, 0),
         Slot::After(loc) => (loc.leaf, loc.span + 1),
@@ -209,13 +203,13 @@ fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: &TextInsert, n: u64) -> usi
     if idx > 0 && extends(&tree.leaves[leaf].spans[idx - 1], id, ins, n) {
         // Typing at the end of a run: extend it in place.
         let span = &mut tree.leaves[leaf].spans[idx - 1];
-        let utf16 = utf16_len(&ins.content);
+        let utf16 = utf16_len(ins.content);
         span.len += n;
         span.set_utf16(span.utf16() + utf16);
         span.content
             .as_mut()
             .expect("extends a visible span")
-            .push_str(&ins.content);
+            .push_str(ins.content);
         let agg = Agg {
             items: n,
             chars: n as usize,
@@ -229,7 +223,7 @@ fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: &TextInsert, n: u64) -> usi
     }
 
     let mut last = idx;
-    let runs = visible_runs(id, ins.origin_left, ins.right_parent, &ins.content, n);
+    let runs = visible_runs(id, ins.origin_left, ins.right_parent, ins.content, n);
     for (k, span) in runs.enumerate() {
         last = idx + k;
         tree.insert_span(leaf, last, span);
@@ -243,7 +237,7 @@ fn place(tree: &mut Tree, slot: Slot, id: OpId, ins: &TextInsert, n: u64) -> usi
 
 /// Whether chars `id .. id + n` typed after `ins.origin_left` continue `span`,
 /// the visible span they directly follow.
-fn extends(span: &Span, id: OpId, ins: &TextInsert, n: u64) -> bool {
+fn extends(span: &Span, id: OpId, ins: InsertRef<'_>, n: u64) -> bool {
     !span.is_deleted()
         && ins.right_parent.is_none()
         && span.id().replica == id.replica

@@ -63,6 +63,25 @@ pub struct TextInsert {
     pub content: String,
 }
 
+/// An insert as `integrate` reads it: `TextInsert` borrowed, or the parts of
+/// a local keystroke, which has no `String` of its own.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InsertRef<'a> {
+    pub origin_left: Option<OpId>,
+    pub right_parent: Option<OpId>,
+    pub content: &'a str,
+}
+
+impl<'a> From<&'a TextInsert> for InsertRef<'a> {
+    fn from(ins: &'a TextInsert) -> Self {
+        InsertRef {
+            origin_left: ins.origin_left,
+            right_parent: ins.right_parent,
+            content: &ins.content,
+        }
+    }
+}
+
 /// Ids `start.counter .. start.counter + len` of one replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IdSpan {
@@ -133,7 +152,34 @@ impl Text {
     /// The op a local insert of `content` at char position `pos` must carry.
     /// Changes nothing: apply it with `apply_insert` and a fresh id.
     pub fn prepare_insert(&self, pos: usize, content: &str) -> Result<TextInsert, TextError> {
-        integrate::prepare_insert(&self.tree, pos, content)
+        if content.is_empty() {
+            return Err(TextError::EmptyInsert);
+        }
+        let (origin_left, right_parent) = integrate::prepare_origins(&self.tree, pos)?;
+        Ok(TextInsert {
+            origin_left,
+            right_parent,
+            content: content.to_owned(),
+        })
+    }
+
+    /// `prepare_insert` without the content: the `(origin_left,
+    /// right_parent)` of an insert at `pos`.
+    pub(crate) fn prepare_origins(
+        &self,
+        pos: usize,
+    ) -> Result<(Option<OpId>, Option<OpId>), TextError> {
+        integrate::prepare_origins(&self.tree, pos)
+    }
+
+    /// The one `IdSpan` of the visible chars `pos .. pos + len` (`len > 0`),
+    /// or `None` when they are not one span (`prepare_delete` names them).
+    pub(crate) fn prepare_delete_one(
+        &self,
+        pos: usize,
+        len: usize,
+    ) -> Result<Option<IdSpan>, TextError> {
+        delete::prepare_delete_one(&self.tree, pos, len)
     }
 
     /// The ids of the visible chars `pos .. pos + len`, as maximal `IdSpan`s in
@@ -146,13 +192,23 @@ impl Text {
     /// origins exist (and `right_parent` shares `origin_left`), and the new ids
     /// `id .. id + chars` are all unused.
     pub fn check_insert(&self, id: OpId, ins: &TextInsert) -> Result<(), TextError> {
-        integrate::check_insert(&self.tree, id, ins).map(|_| ())
+        integrate::check_insert(&self.tree, id, ins.into()).map(|_| ())
     }
 
     /// Integrates an insert whose first char has id `id` (local or remote).
     /// Returns the visible char position of its first char. On `Err` nothing
     /// changed.
     pub fn apply_insert(&mut self, id: OpId, ins: &TextInsert) -> Result<usize, TextError> {
+        integrate::apply_insert(&mut self.tree, id, ins.into())
+    }
+
+    /// `apply_insert` of an insert given by its parts: the same checks, the
+    /// same integration.
+    pub(crate) fn apply_insert_ref(
+        &mut self,
+        id: OpId,
+        ins: InsertRef<'_>,
+    ) -> Result<usize, TextError> {
         integrate::apply_insert(&mut self.tree, id, ins)
     }
 
@@ -160,7 +216,7 @@ impl Text {
     /// (ids, origins; see `check_insert`), without checking it again.
     /// Returns the visible char position of its first char.
     pub(crate) fn apply_checked_insert(&mut self, id: OpId, ins: &TextInsert) -> usize {
-        integrate::apply_checked(&mut self.tree, id, ins)
+        integrate::apply_checked(&mut self.tree, id, ins.into())
     }
 
     /// Validates a delete: every id of the span exists (deleted or not).
