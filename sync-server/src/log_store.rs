@@ -16,6 +16,8 @@
 //!   earlier epoch are refused too (they may depend on what was lost).
 //! - `health` says whether writes are taken (`/healthz`).
 
+use std::collections::BTreeMap;
+
 use concord_wire::{DocId, Record, ReplicaId};
 
 use crate::error::StoreError;
@@ -82,5 +84,46 @@ impl LogStore for Store {
 
     fn close(&self) {
         Store::close(self);
+    }
+}
+
+/// A commit job as the fences see it: its document and the hub's epoch
+/// it was submitted in.
+pub(crate) trait Fenced {
+    fn doc(&self) -> &DocId;
+    fn epoch(&self) -> u64;
+}
+
+impl<T: Fenced> Fenced for &T {
+    fn doc(&self) -> &DocId {
+        (*self).doc()
+    }
+
+    fn epoch(&self) -> u64 {
+        (*self).epoch()
+    }
+}
+
+/// Refuses jobs that may depend on a failed commit: per document, the
+/// newest epoch that had a commit fail (see `store.rs`'s module docs).
+/// Both stores' writers keep one.
+#[derive(Debug, Default)]
+pub(crate) struct Fences(pub(crate) BTreeMap<DocId, u64>);
+
+impl Fences {
+    pub(crate) fn refuses(&self, job: &impl Fenced) -> bool {
+        self.0.get(job.doc()).is_some_and(|&e| job.epoch() <= e)
+    }
+
+    pub(crate) fn failed(&mut self, job: &impl Fenced) {
+        let e = self.0.entry(job.doc().clone()).or_insert(job.epoch());
+        *e = (*e).max(job.epoch());
+    }
+
+    /// A job of a newer epoch committed: no older job can follow it.
+    pub(crate) fn committed(&mut self, job: &impl Fenced) {
+        if self.0.get(job.doc()).is_some_and(|&e| job.epoch() > e) {
+            self.0.remove(job.doc());
+        }
     }
 }

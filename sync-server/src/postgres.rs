@@ -57,7 +57,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, IsolationLevel, NoTls, Row};
 
 use crate::error::{CommitFailed, StoreError};
-use crate::log_store::LogStore;
+use crate::log_store::{Fenced, Fences, LogStore};
 use crate::store::{CommitStats, Health, OnCommit};
 
 /// The channel of commit notifications.
@@ -531,25 +531,13 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Refuses jobs that may depend on a failed commit: per document, the
-/// newest epoch that had a commit fail (as in `store.rs`).
-#[derive(Debug, Default)]
-struct Fences(BTreeMap<DocId, u64>);
-
-impl Fences {
-    fn refuses(&self, job: &Job) -> bool {
-        self.0.get(&job.doc).is_some_and(|&e| job.epoch <= e)
+impl Fenced for Job {
+    fn doc(&self) -> &DocId {
+        &self.doc
     }
 
-    fn failed(&mut self, job: &Job) {
-        let e = self.0.entry(job.doc.clone()).or_insert(job.epoch);
-        *e = (*e).max(job.epoch);
-    }
-
-    fn committed(&mut self, job: &Job) {
-        if self.0.get(&job.doc).is_some_and(|&e| job.epoch > e) {
-            self.0.remove(&job.doc);
-        }
+    fn epoch(&self) -> u64 {
+        self.epoch
     }
 }
 

@@ -64,7 +64,6 @@
 //! clean stop the database file alone holds everything; `backup` copies a
 //! live database with SQLite's online backup.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -74,6 +73,7 @@ use concord_wire::{DocId, MAX_RECORD_BYTES, Record, ReplicaId};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use crate::error::{CommitFailed, StoreError};
+use crate::log_store::{Fenced, Fences};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "relay.sqlite3";
@@ -481,26 +481,13 @@ fn migrate(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Refuses jobs that may depend on a failed commit: per document, the
-/// newest epoch that had a commit fail (see the module docs).
-#[derive(Debug, Default)]
-struct Fences(BTreeMap<DocId, u64>);
-
-impl Fences {
-    fn refuses(&self, job: &Job) -> bool {
-        self.0.get(&job.doc).is_some_and(|&e| job.epoch <= e)
+impl Fenced for Job {
+    fn doc(&self) -> &DocId {
+        &self.doc
     }
 
-    fn failed(&mut self, job: &Job) {
-        let e = self.0.entry(job.doc.clone()).or_insert(job.epoch);
-        *e = (*e).max(job.epoch);
-    }
-
-    /// A job of a newer epoch committed: no older job can follow it.
-    fn committed(&mut self, job: &Job) {
-        if self.0.get(&job.doc).is_some_and(|&e| job.epoch > e) {
-            self.0.remove(&job.doc);
-        }
+    fn epoch(&self) -> u64 {
+        self.epoch
     }
 }
 
